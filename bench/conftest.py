@@ -1,0 +1,1 @@
+"""Benchmarks: run with ``pytest bench`` (never part of the test suite)."""

@@ -1,0 +1,214 @@
+# Direct 2-D correlation kernels, included by one thin .pyx per instruction set
+# (_direct_base.pyx, _direct_avx2.pyx, _direct_avx512.pyx): one source, compiled
+# several times with different -m flags, the best chosen at import (fastconv._isa).
+#
+# Every mode x boundary reaches this file as ONE primitive: the 'valid' correlation
+# of a virtually padded input,
+#     out[i, j] = sum_{a,b} w[a, b] * xpad[i + oy + a, j + ox + b],
+# where xpad is in1 extended by the boundary rule. Only the rows a tile needs are
+# materialised, in a small per-thread buffer that stays in L2; the caller's array
+# is read once, with whatever strides it has.
+
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memcpy
+from libc.stdint cimport int32_t, int64_t
+
+cdef extern from *:
+    """
+    #ifndef FC_ACC_BYTES
+    #define FC_ACC_BYTES 128  /* 8 SSE registers of accumulators */
+    #endif
+    #define FC_MAX_CH 128
+    #define FC_L2_BYTES (512 * 1024)
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int fc_openmp_enabled(void) { return 1; }
+    static int fc_omp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int fc_openmp_enabled(void) { return 0; }
+    static int fc_omp_max_threads(void) { return 1; }
+    #endif
+    """
+    int fc_openmp_enabled() noexcept nogil
+    int fc_omp_max_threads() noexcept nogil
+    enum: FC_ACC_BYTES
+    enum: FC_MAX_CH
+    enum: FC_L2_BYTES
+
+ctypedef fused num_t:
+    float
+    double
+    long double
+    int32_t
+    int64_t
+
+ctypedef fused cnum_t:
+    float complex
+    double complex
+    long double complex
+
+cdef enum:
+    FILL = 0
+    WRAP = 1
+    SYMM = 2
+
+
+def openmp_enabled():
+    """True when this module was compiled with OpenMP (else it runs on one thread)."""
+    return bool(fc_openmp_enabled())
+
+
+def omp_max_threads():
+    """OpenMP's default team size (honours OMP_NUM_THREADS); 1 without OpenMP."""
+    return fc_omp_max_threads()
+
+
+cdef inline Py_ssize_t _map_index(Py_ssize_t j, Py_ssize_t n, int boundary) noexcept nogil:
+    """Source index of padded index ``j`` for an axis of length ``n``; -1 means fill.
+
+    wrap and symm repeat as often as needed (a kernel may exceed the image
+    several times), as scipy does; symm repeats the edge sample.
+    """
+    cdef Py_ssize_t k
+    if 0 <= j < n:
+        return j
+    if boundary == FILL or n == 0:
+        return -1
+    if boundary == WRAP:
+        k = j % n
+        return k + n if k < 0 else k
+    if j < 0:
+        j = -1 - j
+    k = j % (2 * n)
+    return 2 * n - 1 - k if k >= n else k
+
+
+cdef void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
+                    Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t wp,
+                    num_t fill, num_t* dst) noexcept nogil:
+    """One padded row: columns [qa, qb) map straight to ox+q, the rest via colmap."""
+    cdef Py_ssize_t q, c
+    if src_row < 0:
+        for q in range(wp):
+            dst[q] = fill
+        return
+    for q in range(qa):
+        c = colmap[q]
+        dst[q] = x[src_row, c] if c >= 0 else fill
+    if qb > qa:
+        if x.strides[1] == sizeof(num_t):
+            memcpy(dst + qa, &x[src_row, ox + qa], (qb - qa) * sizeof(num_t))
+        else:
+            for q in range(qa, qb):
+                dst[q] = x[src_row, ox + q]
+    for q in range(max(qa, qb), wp):
+        c = colmap[q]
+        dst[q] = x[src_row, c] if c >= 0 else fill
+
+
+cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
+                        Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t n) noexcept nogil:
+    """``n`` output columns of one row. Called with n == CH (a compile-time constant
+    after inlining) the accumulators live in vector registers and each tap costs
+    one load and one FMA per vector."""
+    cdef num_t acc[FC_MAX_CH]
+    cdef num_t wv
+    cdef const num_t* s
+    cdef Py_ssize_t a, b, c
+    for c in range(n):
+        acc[c] = 0
+    for a in range(K):
+        s = src + a * bs
+        for b in range(L):
+            wv = w[a * L + b]
+            for c in range(n):
+                acc[c] += wv * s[b + c]
+    for c in range(n):
+        o[c] = acc[c]
+
+
+cdef void _row(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
+               Py_ssize_t L, num_t* o, Py_ssize_t wo) noexcept nogil:
+    cdef Py_ssize_t c0 = 0
+    while c0 + <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t)) <= wo:
+        _chunk(src + c0, bs, w, K, L, o + c0, FC_ACC_BYTES // sizeof(num_t))
+        c0 += FC_ACC_BYTES // sizeof(num_t)
+    if c0 < wo:
+        _chunk(src + c0, bs, w, K, L, o + c0, wo - c0)
+
+
+def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, ::1] out,
+                    Py_ssize_t oy, Py_ssize_t ox, int boundary, num_t fill,
+                    int nthreads):
+    """out[i, j] = sum w[a, b] * xpad[i + oy + a, j + ox + b]  (see module header).
+
+    x may have any strides; w and out are C-contiguous. The GIL is released and
+    rows of output are split into tiles across ``nthreads`` OpenMP threads.
+    """
+    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
+    cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
+    if Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
+    cdef Py_ssize_t wp = Wo + L - 1           # padded row width a tile needs
+    cdef Py_ssize_t bs = wp + ch              # + slack: the last chunk may read past wp
+    # Tile height: the tile's padded rows fit in L2, and at least K rows so that
+    # re-reading the K-1 halo rows costs at most 2x the copy.
+    cdef Py_ssize_t T = FC_L2_BYTES // (bs * sizeof(num_t)) - K + 1
+    T = max(T, K, 1)
+    T = min(T, Ho)
+    cdef Py_ssize_t ntiles = (Ho + T - 1) // T
+    cdef int nt = max(1, min(nthreads, <int>ntiles))
+    cdef Py_ssize_t per = (T + K - 1) * bs
+    cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
+    cdef num_t* bufs = <num_t*>calloc(per * nt, sizeof(num_t))
+    if colmap == NULL or bufs == NULL:
+        free(colmap)
+        free(bufs)
+        raise MemoryError("fastconv: could not allocate the tile buffers")
+    cdef Py_ssize_t q, t, i, r0, nr, p, tid
+    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
+    cdef num_t* buf
+    for q in range(wp):
+        colmap[q] = _map_index(ox + q, N, boundary)
+    with nogil:
+        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
+            tid = threadid()
+            buf = bufs + tid * per
+            r0 = t * T
+            nr = min(T, Ho - r0)
+            for p in range(nr + K - 1):
+                _fill_row(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
+                          wp, fill, buf + p * bs)
+            for i in range(nr):
+                _row(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0], Wo)
+    free(colmap)
+    free(bufs)
+
+
+def correlate_valid_strict_complex(const cnum_t[:, :] x, const cnum_t[:, ::1] w,
+                                   cnum_t[:, ::1] out, Py_ssize_t oy, Py_ssize_t ox,
+                                   int boundary, cnum_t fill, int nthreads):
+    """The same primitive for complex data with C99 complex multiplication.
+
+    Used when a complex input holds Inf or NaN: C99's multiply recovers infinities
+    that the split real/imaginary path would turn into NaN, and scipy uses it.
+    """
+    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
+    cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
+    cdef Py_ssize_t i, j, a, b, r, c
+    cdef cnum_t acc, v
+    with nogil:
+        for i in prange(Ho, num_threads=max(1, nthreads), schedule='static'):
+            for j in range(Wo):
+                acc = 0
+                for a in range(K):
+                    r = _map_index(i + oy + a, M, boundary)
+                    for b in range(L):
+                        c = _map_index(j + ox + b, N, boundary)
+                        v = x[r, c] if (r >= 0 and c >= 0) else fill
+                        acc = acc + w[a, b] * v
+                out[i, j] = acc

@@ -1,0 +1,43 @@
+"""``python -m fastconv``: a short demo timing fastconv against scipy.signal."""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+
+def _best(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def demo(sizes=((256, 3), (1024, 5), (1024, 11), (2048, 7))) -> None:
+    import scipy.signal as ss
+
+    import fastconv
+    from fastconv import _isa
+
+    rng = np.random.default_rng(0)
+    print(f"fastconv {fastconv.__version__}: kernels '{_isa.kernels().__name__.split('_')[-1]}', "
+          f"{fastconv.get_num_threads()} threads, OpenMP {_isa.kernels().openmp_enabled()}")
+    print("| image | kernel | dtype | scipy.signal.convolve2d | fastconv | speedup |")
+    print("|---|---|---|---|---|---|")
+    for n, k in sizes:
+        for dt in (np.float32, np.float64):
+            x = rng.standard_normal((n, n)).astype(dt)
+            h = rng.standard_normal((k, k)).astype(dt)
+            fastconv.convolve2d(x, h, "same")  # warm-up
+            tf = _best(lambda: fastconv.convolve2d(x, h, "same"))
+            ts = _best(lambda: ss.convolve2d(x, h, "same"), repeat=1)
+            print(f"| {n}x{n} | {k}x{k} | {np.dtype(dt).name} | {ts * 1e3:.1f} ms "
+                  f"| {tf * 1e3:.2f} ms | {ts / tf:.0f}x |")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    demo()

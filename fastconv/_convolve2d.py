@@ -1,0 +1,138 @@
+"""convolve2d / correlate2d: validate -> reduce to one primitive -> kernel -> finish."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _validate as V
+from ._isa import kernels
+from ._threads import get_num_threads
+
+# Below this many multiply-adds a thread team costs more than it saves.
+_MIN_WORK_PER_THREAD = 1 << 16
+
+
+def _compute_dtype(dt: np.dtype) -> np.dtype:
+    """The type the kernel accumulates in. Integers wrap modulo 2**bits, so any
+    integer result is exact when computed in a wider integer type of the same
+    signedness-agnostic bit pattern and truncated at the end (scipy's wrap-around)."""
+    if dt.kind in "iu":
+        return np.dtype(np.int32) if dt.itemsize <= 4 else np.dtype(np.int64)
+    if dt.kind == "c":
+        return np.dtype(f"f{dt.itemsize // 2}")
+    return dt
+
+
+def _out_shape_and_origin(mode: int, flip: bool, in_shape: tuple[int, int],
+                          k_shape: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Output shape and (oy, ox): out[i, j] = sum w[a, b] * x_ext[i+oy+a, j+ox+b]."""
+    shape, origin = [], []
+    for n, k in zip(in_shape, k_shape):
+        if mode == 2:      # full
+            shape.append(n + k - 1)
+            origin.append(-(k - 1))
+        elif mode == 1:    # same: scipy centres convolve at (k-1)//2, correlate at k//2
+            shape.append(n)
+            origin.append(((k - 1) // 2 if flip else k // 2) - (k - 1))
+        else:              # valid
+            shape.append(n - k + 1)
+            origin.append(0)
+    return (shape[0], shape[1]), (origin[0], origin[1])
+
+
+def _threads_for(work: int) -> int:
+    return max(1, min(get_num_threads(), work // _MIN_WORK_PER_THREAD))
+
+
+def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
+                    origin: tuple[int, int], boundary: int, fill: Any,
+                    out_dtype: np.dtype) -> np.ndarray:
+    """The primitive: out[i, j] = sum w[a, b] * x_ext[i+oy+a, j+ox+b], in ``out_dtype``.
+
+    ``x`` and ``w`` already hold ``out_dtype`` values; ``w`` is the kernel as it is
+    applied (flipped for a convolution, conjugated for a correlation).
+    """
+    ct = _compute_dtype(out_dtype)
+    Ho, Wo = out_shape
+    K, L = w.shape
+    if Ho * Wo == 0 or K * L == 0:
+        # No taps: every sum is empty (scipy returns zeros, whatever the boundary).
+        return np.zeros(out_shape, out_dtype)
+    if boundary != V.FILL and 0 in x.shape:
+        raise ValueError("boundary 'wrap'/'symm' needs a non-empty in1 when the output "
+                         "is not empty (scipy crashes here)")
+    nt = _threads_for(Ho * Wo * K * L)
+    mod = kernels()
+    oy, ox = origin
+    if out_dtype.kind == "c":
+        return _correlate_complex(mod, x, w, out_shape, oy, ox, boundary, fill,
+                                  out_dtype, ct, nt)
+    xc = np.asarray(x).astype(ct, copy=False)
+    wc = np.ascontiguousarray(w, dtype=ct)
+    out = np.empty(out_shape, ct)
+    mod.correlate_valid(xc, wc, out, oy, ox, boundary, ct.type(fill), nt)
+    return out if ct == out_dtype else out.astype(out_dtype)
+
+
+def _correlate_complex(mod, x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, nt):
+    fill = complex(fill)
+    if not (np.isfinite(x).all() and np.isfinite(w).all() and np.isfinite(fill)):
+        # C99 complex products recover infinities that the split path turns into
+        # NaN; scipy multiplies in C99 complex, so follow it exactly here.
+        out = np.empty(out_shape, out_dtype)
+        mod.correlate_valid_strict_complex(x.astype(out_dtype, copy=False),
+                                           np.ascontiguousarray(w, dtype=out_dtype),
+                                           out, oy, ox, boundary, fill, nt)
+        return out
+    # Four (or two) real correlations: (xr + i xi) * (wr + i wi). Real views of x
+    # are strided; the kernel reads any strides without a copy.
+    xv = x.astype(out_dtype, copy=False)
+    parts_x = [(xv.real, fill.real), (xv.imag, fill.imag)]
+    wr = np.ascontiguousarray(w.real, dtype=rt)
+    wi = np.ascontiguousarray(w.imag, dtype=rt)
+    x_real = not np.any(parts_x[1][0]) and fill.imag == 0
+    w_real = not np.any(wi)
+
+    def corr(xp, f, wp):
+        o = np.empty(out_shape, rt)
+        mod.correlate_valid(xp, wp, o, oy, ox, boundary, rt.type(f), nt)
+        return o
+
+    out = np.empty(out_shape, out_dtype)
+    (xr, fr), (xi, fi) = parts_x
+    if x_real:
+        out.real = corr(xr, fr, wr)
+        out.imag = corr(xr, fr, wi)
+    elif w_real:
+        out.real = corr(xr, fr, wr)
+        out.imag = corr(xi, fi, wr)
+    else:
+        out.real = corr(xr, fr, wr) - corr(xi, fi, wi)
+        out.imag = corr(xr, fr, wi) + corr(xi, fi, wr)
+    return out
+
+
+def conv2d_impl(in1: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
+                flip: bool) -> np.ndarray:
+    """Shared body of convolve2d (flip=True) and correlate2d (flip=False)."""
+    name = "convolve2d" if flip else "correlate2d"
+    a1, a2 = V.as_2d_pair(in1, in2, name)
+    swapped = V.inputs_swap_needed(mode, a1.shape, a2.shape)
+    if swapped:
+        a1, a2 = a2, a1
+    if not flip:
+        a2 = a2.conj()
+    m = V.mode_code(mode)
+    b = V.boundary_code(boundary)
+    dt = V.result_dtype(a1, a2)
+    fill = V.fill_scalar(fillvalue, dt) if b == V.FILL else 0
+    V.check_supported(dt, "convolve2d")
+    out_shape, origin = _out_shape_and_origin(m, flip, a1.shape, a2.shape)
+    if min(out_shape) < 0:
+        raise ValueError("negative dimensions are not allowed")
+    w = a2[::-1, ::-1] if flip else a2
+    out = correlate_plane(a1.astype(dt, copy=False), w, out_shape, origin, b, fill, dt)
+    if swapped and not flip:
+        out = out[::-1, ::-1]
+    return out

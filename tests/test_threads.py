@@ -1,0 +1,98 @@
+"""Thread-count control, thread-count invariance and concurrent calls."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import fastconv
+from fastconv import _isa
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.complex128])
+def test_results_bit_identical_for_any_thread_count(dtype):
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((300, 257)) * 50).astype(dtype)
+    b = (rng.standard_normal((7, 6)) * 5).astype(dtype)
+    outs = []
+    for n in (1, 2, 3, 8):
+        with fastconv.threads(n):
+            outs.append([fastconv.convolve2d(a, b, "same", bd) for bd in ("fill", "wrap", "symm")])
+    for o in outs[1:]:
+        for x, y in zip(outs[0], o):
+            assert x.tobytes() == y.tobytes()
+
+
+def test_set_get_and_context_manager():
+    old = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(3)
+        assert fastconv.get_num_threads() == 3
+        with fastconv.threads(1) as n:
+            assert n == 1 and fastconv.get_num_threads() == 1
+        assert fastconv.get_num_threads() == 3
+    finally:
+        fastconv.set_num_threads(old)
+    for bad, exc in ((0, ValueError), (-2, ValueError), (1.5, TypeError), ("2", TypeError)):
+        with pytest.raises(exc):
+            fastconv.set_num_threads(bad)
+
+
+def test_context_manager_is_per_python_thread():
+    seen = {}
+    inside, release = threading.Event(), threading.Event()
+
+    def worker():
+        with fastconv.threads(1):
+            inside.set()
+            release.wait(5)
+            seen["worker"] = fastconv.get_num_threads()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    inside.wait(5)
+    seen["main"] = fastconv.get_num_threads()
+    release.set()
+    t.join()
+    assert seen["worker"] == 1
+    assert seen["main"] == fastconv.get_num_threads() != 0
+
+
+def test_environment_variable_sets_default():
+    code = "import fastconv; print(fastconv.get_num_threads())"
+    env = dict(os.environ, FASTCONV_NUM_THREADS="3")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "3"
+    env["FASTCONV_NUM_THREADS"] = "zero"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "FASTCONV_NUM_THREADS" in bad.stderr
+
+
+def test_concurrent_calls_from_python_threads():
+    rng = np.random.default_rng(1)
+    jobs = [(rng.standard_normal((200, 180)), rng.standard_normal((5, 5)), bd)
+            for bd in ("fill", "wrap", "symm") for _ in range(4)]
+    results = [None] * len(jobs)
+
+    def run(i):
+        a, b, bd = jobs[i]
+        results[i] = fastconv.convolve2d(a, b, "same", bd)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (a, b, bd), r in zip(jobs, results):
+        np.testing.assert_allclose(r, ss.convolve2d(a, b, "same", bd), rtol=1e-12, atol=1e-12)
+
+
+def test_openmp_state_is_reported():
+    mod = _isa.kernels()
+    assert isinstance(mod.openmp_enabled(), bool)
+    assert mod.omp_max_threads() >= 1
