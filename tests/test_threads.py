@@ -63,13 +63,15 @@ def test_context_manager_is_per_python_thread():
     assert seen["main"] == fastconv.get_num_threads() != 0
 
 
-def test_environment_variable_sets_default():
+def test_environment_variable_sets_default(tmp_path):
+    # run outside the checkout so that the installed package is imported
     code = "import fastconv; print(fastconv.get_num_threads())"
     env = dict(os.environ, FASTCONV_NUM_THREADS="3")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    run = dict(env=env, capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run([sys.executable, "-c", code], **run)
     assert out.stdout.strip() == "3"
     env["FASTCONV_NUM_THREADS"] = "zero"
-    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-c", code], **run)
     assert bad.returncode != 0 and "FASTCONV_NUM_THREADS" in bad.stderr
 
 
