@@ -1,7 +1,9 @@
 """convolve2d / correlate2d: validate -> reduce to one primitive -> kernel -> finish."""
 from __future__ import annotations
 
-from typing import Any
+import os
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -11,6 +13,36 @@ from ._threads import get_num_threads
 
 # Below this many multiply-adds a thread team costs more than it saves.
 _MIN_WORK_PER_THREAD = 1 << 16
+
+# Which direct kernel runs: 'cython' (ahead-of-time, per-ISA builds) or 'numba'
+# (JIT). 'auto' picks Cython everywhere: on the development machine it beat the
+# Numba kernel at every dtype and kernel size measured (see bench/ and README).
+_BACKENDS = ("auto", "cython", "numba")
+_backend = os.environ.get("FASTCONV_DIRECT", "auto")
+if _backend not in _BACKENDS:
+    raise ValueError(f"FASTCONV_DIRECT must be one of {_BACKENDS}, got {_backend!r}")
+
+
+@contextmanager
+def direct_backend(name: str) -> Iterator[None]:
+    """Force the direct kernel ('auto', 'cython' or 'numba') inside a ``with`` block
+    (for tests and benchmarks; process-wide, not thread-local)."""
+    global _backend
+    if name not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {name!r}")
+    old, _backend = _backend, name
+    try:
+        yield
+    finally:
+        _backend = old
+
+
+def _direct_fn(ct: np.dtype) -> Callable:
+    """The ``correlate_valid`` that will run for compute type ``ct``."""
+    if _backend == "numba" and ct != np.longdouble:   # numba has no long double
+        from . import _numba_kernels
+        return _numba_kernels.correlate_valid
+    return kernels().correlate_valid
 
 
 def _compute_dtype(dt: np.dtype) -> np.dtype:
@@ -71,7 +103,7 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     xc = np.asarray(x).astype(ct, copy=False)
     wc = np.ascontiguousarray(w, dtype=ct)
     out = np.empty(out_shape, ct)
-    mod.correlate_valid(xc, wc, out, oy, ox, boundary, ct.type(fill), nt)
+    _direct_fn(ct)(xc, wc, out, oy, ox, boundary, ct.type(fill), nt)
     return out if ct == out_dtype else out.astype(out_dtype)
 
 
@@ -96,7 +128,7 @@ def _correlate_complex(mod, x, w, out_shape, oy, ox, boundary, fill, out_dtype, 
 
     def corr(xp, f, wp):
         o = np.empty(out_shape, rt)
-        mod.correlate_valid(xp, wp, o, oy, ox, boundary, rt.type(f), nt)
+        _direct_fn(rt)(xp, wp, o, oy, ox, boundary, rt.type(f), nt)
         return o
 
     out = np.empty(out_shape, out_dtype)

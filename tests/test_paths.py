@@ -1,0 +1,128 @@
+"""Every direct kernel path (Cython per ISA build, Numba) on every boundary x dtype."""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import fastconv
+from fastconv import _convolve2d, _isa
+from conftest import assert_matches
+
+DTYPES = [np.int8, np.uint16, np.int32, np.uint32, np.int64, np.float32, np.float64,
+          np.complex64, np.complex128]
+
+
+def _data(dtype, s1=(23, 70), s2=(4, 5), seed=0):
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        return (rng.integers(info.min, info.max, s1, dtype=dt, endpoint=True),
+                rng.integers(info.min, info.max, s2, dtype=dt, endpoint=True))
+    mk = (lambda s: rng.standard_normal(s) + 1j * rng.standard_normal(s)) if dt.kind == "c" \
+        else rng.standard_normal
+    return mk(s1).astype(dt), mk(s2).astype(dt)
+
+
+def _check_all(dtype):
+    a, b = _data(dtype)
+    a_t = np.asfortranarray(a)[::-1, :]   # strided and negative-stride input
+    for func in ("convolve2d", "correlate2d"):
+        for mode in ("full", "same", "valid"):
+            for boundary in ("fill", "wrap", "symm"):
+                got = getattr(fastconv, func)(a_t, b, mode, boundary, 2)
+                ref = getattr(ss, func)(a_t, b, mode, boundary, 2)
+                assert_matches(got, ref, a, b, 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_cython_each_isa(isa, dtype):
+    with _convolve2d.direct_backend("cython"):
+        _check_all(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_numba_path(dtype):
+    with _convolve2d.direct_backend("numba"):
+        _check_all(dtype)
+
+
+def test_numba_path_is_the_one_running(monkeypatch):
+    from fastconv import _numba_kernels
+    calls = []
+    real = _numba_kernels.correlate_valid
+    monkeypatch.setattr(_numba_kernels, "correlate_valid",
+                        lambda *a: (calls.append(1), real(*a))[1])
+    with _convolve2d.direct_backend("numba"):
+        fastconv.convolve2d(np.ones((8, 8)), np.ones((3, 3)))
+    assert calls
+    with pytest.raises(ValueError):
+        with _convolve2d.direct_backend("fortran"):
+            pass
+
+
+def test_numba_thread_count_invariance():
+    a, b = _data(np.float64, (200, 130), (6, 5))
+    with _convolve2d.direct_backend("numba"):
+        outs = []
+        for n in (1, 2):
+            with fastconv.threads(n):
+                outs.append(fastconv.convolve2d(a, b, "same", "symm"))
+    assert outs[0].tobytes() == outs[1].tobytes()
+
+
+def test_isa_selection():
+    avail = _isa.available_isas()
+    assert avail[0] == "base"
+    assert _isa.kernels().__name__.endswith(avail[-1])
+    with pytest.raises(ValueError):
+        _isa.kernels("sse9")
+
+
+def _installed_package() -> Path:
+    return Path(fastconv.__file__).resolve().parent
+
+
+def test_works_from_read_only_install(tmp_path):
+    """Copy the installed package to a read-only folder; the Numba path must still
+    run (its cache falls back to numba's per-user folder, or to memory)."""
+    site = tmp_path / "site"
+    shutil.copytree(_installed_package(), site / "fastconv",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for p in [site, *site.rglob("*")]:
+        p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    code = ("import numpy as np, scipy.signal as ss, fastconv, fastconv._convolve2d as c\n"
+            "assert fastconv.__file__.startswith(%r), fastconv.__file__\n"
+            "a = np.arange(30.).reshape(5, 6); b = np.ones((2, 3))\n"
+            "with c.direct_backend('numba'):\n"
+            "    r = fastconv.convolve2d(a, b, 'same', 'wrap')\n"
+            "assert np.allclose(r, ss.convolve2d(a, b, 'same', 'wrap'))\n"
+            "print('ok')\n") % str(site)
+    env = dict(os.environ, PYTHONPATH=str(site), HOME=str(tmp_path / "home"))
+    env.pop("NUMBA_CACHE_DIR", None)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        for p in [site, *site.rglob("*")]:
+            p.chmod(p.stat().st_mode | stat.S_IWUSR)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
+def test_import_is_light(tmp_path):
+    """``import fastconv`` must not import numba or scipy (JIT and scipy load lazily)."""
+    code = ("import sys, fastconv\n"
+            "print(sorted(m for m in ('numba', 'scipy', 'llvmlite') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr
