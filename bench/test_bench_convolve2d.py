@@ -6,22 +6,12 @@ times scipy and fastconv back to back and reports scipy_time / fastconv_time in
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import scipy.signal as ss
 
 import fastconv
-
-
-def _best(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from conftest import best_time
 
 
 @pytest.mark.parametrize("dtype", [np.float64])
@@ -31,7 +21,7 @@ def test_convolve2d_vs_scipy(benchmark, n, k, dtype):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, n)).astype(dtype)
     h = rng.standard_normal((k, k)).astype(dtype)
-    t_scipy = _best(lambda: ss.convolve2d(x, h, "same"), repeat=2)
+    t_scipy = best_time(lambda: ss.convolve2d(x, h, "same"), repeat=2)
     benchmark(fastconv.convolve2d, x, h, "same")
     ratio = t_scipy / benchmark.stats.stats.min
     benchmark.extra_info["speedup_vs_scipy"] = round(ratio, 1)
