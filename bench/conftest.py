@@ -5,22 +5,12 @@ Run with ``pip install ".[bench]"; pytest bench -s`` (never part of the test sui
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
+from fastconv._timing import best_time  # noqa: F401  (re-exported to the bench modules)
+
 ROWS: list[dict] = []
-
-
-def best_time(fn, repeat: int = 3) -> float:
-    """Best wall time of ``repeat`` calls (the least disturbed by a noisy machine)."""
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 @pytest.fixture(scope="session")

@@ -2,18 +2,10 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 
-
-def _best(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from ._timing import best_time
 
 
 def demo(sizes=((256, 3), (1024, 5), (1024, 11), (2048, 7))) -> None:
@@ -32,8 +24,8 @@ def demo(sizes=((256, 3), (1024, 5), (1024, 11), (2048, 7))) -> None:
             x = rng.standard_normal((n, n)).astype(dt)
             h = rng.standard_normal((k, k)).astype(dt)
             fastconv.convolve2d(x, h, "same")  # warm-up
-            tf = _best(lambda: fastconv.convolve2d(x, h, "same"))
-            ts = _best(lambda: ss.convolve2d(x, h, "same"), repeat=1)
+            tf = best_time(lambda: fastconv.convolve2d(x, h, "same"))
+            ts = best_time(lambda: ss.convolve2d(x, h, "same"), repeat=1)
             print(f"| {n}x{n} | {k}x{k} | {np.dtype(dt).name} | {ts * 1e3:.1f} ms "
                   f"| {tf * 1e3:.2f} ms | {ts / tf:.0f}x |")
             sys.stdout.flush()
