@@ -1,4 +1,4 @@
-"""``python -m fastconv``: a short demo timing fastconv against scipy.signal."""
+"""``fastconv-demo`` (or ``python -m fastconv`` outside a checkout): fastconv vs scipy timings."""
 from __future__ import annotations
 
 import sys

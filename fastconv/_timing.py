@@ -1,4 +1,4 @@
-"""Wall-clock helper shared by the demo (``python -m fastconv``) and bench/."""
+"""Wall-clock helper shared by the demo (``fastconv-demo``) and bench/."""
 from __future__ import annotations
 
 import time
