@@ -95,48 +95,45 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
         raise ValueError("boundary 'wrap'/'symm' needs a non-empty in1 when the output "
                          "is not empty (scipy crashes here)")
     nt = _threads_for(Ho * Wo * K * L)
-    mod = kernels()
     oy, ox = origin
     if out_dtype.kind == "c":
-        return _correlate_complex(mod, x, w, out_shape, oy, ox, boundary, fill,
-                                  out_dtype, ct, nt)
-    xc = np.asarray(x).astype(ct, copy=False)
+        return _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, ct, nt)
+    xc = x.astype(ct, copy=False)
     wc = np.ascontiguousarray(w, dtype=ct)
     out = np.empty(out_shape, ct)
     _direct_fn(ct)(xc, wc, out, oy, ox, boundary, ct.type(fill), nt)
     return out if ct == out_dtype else out.astype(out_dtype)
 
 
-def _correlate_complex(mod, x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, nt):
+def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, nt):
     fill = complex(fill)
     if not (np.isfinite(x).all() and np.isfinite(w).all() and np.isfinite(fill)):
         # C99 complex products recover infinities that the split path turns into
         # NaN; scipy multiplies in C99 complex, so follow it exactly here.
         out = np.empty(out_shape, out_dtype)
-        mod.correlate_valid_strict_complex(x.astype(out_dtype, copy=False),
-                                           np.ascontiguousarray(w, dtype=out_dtype),
-                                           out, oy, ox, boundary, fill, nt)
+        kernels().correlate_valid_strict_complex(x.astype(out_dtype, copy=False),
+                                                 np.ascontiguousarray(w, dtype=out_dtype),
+                                                 out, oy, ox, boundary, fill, nt)
         return out
     # Four (or two) real correlations: (xr + i xi) * (wr + i wi). Real views of x
     # are strided; the kernel reads any strides without a copy.
     xv = x.astype(out_dtype, copy=False)
-    parts_x = [(xv.real, fill.real), (xv.imag, fill.imag)]
+    xr, xi = xv.real, xv.imag
+    fr, fi = fill.real, fill.imag
     wr = np.ascontiguousarray(w.real, dtype=rt)
     wi = np.ascontiguousarray(w.imag, dtype=rt)
-    x_real = not np.any(parts_x[1][0]) and fill.imag == 0
-    w_real = not np.any(wi)
+    direct = _direct_fn(rt)
 
     def corr(xp, f, wp):
         o = np.empty(out_shape, rt)
-        _direct_fn(rt)(xp, wp, o, oy, ox, boundary, rt.type(f), nt)
+        direct(xp, wp, o, oy, ox, boundary, rt.type(f), nt)
         return o
 
     out = np.empty(out_shape, out_dtype)
-    (xr, fr), (xi, fi) = parts_x
-    if x_real:
+    if fi == 0 and not np.any(xi):
         out.real = corr(xr, fr, wr)
         out.imag = corr(xr, fr, wi)
-    elif w_real:
+    elif not np.any(wi):
         out.real = corr(xr, fr, wr)
         out.imag = corr(xi, fi, wr)
     else:
