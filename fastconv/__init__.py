@@ -4,7 +4,8 @@ A multi-threaded, GIL-free drop-in for ``scipy.signal.convolve2d`` and
 ``correlate2d``: same signature, same results (integers bit-exact, floats to
 rounding), same dtypes, shapes and exceptions.
 """
-from ._api import convolve2d, correlate2d
+from ._api import choose_method, convolve2d, correlate2d
+from ._tune import tune
 from ._patch import patch_scipy, unpatch_scipy
 from ._threads import get_num_threads, set_num_threads, threads
 
@@ -13,6 +14,8 @@ __version__ = "0.1.0"
 __all__ = [
     "convolve2d",
     "correlate2d",
+    "choose_method",
+    "tune",
     "patch_scipy",
     "unpatch_scipy",
     "set_num_threads",

@@ -1,4 +1,8 @@
-"""``fastconv-demo`` (or ``python -m fastconv`` outside a checkout): fastconv vs scipy timings."""
+"""``fastconv-demo`` (or ``python -m fastconv`` outside a checkout): fastconv vs scipy timings.
+
+``python -m fastconv tune`` (or ``fastconv-tune``) measures this machine's crossovers
+between the direct, separable and FFT paths and stores them (see fastconv.tune).
+"""
 from __future__ import annotations
 
 import sys
@@ -31,5 +35,20 @@ def demo(sizes=((256, 3), (1024, 5), (1024, 11), (2048, 7))) -> None:
             sys.stdout.flush()
 
 
+def tune_main() -> None:
+    from ._tune import tune
+    tune()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["tune"]:
+        tune_main()
+    elif not args:
+        demo()
+    else:
+        sys.exit(f"usage: python -m fastconv [tune]   (got {' '.join(args)!r})")
+
+
 if __name__ == "__main__":
-    demo()
+    main()
