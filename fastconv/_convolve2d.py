@@ -185,13 +185,19 @@ def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, n
                                                  np.ascontiguousarray(w, dtype=out_dtype),
                                                  out, oy, ox, boundary, fill, nt)
         return out
-    # Four (or two) real correlations: (xr + i xi) * (wr + i wi). Real views of x
-    # are strided; the kernel reads any strides without a copy.
     xv = x.astype(out_dtype, copy=False)
     xr, xi = xv.real, xv.imag
     fr, fi = fill.real, fill.imag
     wr = np.ascontiguousarray(w.real, dtype=rt)
     wi = np.ascontiguousarray(w.imag, dtype=rt)
+    out = np.empty(out_shape, out_dtype)
+    if _backend != "numba" and rt != np.longdouble:
+        # Native kernel: reads the real and imaginary planes of x in place (any
+        # strides) and writes the interleaved result; one pass, no temporaries.
+        kernels().correlate_valid_complex(xr, xi, wr, wi, out.view(rt), oy, ox, boundary,
+                                          rt.type(fr), rt.type(fi), nt)
+        return out
+    # Elsewhere: four (or two) real correlations of the strided planes.
     direct = _direct_fn(rt)
 
     def corr(xp, f, wp):
@@ -199,7 +205,6 @@ def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, n
         direct(xp, wp, o, oy, ox, boundary, rt.type(f), nt)
         return o
 
-    out = np.empty(out_shape, out_dtype)
     if fi == 0 and not np.any(xi):
         out.real = corr(xr, fr, wr)
         out.imag = corr(xr, fr, wi)
