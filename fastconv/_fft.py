@@ -51,7 +51,8 @@ def block_length(n_out: int, k: int, real: bool) -> int:
     """
     whole = next_fast_len(n_out + k - 1, real)
     best, best_cost = whole, _axis_cost(whole, n_out, k)
-    b = next_fast_len(max(2 * k, 16), real)
+    # Short transforms cost more per point than B log B says (per-line overhead).
+    b = next_fast_len(max(2 * k, _MIN_BLOCK), real)
     while b < whole:
         c = _axis_cost(b, n_out, k)
         if c < best_cost:
@@ -60,7 +61,7 @@ def block_length(n_out: int, k: int, real: bool) -> int:
     return best
 
 
-_MAX_BLOCK = 1024
+_MIN_BLOCK, _MAX_BLOCK = 256, 1024
 
 
 def _axis_cost(b: int, n_out: int, k: int) -> float:
