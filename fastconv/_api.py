@@ -85,7 +85,7 @@ def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full",
     >>> import fastconv
     >>> img = np.arange(16.0).reshape(4, 4)
     >>> fastconv.convolve2d(img, np.ones((3, 3)), mode="same", boundary="wrap")[0, 0]
-    np.float64(75.0)
+    np.float64(60.0)
     """
     return conv2d_impl(in1, in2, mode, boundary, fillvalue, flip=True, method=method)
 

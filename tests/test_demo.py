@@ -16,3 +16,13 @@ def test_demo_prints_a_table(capsys):
 
 def test_console_script_installed():
     assert shutil.which("fastconv-demo") is not None
+
+
+def test_docstring_examples_run():
+    """The numpydoc Examples in the public API are executed and must hold."""
+    import doctest
+
+    from fastconv import _api, _tune
+    for mod in (_api, _tune):
+        res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert res.failed == 0 and (res.attempted > 0 or mod is _tune)
