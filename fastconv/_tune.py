@@ -1,9 +1,11 @@
 """tune(): measure this machine's cost-model constants and crossovers.
 
-Times the direct kernel at two kernel sizes (a per-output and a per-tap cost) and
-the FFT path at one size (a per-point-per-log cost), for single and double
-precision, fits the constants of ``_plan``'s model, then reports the kernel size
-where the FFT path overtakes direct as predicted and as measured. The constants
+Times the direct kernel at four kernel sizes (least squares for a per-output and a
+per-tap cost) and the FFT path at two (a per-point-per-log cost), for single and
+double precision, fits the constants of ``_plan``'s model (each clamped to within
+20x of the shipped default, so one disturbed timing on a shared machine cannot
+derail 'auto'), then reports the kernel size where the FFT path overtakes direct
+as predicted and as measured. The constants
 go to a per-user JSON file that ``_plan`` loads lazily on first use.
 """
 from __future__ import annotations
@@ -22,9 +24,13 @@ from ._convolve2d import correlate_plane
 from ._threads import get_num_threads
 from ._timing import best_time
 
-_PROBE = 512          # output side of the timing problems
-_KS = (3, 11)         # direct kernel sizes for the two-point fit
-_K_FFT = 31
+_PROBE = 768                 # output side of the timing problems
+_KS = (3, 7, 11, 15)         # direct kernel sizes for the least-squares fit
+_K_FFT = (31, 63)            # FFT kernel sizes
+_K_CROSS = (9, 13, 17, 21, 25, 31, 41, 51, 63)
+# A fitted constant outside [default / _CLAMP, default * _CLAMP] is a timing
+# accident (a shared, noisy machine), not a property of the hardware.
+_CLAMP = 20.0
 
 
 class _Progress:
@@ -59,50 +65,53 @@ def _time_fft(dt: np.dtype, n: int, k: int, repeat: int) -> float:
                      repeat)
 
 
+def _clamp(value: float, default: float) -> float:
+    return min(max(value, default / _CLAMP), default * _CLAMP)
+
+
 def _fit(dt: np.dtype, n: int, repeat: int, step: Callable[[str], None]) -> dict[str, float]:
+    """Least-squares fit of the direct model, then the FFT constant from two sizes."""
+    default = _plan.DEFAULTS[_plan.precision(dt)]
     per = []
     for k in _KS:
         per.append(_time_direct(dt, n, k, repeat) / (n * n))
         step(f"{dt.name} direct k={k}")
-    (k1, k2), (t1, t2) = _KS, per
-    c_tap = max((t2 - t1) / (k2 * k2 - k1 * k1), 1e-14)
-    c_out = max(t1 - c_tap * k1 * k1, 1e-12)
-    t = _time_fft(dt, n, _K_FFT, repeat)
-    step(f"{dt.name} fft k={_K_FFT}")
-    by, bx = _fft.block_shape((n, n), (_K_FFT, _K_FFT), True)
-    blocks = -(-n // (by - _K_FFT + 1)) * -(-n // (bx - _K_FFT + 1))
-    work = blocks * by * bx * math.log2(by * bx)
-    c_fft = max((t - (n + _K_FFT) ** 2 * c_out) / work, 1e-14)
+    c_tap, c_out = np.polyfit(np.square(_KS).astype(float), per, 1)
+    c_out = _clamp(float(c_out), default["c_out"])
+    c_tap = _clamp(float(c_tap), default["c_tap"])
+    fits = []
+    for k in _K_FFT:
+        t = _time_fft(dt, n, k, repeat)
+        step(f"{dt.name} fft k={k}")
+        by, bx = _fft.block_shape((n, n), (k, k), True)
+        blocks = -(-n // (by - k + 1)) * -(-n // (bx - k + 1))
+        fits.append((t - (n + k) ** 2 * c_out) / (blocks * by * bx * math.log2(by * bx)))
+    c_fft = _clamp(float(np.median(fits)), default["c_fft"])
     return {"c_out": c_out, "c_tap": c_tap, "c_fft": c_fft}
 
 
-def crossover(dt: np.dtype, n: int, measure: bool, repeat: int = 3) -> int | None:
-    """Smallest odd k (3..63) where the FFT path beats direct on an n x n output,
-    by the model (``measure=False``) or by timing."""
-    for k in range(3, 65, 2):
-        if measure:
-            faster = _time_fft(dt, n, k, repeat) < _time_direct(dt, n, k, repeat)
-        else:
-            faster = _plan.fft_cost((n, n), (k, k), dt) < _plan.direct_cost((n, n), (k, k), dt)
-        if faster:
+def crossover(dt: np.dtype, n: int) -> int | None:
+    """Smallest k in the scanned sizes where the model prefers FFT over direct."""
+    for k in _K_CROSS:
+        if _plan.fft_cost((n, n), (k, k), dt) < _plan.direct_cost((n, n), (k, k), dt):
             return k
     return None
 
 
-def _measured_crossover(dt: np.dtype, n: int, step: Callable[[str], None]) -> int | None:
-    """Bisect on k (odd) for the measured crossover: few timings, not 31."""
-    lo, hi = 1, 32                      # k = 2*i + 1; find the first i where fft wins
-    while lo < hi:
-        mid = (lo + hi) // 2
-        k = 2 * mid + 1
-        fft_wins = _time_fft(dt, n, k, 2) < _time_direct(dt, n, k, 2)
+def _measured_crossover(dt: np.dtype, n: int, repeat: int,
+                        step: Callable[[str], None]) -> int | None:
+    """Smallest scanned k where the FFT path measured faster than direct."""
+    found = None
+    for k in _K_CROSS:
+        if found is None:
+            if _time_fft(dt, n, k, repeat) < _time_direct(dt, n, k, repeat):
+                found = k
         step(f"{dt.name} crossover k={k}")
-        lo, hi = (lo, mid) if fft_wins else (mid + 1, hi)
-    return 2 * lo + 1 if lo < 32 else None
+    return found
 
 
 def tune(save: bool = True, verbose: bool = True, path: str | Path | None = None,
-         repeat: int = 3, probe: int = _PROBE) -> dict:
+         repeat: int = 5, probe: int = _PROBE) -> dict:
     """Measure this machine's crossovers between fastconv's paths and store them.
 
     Fits the constants of the cost model behind ``method='auto'`` and
@@ -137,14 +146,15 @@ def tune(save: bool = True, verbose: bool = True, path: str | Path | None = None
     >>> result = fastconv.tune(save=False, verbose=False)   # doctest: +SKIP
     """
     dts = (np.dtype(np.float32), np.dtype(np.float64))
-    prog = _Progress(len(dts) * (len(_KS) + 1 + 5), sys.stderr if verbose else None)
+    prog = _Progress(len(dts) * (len(_KS) + len(_K_FFT) + len(_K_CROSS)),
+                     sys.stderr if verbose else None)
     t0 = time.perf_counter()
     consts = {_plan.precision(dt): _fit(dt, probe, repeat, prog.step) for dt in dts}
     _plan.set_constants(consts)
     crossings = {}
     for dt in dts:
-        crossings[dt.name] = {"model": crossover(dt, probe, measure=False),
-                              "measured": _measured_crossover(dt, probe, prog.step)}
+        crossings[dt.name] = {"model": crossover(dt, probe),
+                              "measured": _measured_crossover(dt, probe, repeat, prog.step)}
     prog.close()
     target = Path(path) if path is not None else _plan.cache_file()
     result = {"constants": consts, "crossovers": crossings, "threads": get_num_threads(),
