@@ -33,6 +33,9 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "double": {"c_out": 1.5e-9, "c_tap": 4.0e-11, "c_fft": 2.8e-10},
 }
 
+# Below this predicted direct time, 'auto' does not look further.
+_PLAN_FREE_SECONDS = 2e-4
+
 _lock = threading.Lock()
 _constants: dict[str, dict[str, float]] | None = None
 
@@ -123,6 +126,8 @@ def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
     if w.size <= 9 or 0 in out_shape:
         return "direct", None
     costs = {"direct": direct_cost(out_shape, k_shape, dt)}
+    if costs["direct"] < _PLAN_FREE_SECONDS:
+        return "direct", None   # planning (an SVD, a bound) would cost more than it saves
     uv = factor(w)
     if uv is not None:
         costs["separable"] = separable_cost(out_shape, k_shape, dt)
