@@ -352,6 +352,7 @@ def correlate1d(x: ArrayLike, h: ArrayLike, axis: int = -1, mode: Mode = "full",
     Returns
     -------
     out : ndarray
+        Shaped and typed as :func:`convolve1d`'s result.
 
     Examples
     --------
@@ -424,6 +425,7 @@ def correlate2d_batch(stack: ArrayLike, kernel: ArrayLike, mode: Mode = "full",
     Returns
     -------
     out : ndarray
+        Shape ``stack.shape[:-2] +`` correlate2d's output shape.
 
     Examples
     --------

@@ -20,10 +20,10 @@ from ._oned import correlate_1d
 def _prepare(a: Any, v: Any, mode: Any, mode_first: bool
              ) -> tuple[np.ndarray, np.ndarray, int, np.dtype | None]:
     """Checks in numpy's order: correlate parses the mode before looking at the
-    lengths, convolve after."""
+    arrays and refuses scalars; convolve promotes scalars and parses the mode last."""
     if mode_first:
         VN.numpy_mode(mode)
-    a1, v1 = VN.numpy_1d(a, "a"), VN.numpy_1d(v, "v")
+    a1, v1 = VN.numpy_1d(a, not mode_first), VN.numpy_1d(v, not mode_first)
     if a1.shape[0] == 0:
         raise ValueError("a cannot be empty")
     if v1.shape[0] == 0:

@@ -77,10 +77,14 @@ def numpy_mode(mode: Any) -> int:
     raise TypeError("convolve/correlate mode not understood")
 
 
-def numpy_1d(a: Any, name: str) -> np.ndarray:
-    arr = np.array(a, copy=None, ndmin=1)
-    if arr.ndim != 1:
+def numpy_1d(a: Any, scalars: bool) -> np.ndarray:
+    """A 1-D array; numpy.convolve promotes scalars to length 1 (``scalars``),
+    numpy.correlate refuses them."""
+    arr = np.array(a, copy=None, ndmin=1 if scalars else 0)
+    if arr.ndim > 1:
         raise ValueError("object too deep for desired array")
+    if arr.ndim < 1:
+        raise ValueError("object of too small depth for desired array")
     return arr
 
 
