@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 
 from . import _validate as V
-from ._convolve2d import _out_shape_and_origin, conv2d_impl, correlate_plane_method
+from . import _plan
+from ._convolve2d import (_check_boundary_input, _compute_dtype, _direct_fn, _fft_dtype,
+                          _out_shape_and_origin, _threads_for, conv2d_impl, correlate_plane,
+                          correlate_plane_method)
 from ._threads import get_num_threads, threads
 
 # Below this many multiply-adds per image, images go to a thread pool (one core
@@ -50,13 +53,32 @@ def conv2d_batch_impl(stack: Any, kernel: Any, mode: Any, boundary: Any, fillval
                   _out_shape_and_origin(m, flip, img_shape, k.shape))
         return np.empty(lead + shp, dt)
     out_shape, origin = _out_shape_and_origin(m, flip, img_shape, k.shape)
-    w = (k[::-1, ::-1] if flip else k.conj()).astype(dt)
+    w = np.ascontiguousarray(k[::-1, ::-1] if flip else k.conj(), dtype=dt)
     out = np.empty((B,) + out_shape, dt)
+    if method == "auto" and 0 not in out_shape and w.size:
+        # Plan once for the stack: planning (a rank test of the kernel, cost
+        # model) costs more than the convolution of a small image. A forced
+        # 'fft'/'separable' still falls back per image where it cannot be exact.
+        method = _plan.choose(out_shape, w, dt, _fft_dtype(dt) is not None)[0]
+
+    # Real types the kernel accumulates in their own type write straight into
+    # the output stack (no per-image result array and copy).
+    in_place = (method == "direct" and dt.kind != "c" and _compute_dtype(dt) == dt
+                and B > 0 and 0 not in out_shape and w.size > 0)
+    if in_place:
+        _check_boundary_input(imgs[0], b)
+        kernel, fill_t = _direct_fn(dt), dt.type(fill)
 
     def run(lo: int, hi: int) -> None:
+        nt = _threads_for(out_shape[0] * out_shape[1] * w.size)
         for i in range(lo, hi):
-            out[i] = correlate_plane_method(imgs[i].astype(dt, copy=False), w, out_shape,
-                                            origin, b, fill, dt, method)
+            xi = imgs[i].astype(dt, copy=False)
+            if in_place:
+                kernel(xi, w, out[i], origin[0], origin[1], b, fill_t, nt)
+            elif method == "direct":
+                out[i] = correlate_plane(xi, w, out_shape, origin, b, fill, dt)
+            else:
+                out[i] = correlate_plane_method(xi, w, out_shape, origin, b, fill, dt, method)
 
     nt = get_num_threads()
     work = out_shape[0] * out_shape[1] * w.size
