@@ -7,7 +7,6 @@ thread count). Integers accumulate in their own type, so wrap-around is exact.
 """
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Sequence
 
@@ -70,21 +69,53 @@ def _choose_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dt
     return "fft" if fft < direct else "direct"
 
 
+def _padded_window(x: np.ndarray, origin: Sequence[int], shape: Sequence[int],
+                   dt: np.dtype) -> np.ndarray:
+    """``xpad[origin : origin + shape]`` of the zero-padded x, as a new array."""
+    win = np.zeros(tuple(shape), dt)
+    dst, src = [], []
+    for o, n, length in zip(origin, x.shape, shape):
+        lo, hi = max(0, o), min(n, o + length)
+        dst.append(slice(lo - o, max(lo - o, hi - o)))
+        src.append(slice(lo, max(lo, hi)))
+    win[tuple(dst)] = x[tuple(src)]
+    return win
+
+
 def _correlate_slices(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
                       origin: Sequence[int], dt: np.dtype, method: str) -> np.ndarray:
     """Sum over the leading kernel indices of 2-D correlations of x's slices."""
+    if x.ndim == 3:
+        return _correlate_3d(x, w, out_shape, origin, dt, method)
     out = np.zeros(out_shape, dt)
-    lead = x.ndim - 2
-    plane_shape, plane_origin = tuple(out_shape[-2:]), tuple(origin[-2:])
-    for i in itertools.product(*(range(s) for s in out_shape[:lead])):
-        acc = out[i]
-        for a in itertools.product(*(range(k) for k in w.shape[:lead])):
-            src = tuple(ii + o + aa for ii, o, aa in zip(i, origin, a))
-            if any(s < 0 or s >= n for s, n in zip(src, x.shape)):
-                continue  # this slice of xpad is all padding: it adds zeros
-            # integers wrap in place (numpy's array addition is modular)
-            acc += correlate_plane_method(x[src], w[a], plane_shape, plane_origin,
-                                          V.FILL, 0, dt, method)
+    for i in range(out_shape[0]):
+        for a in range(w.shape[0]):
+            src = i + origin[0] + a
+            if 0 <= src < x.shape[0]:  # else this slice of xpad is padding: adds zeros
+                # integers wrap in place (numpy's array addition is modular)
+                out[i] += _correlate_slices(x[src], w[a], out_shape[1:], origin[1:], dt,
+                                            method)
+    return out
+
+
+def _correlate_3d(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
+                  origin: Sequence[int], dt: np.dtype, method: str) -> np.ndarray:
+    """One 2-D call per kernel plane: the zero-padded window of x, its planes
+    stacked into one tall image, is correlated with w[a]; rows that straddle two
+    planes are computed and discarded ((K-1) of every Ho+K-1 rows)."""
+    O, Ho, Wo = out_shape
+    A, K, L = w.shape
+    P, Q = Ho + K - 1, Wo + L - 1
+    xpad = _padded_window(x, origin, (O + A - 1, P, Q), dt)
+    out = np.zeros(out_shape, dt)
+    rows = O * P - K + 1
+    for a in range(A):
+        tall = xpad[a:a + O].reshape(O * P, Q)
+        res = correlate_plane_method(tall, w[a], (rows, Wo), (0, 0), V.FILL, 0, dt, method)
+        # output plane i is rows i*P .. i*P+Ho-1 of the tall result
+        r = res.strides[0]
+        out += np.lib.stride_tricks.as_strided(res, (O, Ho, Wo), (P * r, r, res.strides[1]),
+                                               writeable=False)
     return out
 
 
@@ -96,13 +127,7 @@ def _correlate_fft(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     fdt = _fft_dtype(dt)
     shape = _fft_shape(x, w, out_shape)
     # Window of xpad the outputs read: start origin[d], length out + k - 1.
-    win = np.zeros([n + k - 1 for n, k in zip(out_shape, w.shape)], fdt)
-    dst, src = [], []
-    for o, n, length in zip(origin, x.shape, win.shape):
-        lo, hi = max(0, o), min(n, o + length)
-        dst.append(slice(lo - o, max(lo - o, hi - o)))
-        src.append(slice(lo, max(lo, hi)))
-    win[tuple(dst)] = x[tuple(src)]
+    win = _padded_window(x, origin, [n + k - 1 for n, k in zip(out_shape, w.shape)], fdt)
     wf = np.asarray(w, fdt)[(slice(None, None, -1),) * w.ndim]
     real = fdt.kind == "f"
     fwd, inv = (sfft.rfftn, sfft.irfftn) if real else (sfft.fftn, sfft.ifftn)

@@ -205,3 +205,12 @@ def test_axis_filter_errors():
         fastconv.convolve1d(np.ones((3, 0)), np.ones(2))
     with pytest.raises(ValueError, match="mode"):
         fastconv.correlate1d(np.ones((3, 4)), np.ones(2), mode="x")
+
+
+def test_docstring_examples_run():
+    """The numpydoc Examples of every family function are executed and hold."""
+    import doctest
+
+    from fastconv import _api_family
+    res = doctest.testmod(_api_family, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0 and res.attempted >= 10
