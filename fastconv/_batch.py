@@ -1,24 +1,22 @@
 """Body of convolve2d_batch / correlate2d_batch: a stack (..., H, W) with one 2-D
 kernel, each image exactly as convolve2d / correlate2d would compute it.
 
-The arguments are validated once, then every image runs the 2-D primitive. Small
-images give each kernel call too little work for a thread team, so the images are
-split across a pool of Python threads instead, each running its kernels on one
-core (the kernels release the GIL, so the pool runs in parallel).
+The arguments are validated and the method planned once, then every image runs
+the 2-D primitive. Small images give each kernel call too little work for a
+thread team, so the images are spread over a pool of Python threads instead,
+each running its kernels on one core (``_pool``; the kernels release the GIL).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from . import _validate as V
 from . import _plan
-from ._convolve2d import (_check_boundary_input, _compute_dtype, _direct_fn, _fft_dtype,
-                          _out_shape_and_origin, _threads_for, conv2d_impl, correlate_plane,
-                          correlate_plane_method)
-from ._threads import get_num_threads, threads
+from ._convolve2d import _fft_dtype, _out_shape_and_origin, conv2d_impl, correlate_plane_method
+from ._inplace import correlate_into
+from ._pool import run_split
 
 # Below this many multiply-adds per image, images go to a thread pool (one core
 # each) instead of one multi-threaded kernel call per image.
@@ -61,37 +59,16 @@ def conv2d_batch_impl(stack: Any, kernel: Any, mode: Any, boundary: Any, fillval
         # 'fft'/'separable' still falls back per image where it cannot be exact.
         method = _plan.choose(out_shape, w, dt, _fft_dtype(dt) is not None)[0]
 
-    # Real types the kernel accumulates in their own type write straight into
-    # the output stack (no per-image result array and copy).
-    in_place = (method == "direct" and dt.kind != "c" and _compute_dtype(dt) == dt
-                and B > 0 and 0 not in out_shape and w.size > 0)
-    if in_place:
-        _check_boundary_input(imgs[0], b)
-        kernel, fill_t = _direct_fn(dt), dt.type(fill)
-
     def run(lo: int, hi: int) -> None:
-        nt = _threads_for(out_shape[0] * out_shape[1] * w.size)
         for i in range(lo, hi):
-            xi = imgs[i].astype(dt, copy=False)
-            if in_place:
-                kernel(xi, w, out[i], origin[0], origin[1], b, fill_t, nt)
-            elif method == "direct":
-                out[i] = correlate_plane(xi, w, out_shape, origin, b, fill, dt)
+            if method == "direct":
+                correlate_into(out[i], imgs[i], w, origin, b, fill, dt)
             else:
-                out[i] = correlate_plane_method(xi, w, out_shape, origin, b, fill, dt, method)
+                out[i] = correlate_plane_method(imgs[i].astype(dt, copy=False), w, out_shape,
+                                                origin, b, fill, dt, method)
 
-    nt = get_num_threads()
-    work = out_shape[0] * out_shape[1] * w.size
-    if nt > 1 and B > 1 and work < _POOL_BELOW:
-        edges = np.linspace(0, B, min(nt, B) + 1).astype(int)
-
-        def worker(lo: int, hi: int) -> None:
-            with threads(1):
-                run(lo, hi)
-
-        with ThreadPoolExecutor(len(edges) - 1) as pool:
-            for f in [pool.submit(worker, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
-                f.result()
+    if out_shape[0] * out_shape[1] * w.size < _POOL_BELOW:
+        run_split(run, B)
     else:
         run(0, B)
     return out.reshape(lead + out_shape)

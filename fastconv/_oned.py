@@ -8,15 +8,18 @@ the output is folded into a matrix: with a chunk length C,
 
 is a 2-D 'valid' correlation of the overlapping strided VIEW
 ``xv[r, c] = x[s0 + r*C + c]`` (shape ``(R, C + L - 1)``, no copy) with the
-``1 x L`` kernel. The few outputs near the ends, which read the zero padding,
-and the tail that does not fill a whole chunk run as short single-row problems.
+``1 x L`` kernel. Its rows are spread over a pool of single-core workers
+(``_pool``). The few outputs near the ends, which read the zero padding, and the
+tail that does not fill a whole chunk run as short single-row problems.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _validate as V
-from ._convolve2d import correlate_plane_method
+from ._convolve2d import correlate_plane_method, plan_method
+from ._inplace import correlate_into
+from ._pool import run_split
 
 # Folded rows are this many times the kernel length, and at least _MIN_CHUNK
 # outputs: long enough that the kernel's per-row overhead (a row copy, the halo
@@ -60,9 +63,21 @@ def correlate_1d(x: np.ndarray, w: np.ndarray, n_out: int, origin: int, dt: np.d
     st = x.strides[0]
     xv = np.lib.stride_tricks.as_strided(x[s0:], shape=(R, C + L - 1), strides=(C * st, st),
                                          writeable=False)
-    mid = correlate_plane_method(xv, w[None, :], (R, C), (0, 0), V.FILL, 0, dt, method)
-    out = np.empty(n_out, mid.dtype)
-    out[i0:i0 + R * C] = mid.reshape(-1)
+    out = np.empty(n_out, dt)
+    mid = out[i0:i0 + R * C].reshape(R, C)
+
+    w2 = np.ascontiguousarray(w[None, :])
+    if method == "auto":
+        method = plan_method(xv, w2, (R, C), 0, dt)     # once, not per piece
+
+    def rows(lo: int, hi: int) -> None:
+        if method == "direct":
+            correlate_into(mid[lo:hi], xv[lo:hi], w2, (0, 0), V.FILL, 0, dt)
+        else:
+            mid[lo:hi] = correlate_plane_method(xv[lo:hi], w2, (hi - lo, C), (0, 0),
+                                                V.FILL, 0, dt, method)
+
+    run_split(rows, R)
     if i0 > 0:
         out[:i0] = _row(x, w, 0, i0, origin, dt, method)
     if i0 + R * C < n_out:
