@@ -79,3 +79,22 @@ def test_inputs_not_modified():
     fastconv.convolve2d_batch(stack, k, "same", "wrap")
     np.testing.assert_array_equal(stack, s0)
     np.testing.assert_array_equal(k, k0)
+
+
+def test_strided_stack_and_mixed_types():
+    rng = np.random.default_rng(6)
+    stack = rand(rng, (20, 16, 6), np.int8).transpose(2, 0, 1)     # (6, 20, 16), not contiguous
+    k = rand(rng, (3, 4), np.float32)
+    got = fastconv.convolve2d_batch(stack, k, "same", "wrap")
+    ref = np.stack([ss.convolve2d(im, k, "same", "wrap") for im in stack])
+    close(got, ref, stack, k)
+
+
+def test_thread_count_does_not_change_results():
+    rng = np.random.default_rng(7)
+    stack, k = rand(rng, (9, 30, 30), np.float64), rand(rng, (5, 5), np.float64)
+    with fastconv.threads(1):
+        one = fastconv.correlate2d_batch(stack, k, "full", "symm")
+    with fastconv.threads(3):
+        three = fastconv.correlate2d_batch(stack, k, "full", "symm")
+    np.testing.assert_array_equal(one, three)

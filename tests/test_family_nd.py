@@ -214,3 +214,21 @@ def test_docstring_examples_run():
     from fastconv import _api_family
     res = doctest.testmod(_api_family, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.failed == 0 and res.attempted >= 10
+
+
+def test_fold_thread_count_does_not_change_results():
+    rng = np.random.default_rng(8)
+    x, h = rng.standard_normal(300_000), rng.standard_normal(45)
+    with fastconv.threads(1):
+        one = fastconv.correlate(x, h, "same")
+    with fastconv.threads(3):
+        three = fastconv.correlate(x, h, "same")
+    np.testing.assert_array_equal(one, three)
+
+
+def test_non_contiguous_nd_inputs():
+    rng = np.random.default_rng(9)
+    a = rand(rng, (10, 12, 14), np.float32)[::2, :, ::-1]
+    b = rand(rng, (6, 3, 4), np.float32).transpose(1, 0, 2)
+    for mode in MODES:
+        close(fastconv.convolve(a, b, mode), _ref("convolve", a, b, mode), a, b)
