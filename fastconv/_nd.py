@@ -15,6 +15,7 @@ import numpy as np
 from . import _fft, _plan
 from . import _validate as V
 from ._convolve2d import _all_finite, _fft_dtype, correlate_plane_method
+from ._inplace import correlate_rows
 from ._oned import correlate_1d
 from ._threads import get_num_threads
 
@@ -111,7 +112,8 @@ def _correlate_3d(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     rows = O * P - K + 1
     for a in range(A):
         tall = xpad[a:a + O].reshape(O * P, Q)
-        res = correlate_plane_method(tall, w[a], (rows, Wo), (0, 0), V.FILL, 0, dt, method)
+        res = np.empty((rows, Wo), dt)
+        correlate_rows(res, tall, w[a], dt, method)
         # output plane i is rows i*P .. i*P+Ho-1 of the tall result
         r = res.strides[0]
         out += np.lib.stride_tricks.as_strided(res, (O, Ho, Wo), (P * r, r, res.strides[1]),

@@ -17,9 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as V
-from ._convolve2d import correlate_plane_method, plan_method
-from ._inplace import correlate_into
-from ._pool import run_split
+from ._convolve2d import correlate_plane_method
+from ._inplace import correlate_rows
 
 # Folded rows are this many times the kernel length, and at least _MIN_CHUNK
 # outputs: long enough that the kernel's per-row overhead (a row copy, the halo
@@ -64,20 +63,7 @@ def correlate_1d(x: np.ndarray, w: np.ndarray, n_out: int, origin: int, dt: np.d
     xv = np.lib.stride_tricks.as_strided(x[s0:], shape=(R, C + L - 1), strides=(C * st, st),
                                          writeable=False)
     out = np.empty(n_out, dt)
-    mid = out[i0:i0 + R * C].reshape(R, C)
-
-    w2 = np.ascontiguousarray(w[None, :])
-    if method == "auto":
-        method = plan_method(xv, w2, (R, C), 0, dt)     # once, not per piece
-
-    def rows(lo: int, hi: int) -> None:
-        if method == "direct":
-            correlate_into(mid[lo:hi], xv[lo:hi], w2, (0, 0), V.FILL, 0, dt)
-        else:
-            mid[lo:hi] = correlate_plane_method(xv[lo:hi], w2, (hi - lo, C), (0, 0),
-                                                V.FILL, 0, dt, method)
-
-    run_split(rows, R)
+    correlate_rows(out[i0:i0 + R * C].reshape(R, C), xv, w[None, :], dt, method)
     if i0 > 0:
         out[:i0] = _row(x, w, 0, i0, origin, dt, method)
     if i0 + R * C < n_out:
