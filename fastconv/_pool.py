@@ -8,6 +8,7 @@ OpenMP team per call, whose barrier waits for its slowest (descheduled) thread.
 """
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -21,11 +22,18 @@ from ._threads import get_num_threads, threads
 PIECES_PER_THREAD = 4
 
 _executors: dict[int, ThreadPoolExecutor] = {}
+_owner_pid = os.getpid()
 _lock = threading.Lock()
 
 
 def _executor(n: int) -> ThreadPoolExecutor:
+    global _owner_pid
     with _lock:
+        if os.getpid() != _owner_pid:
+            # a forked child inherits the pools but not their threads: tasks
+            # submitted there would wait forever, so start afresh
+            _executors.clear()
+            _owner_pid = os.getpid()
         ex = _executors.get(n)
         if ex is None:
             ex = _executors[n] = ThreadPoolExecutor(n, thread_name_prefix="fastconv")

@@ -232,3 +232,23 @@ def test_non_contiguous_nd_inputs():
     b = rand(rng, (6, 3, 4), np.float32).transpose(1, 0, 2)
     for mode in MODES:
         close(fastconv.convolve(a, b, mode), _ref("convolve", a, b, mode), a, b)
+
+
+def test_pool_works_in_a_forked_child():
+    """The worker pool is rebuilt after fork (inherited pools have no threads)."""
+    import multiprocessing as mp
+    import os
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    x, h = np.arange(300_000.0), np.ones(5)
+    with fastconv.threads(2):
+        ref = fastconv.convolve(x, h)             # creates the pool in this process
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_convolve_two_threads, (x, h)).get(timeout=60)
+    np.testing.assert_array_equal(got, ref)
+
+
+def _convolve_two_threads(x, h):
+    with fastconv.threads(2):
+        return fastconv.convolve(x, h)
