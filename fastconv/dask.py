@@ -1,0 +1,380 @@
+"""fastconv over Dask arrays: the same convolutions, computed chunk by chunk.
+
+``import fastconv.dask`` (it needs ``pip install fastconv[dask]``); ``import
+fastconv`` alone never imports Dask. The first five arguments are those of
+:func:`fastconv.convolve2d` / :func:`fastconv.correlate2d`, with a Dask array as
+``x``; the result is a lazy Dask array whose computed value is that of the
+in-memory call (integers bit-exact, floats to rounding), plane by plane for a
+stack ``(..., H, W)``.
+
+How it is computed
+------------------
+Every mode and boundary is the 'valid' correlation of the boundary-extended input
+(the one primitive of fastconv). The extension is built here, not by Dask's
+``boundary=`` option: only the thin edge strips are gathered (by the index rule of
+scipy's fill / wrap / symm, which also holds when the kernel is larger than the
+image and the extension repeats) and joined to their neighbouring chunks. Each
+chunk then borrows ``d0`` rows before and ``d1 = K - 1 - d0`` after from its
+neighbours (Dask's overlap, asymmetric, ``boundary='none'``) and runs
+``fastconv`` 'valid' on it, so no halo is computed twice and, for ``mode='same'``,
+the output chunks are the input chunks. Chunks smaller than the kernel are merged
+with a neighbour.
+
+Dask's own boundaries agree with scipy's where both apply: ``'reflect'`` is
+scipy's ``'symm'`` (the edge sample repeated), ``'periodic'`` is ``'wrap'`` and a
+constant is ``'fill'`` (the tests check it). They cannot serve here because Dask
+needs the same depth on both sides of an axis (``'full'`` mode and even kernels
+need different ones) and a depth no larger than the array (a kernel larger than
+the image needs a repeating extension).
+
+Threads
+-------
+Inside a Dask task fastconv runs ``max(1, B // S)`` threads, where ``S`` is the
+number of tasks the scheduler runs at once in this process and ``B`` the
+process's thread budget: ``S`` is 1 for the synchronous scheduler (tasks run in
+the main thread), dask's ``num_workers`` setting (default: the CPU count) for
+the threaded scheduler, and the worker's ``nthreads`` on a distributed worker.
+``B`` is :func:`fastconv.get_num_threads`, lowered on a distributed worker to
+``OMP_NUM_THREADS`` when that is set (distributed's nanny sets it to 1 in each
+worker process, its own guard against oversubscription). The kernels release the
+GIL, so the threaded scheduler runs chunks in parallel.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from functools import partial
+from typing import Any, Callable
+
+import dask
+import dask.array as da
+import numpy as np
+from numpy.typing import ArrayLike
+
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from . import _validate as V
+from ._api import Boundary, Mode
+from ._api import convolve2d as _convolve2d_np
+from ._api import correlate2d as _correlate2d_np
+from ._convolve2d import _out_shape_and_origin
+from ._threads import get_num_threads, threads
+
+__all__ = ["convolve2d", "correlate2d"]
+
+
+def convolve2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
+               boundary: Boundary = "fill", fillvalue: Any = 0) -> da.Array:
+    """Convolve a Dask array with a 2-D kernel, chunk by chunk.
+
+    The arguments after `x` and the computed result are those of
+    :func:`fastconv.convolve2d` (and so of :func:`scipy.signal.convolve2d`).
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        The image, 2-D, or a stack ``(..., H, W)`` convolved plane by plane over
+        its last two axes (the leading axes keep their chunks). Any other array
+        is wrapped with :func:`dask.array.asarray`.
+    in2 : array_like
+        The kernel, 2-D and small enough for memory (a Dask array is computed).
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`fastconv.convolve2d`, including the 'valid'-mode swap when
+        the kernel is larger than a plane.
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        As in :func:`fastconv.convolve2d` (aliases included).
+    fillvalue : scalar, optional
+        As in :func:`fastconv.convolve2d`.
+
+    Returns
+    -------
+    out : dask.array.Array
+        Lazy, of dtype ``np.result_type(x, in2)``; its computed value equals
+        ``fastconv.convolve2d(plane, in2, mode, boundary, fillvalue)`` for every
+        plane. For ``mode='same'`` its chunks are those of `x` (unless chunks
+        smaller than the kernel had to be merged).
+
+    Raises
+    ------
+    ValueError
+        As :func:`fastconv.convolve2d`, when the graph is built; also if `x` has
+        fewer than two dimensions.
+
+    See Also
+    --------
+    correlate2d : the cross-correlation.
+    fastconv.convolve2d : the in-memory function.
+
+    Notes
+    -----
+    The module docstring says how the boundary and the halo are built and how
+    many threads each task uses.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> import fastconv.dask
+    >>> img = da.ones((1000, 1000), chunks=250)
+    >>> out = fastconv.dask.convolve2d(img, np.ones((3, 3)), mode="same", boundary="symm")
+    >>> out.chunks == img.chunks, float(out[500, 500].compute())
+    (True, 9.0)
+    """
+    return _conv2d_dask(x, in2, mode, boundary, fillvalue, flip=True)
+
+
+def correlate2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
+                boundary: Boundary = "fill", fillvalue: Any = 0) -> da.Array:
+    """Cross-correlate a Dask array with a 2-D template, chunk by chunk.
+
+    The arguments after `x` and the computed result are those of
+    :func:`fastconv.correlate2d` (and so of :func:`scipy.signal.correlate2d`).
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        As in :func:`convolve2d`.
+    in2 : array_like
+        The template, 2-D (conjugated, as in scipy).
+    mode : {'full', 'valid', 'same'}, optional
+        As in :func:`fastconv.correlate2d` ('same' centred at ``K//2``).
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        As in :func:`fastconv.correlate2d`.
+    fillvalue : scalar, optional
+        As in :func:`fastconv.correlate2d`.
+
+    Returns
+    -------
+    out : dask.array.Array
+        Lazy; computes to ``fastconv.correlate2d(plane, in2, ...)`` per plane.
+
+    Raises
+    ------
+    ValueError
+        As :func:`convolve2d`.
+
+    See Also
+    --------
+    convolve2d : the convolution.
+    fastconv.correlate2d : the in-memory function.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> import fastconv.dask
+    >>> img = da.arange(36.0, chunks=3).reshape(6, 6)
+    >>> fastconv.dask.correlate2d(img, [[0.0, 1.0]], mode="valid").shape
+    (6, 5)
+    """
+    return _conv2d_dask(x, in2, mode, boundary, fillvalue, flip=False)
+
+
+# -- building the graph ---------------------------------------------------------------
+
+
+def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
+                 flip: bool) -> da.Array:
+    name = "convolve2d" if flip else "correlate2d"
+    plane_fn = _convolve2d_np if flip else _correlate2d_np
+    x = x if isinstance(x, da.Array) else da.asarray(x)
+    if isinstance(in2, da.Array):
+        in2 = in2.compute()
+    k = np.asarray(in2)
+    if x.ndim < 2 or k.ndim != 2:
+        raise ValueError(f"{name} needs x with at least 2 dimensions (a plane or a "
+                         f"stack of planes) and a 2-D kernel")
+    # The same checks, in the same order, as the in-memory call on one plane.
+    plane_shape = x.shape[-2:]
+    swapped = V.inputs_swap_needed(mode, plane_shape, k.shape)
+    m = V.mode_code(mode)
+    b = V.boundary_code(boundary)
+    dt = V.result_dtype(x, k)
+    fill = V.fill_scalar(fillvalue, dt) if b == V.FILL else dt.type(0)
+    V.check_supported(dt, "convolve2d")
+    if swapped:
+        # The plane is smaller than the kernel in both axes, so it fits in memory.
+        return _per_whole_plane(x.astype(dt), k, plane_fn, mode, boundary, fill)
+    out_shape, origin = _out_shape_and_origin(m, flip, plane_shape, k.shape)
+    if min(out_shape) < 0:
+        raise ValueError("negative dimensions are not allowed")
+    lead = x.shape[:-2]
+    if 0 in out_shape or k.size == 0:
+        # No taps or no outputs: fastconv returns zeros whatever the boundary.
+        return da.zeros(lead + out_shape, dtype=dt, chunks=x.chunks[:-2] + ("auto", "auto"))
+    if b != V.FILL and 0 in plane_shape:
+        raise ValueError("boundary 'wrap'/'symm' needs a non-empty in1 when the output "
+                         "is not empty (scipy crashes here)")
+    rows, cols = (_AxisPlan(x.chunks[ax], k.shape[i], origin[i], out_shape[i], b)
+                  for i, ax in enumerate((x.ndim - 2, x.ndim - 1)))
+    token = tokenize(x, k, flip, m, b, fill)
+    name = f"fastconv-{name}-{token}"
+    fn = partial(_halo_block, k=k, plane_fn=plane_fn, fill=fill, dtype=dt)
+    dsk = {}
+    for lead_idx in np.ndindex(*x.numblocks[:-2]):
+        lead_shape = tuple(c[i] for c, i in zip(x.chunks[:-2], lead_idx))
+        for i, (rsegs, rblocks) in enumerate(rows.tasks):
+            for j, (csegs, cblocks) in enumerate(cols.tasks):
+                srcs = [[(x.name, *lead_idx, rb, cb) for cb in cblocks] for rb in rblocks]
+                dsk[(name, *lead_idx, i, j)] = (fn, _Plan(lead_shape, rsegs, csegs), srcs)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])
+    chunks = x.chunks[:-2] + (rows.out_chunks, cols.out_chunks)
+    return da.Array(graph, name, chunks, meta=np.empty((0,) * x.ndim, dt))
+
+
+class _Plan:
+    """What one task assembles: the shape of its leading axes and, per image axis,
+    the runs of extended samples and where each comes from. An opaque object to
+    Dask (its graph must not look inside for keys)."""
+
+    def __init__(self, lead_shape: tuple[int, ...], rows: list, cols: list):
+        self.lead_shape, self.rows, self.cols = lead_shape, rows, cols
+
+
+class _AxisPlan:
+    """One image axis: the output chunks and, for each, the runs of the extended
+    axis its task reads.
+
+    Output ``i`` reads extended samples ``origin + i .. origin + i + k - 1``. Each
+    output chunk's window is split into runs that come from one input chunk, in
+    order (step 1) or mirrored (step -1), or are fill: ``(start, stop, chunk or
+    -1, source slice)``.
+    """
+
+    def __init__(self, chunks: tuple[int, ...], k: int, origin: int, n_out: int,
+                 boundary: int):
+        n = sum(chunks)
+        self.out_chunks = _output_chunks(chunks, n_out)
+        bounds = np.cumsum((0,) + tuple(chunks))
+        self.tasks = []
+        start = origin
+        for c in self.out_chunks:
+            src = _source_index(np.arange(start, start + c + k - 1), n, boundary)
+            blk = np.where(src >= 0, np.searchsorted(bounds, src, side="right") - 1, -1)
+            self.tasks.append(_runs(src, blk, bounds))
+            start += c
+
+
+def _output_chunks(chunks: tuple[int, ...], n_out: int) -> tuple[int, ...]:
+    """The input chunks, the last one grown or shrunk to make ``n_out`` (so 'same'
+    keeps the input's chunks), merging chunks that would end up empty."""
+    out = list(chunks) or [0]
+    out[-1] += n_out - sum(out)
+    while len(out) > 1 and out[-1] <= 0:
+        last = out.pop()
+        out[-1] += last
+    return tuple(out)
+
+
+def _source_index(pos: np.ndarray, n: int, boundary: int) -> np.ndarray:
+    """The input sample each extended position reads (-1: the fill value)."""
+    inside = (pos >= 0) & (pos < n)
+    if boundary == V.FILL:
+        return np.where(inside, pos, -1)
+    if boundary == V.WRAP:
+        return pos % n
+    # scipy's symm mirrors with the edge sample repeated; beyond one length it keeps
+    # mirroring, a pattern of period 2n.
+    src = pos % (2 * n)
+    return np.where(src < n, src, 2 * n - 1 - src)
+
+
+def _runs(src: np.ndarray, blk: np.ndarray, bounds: np.ndarray) -> tuple[list, list[int]]:
+    """Split one window into copyable runs; the chunks are numbered in the order of
+    the returned list of input chunks the window touches."""
+    used = sorted({int(b) for b in blk if b >= 0})
+    local = {b: i for i, b in enumerate(used)}
+    runs = []
+    i, m = 0, len(src)
+    while i < m:
+        b, j = int(blk[i]), i + 1
+        if b < 0:
+            while j < m and blk[j] < 0:
+                j += 1
+            runs.append((i, j, -1, None))
+            i = j
+            continue
+        step = 1
+        if j < m and blk[j] == b and abs(int(src[j]) - int(src[i])) == 1:
+            step = int(src[j]) - int(src[i])
+            while j < m and blk[j] == b and src[j] - src[j - 1] == step:
+                j += 1
+        first = int(src[i]) - int(bounds[b])
+        stop = first + step * (j - i)
+        runs.append((i, j, local[b], slice(first, stop if stop >= 0 else None, step)))
+        i = j
+    return runs, used
+
+
+# -- inside the tasks ------------------------------------------------------------------
+
+
+def _halo_block(plan: _Plan, srcs: list[list[np.ndarray]], k: np.ndarray,
+                plane_fn: Callable, fill: Any, dtype: np.dtype) -> np.ndarray:
+    """One output chunk: assemble its window of the extended input (cast to the
+    result type) from the input chunks, then take its 'valid' result per plane.
+
+    The window is at least as large as the kernel, so 'valid' never swaps here.
+    """
+    win = np.empty(plan.lead_shape + (plan.rows[-1][1], plan.cols[-1][1]), dtype)
+    for r0, r1, rb, rs in plan.rows:
+        for c0, c1, cb, cs in plan.cols:
+            if rb < 0 or cb < 0:
+                win[..., r0:r1, c0:c1] = fill
+            else:
+                win[..., r0:r1, c0:c1] = srcs[rb][cb][..., rs, cs]
+    return _each_plane(win, lambda p: plane_fn(p, k, "valid"))
+
+
+def _per_whole_plane(x: da.Array, k: np.ndarray, plane_fn: Callable, mode: Any,
+                     boundary: Any, fill: Any) -> da.Array:
+    """'valid' with the inputs swapped: each (small) plane in one chunk, computed
+    by the in-memory function."""
+    x = x.rechunk(x.chunks[:-2] + (-1, -1))
+    out_plane = tuple(a - b + 1 for a, b in zip(k.shape, x.shape[-2:]))
+    return x.map_blocks(lambda blk: _each_plane(blk, lambda p: plane_fn(
+                            p, k, mode, boundary, fill)),
+                        dtype=x.dtype, chunks=x.chunks[:-2] + tuple((n,) for n in out_plane),
+                        meta=np.empty((0,) * x.ndim, x.dtype))
+
+
+def _each_plane(block: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    with threads(_task_threads()):
+        if block.ndim == 2:
+            return fn(block)
+        lead = block.shape[:-2]
+        planes = [fn(block[idx]) for idx in np.ndindex(*lead)]
+        if not planes:
+            return np.empty(lead + (0, 0), block.dtype)
+        return np.stack(planes).reshape(lead + planes[0].shape)
+
+
+def _task_threads() -> int:
+    """fastconv threads for one task: the process's budget shared by the tasks the
+    scheduler runs at once here (the rule is in the module docstring)."""
+    budget = get_num_threads()
+    worker = _distributed_worker()
+    if worker is not None:
+        omp = os.environ.get("OMP_NUM_THREADS", "")
+        if omp.isdigit() and int(omp) > 0:
+            budget = min(budget, int(omp))
+        slots = worker.state.nthreads
+    elif threading.current_thread() is threading.main_thread():
+        slots = 1        # the synchronous scheduler
+    else:
+        slots = dask.config.get("num_workers", None) or dask.system.CPU_COUNT
+    return max(1, budget // max(1, slots))
+
+
+def _distributed_worker() -> Any:
+    """The distributed worker running this task, or None (distributed is only
+    imported here if the process already has it: a worker always has)."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+    try:
+        return get_worker()
+    except ValueError:
+        return None
