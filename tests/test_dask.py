@@ -1,6 +1,7 @@
 """fastconv.dask against the in-memory fastconv result, chunk layout by chunk layout."""
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -203,3 +204,36 @@ def test_property_matches_in_memory(case):
         return
     got = getattr(fd, func)(x, b, mode, boundary, 1).compute(scheduler="sync")
     assert_matches(got, ref, a, b, 1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A two-process LocalCluster on loopback (one thread each), closed after the
+    module; its client is not made the default scheduler of the other tests."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  silence_logs=logging.ERROR) as lc, \
+            distributed.Client(lc, set_as_default=False) as client:
+        yield client
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float32, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+def test_distributed_cluster_matches_in_memory(cluster, dtype):
+    rng = np.random.default_rng(12)
+    a = _rand(rng, (3, 45, 38), dtype)
+    b = _rand(rng, (5, 4), dtype)
+    x = da.from_array(a, chunks=(2, 11, (20, 3, 15)))
+    for func in FUNCS:
+        for mode, boundary in (("same", "symm"), ("full", "wrap"), ("valid", "fill")):
+            got = getattr(fd, func)(x, b, mode, boundary, 2).compute(scheduler=cluster)
+            ref = np.stack([_ref(func, p, b, mode, boundary, 2) for p in a])
+            assert_matches(got, ref, a, b, 2)
+
+
+def test_distributed_workers_run_one_fastconv_thread_per_task(cluster):
+    # distributed's nanny sets OMP_NUM_THREADS=1 in each worker process
+    got = da.zeros((4, 4), chunks=2).map_blocks(
+        lambda blk: np.full((1, 1), fd._task_threads()), chunks=(1, 1))
+    assert got.compute(scheduler=cluster).max() == 1
