@@ -211,14 +211,27 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
                   for i, ax in enumerate((x.ndim - 2, x.ndim - 1)))
     token = tokenize(x, k, flip, m, b, fill)
     name = f"fastconv-{name}-{token}"
+    strip = f"fastconv-halo-{token}"
     fn = partial(_halo_block, k=k, plane_fn=plane_fn, fill=fill, dtype=dt)
-    dsk = {}
+    dsk: dict = {}
+
+    def source(lead_idx, r, c):
+        """The key of the part of an input chunk a task reads: the chunk itself,
+        or a strip of it cut by a task of its own."""
+        (rb, rlo, rhi), (cb, clo, chi) = r, c
+        key = (x.name, *lead_idx, rb, cb)
+        if (rlo, rhi) == (0, x.chunks[-2][rb]) and (clo, chi) == (0, x.chunks[-1][cb]):
+            return key
+        sub = (strip, *lead_idx, rb, cb, rlo, rhi, clo, chi)
+        dsk[sub] = (partial(_cut, rows=slice(rlo, rhi), cols=slice(clo, chi)), key)
+        return sub
+
     for lead_idx in np.ndindex(*x.numblocks[:-2]):
         lead_shape = tuple(c[i] for c, i in zip(x.chunks[:-2], lead_idx))
-        for i, (rsegs, rblocks) in enumerate(rows.tasks):
-            for j, (csegs, cblocks) in enumerate(cols.tasks):
-                srcs = [[(x.name, *lead_idx, rb, cb) for cb in cblocks] for rb in rblocks]
-                dsk[(name, *lead_idx, i, j)] = (fn, _Plan(lead_shape, rsegs, csegs), srcs)
+        for i, (rruns, rsrc) in enumerate(rows.tasks):
+            for j, (cruns, csrc) in enumerate(cols.tasks):
+                srcs = [[source(lead_idx, r, c) for c in csrc] for r in rsrc]
+                dsk[(name, *lead_idx, i, j)] = (fn, _Plan(lead_shape, rruns, cruns), srcs)
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])
     chunks = x.chunks[:-2] + (rows.out_chunks, cols.out_chunks)
     return da.Array(graph, name, chunks, meta=np.empty((0,) * x.ndim, dt))
@@ -281,19 +294,22 @@ def _source_index(pos: np.ndarray, n: int, boundary: int) -> np.ndarray:
     return np.where(src < n, src, 2 * n - 1 - src)
 
 
-def _runs(src: np.ndarray, blk: np.ndarray, bounds: np.ndarray) -> tuple[list, list[int]]:
-    """Split one window into copyable runs; the chunks are numbered in the order of
-    the returned list of input chunks the window touches."""
-    used = sorted({int(b) for b in blk if b >= 0})
-    local = {b: i for i, b in enumerate(used)}
-    runs = []
+def _runs(src: np.ndarray, blk: np.ndarray, bounds: np.ndarray) -> tuple[list, list]:
+    """Split one window into copyable runs.
+
+    Returns the runs and the input chunks they read, as ``(chunk, lo, hi)``: only
+    samples ``lo:hi`` of a chunk are read (a halo strip of a neighbour, so that a
+    cluster ships the strip, not the chunk), and a run's source slice counts from
+    ``lo``, its chunk number is its place in that list.
+    """
+    raw = []
     i, m = 0, len(src)
     while i < m:
         b, j = int(blk[i]), i + 1
         if b < 0:
             while j < m and blk[j] < 0:
                 j += 1
-            runs.append((i, j, -1, None))
+            raw.append((i, j, -1, 0, 1))
             i = j
             continue
         step = 1
@@ -301,14 +317,32 @@ def _runs(src: np.ndarray, blk: np.ndarray, bounds: np.ndarray) -> tuple[list, l
             step = int(src[j]) - int(src[i])
             while j < m and blk[j] == b and src[j] - src[j - 1] == step:
                 j += 1
-        first = int(src[i]) - int(bounds[b])
-        stop = first + step * (j - i)
-        runs.append((i, j, local[b], slice(first, stop if stop >= 0 else None, step)))
+        raw.append((i, j, b, int(src[i]) - int(bounds[b]), step))
         i = j
-    return runs, used
+    spans: dict[int, tuple[int, int]] = {}
+    for i, j, b, first, step in raw:
+        if b >= 0:
+            last = first + step * (j - i - 1)
+            lo, hi = spans.get(b, (first, first + 1))
+            spans[b] = (min(lo, first, last), max(hi, first + 1, last + 1))
+    used = sorted(spans)
+    runs = []
+    for i, j, b, first, step in raw:
+        if b < 0:
+            runs.append((i, j, -1, None))
+            continue
+        start = first - spans[b][0]
+        stop = start + step * (j - i)
+        runs.append((i, j, used.index(b), slice(start, stop if stop >= 0 else None, step)))
+    return runs, [(b, *spans[b]) for b in used]
 
 
 # -- inside the tasks ------------------------------------------------------------------
+
+
+def _cut(block: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+    # a copy: a view would keep the whole chunk in memory as long as the strip
+    return block[..., rows, cols].copy()
 
 
 def _halo_block(plan: _Plan, srcs: list[list[np.ndarray]], k: np.ndarray,

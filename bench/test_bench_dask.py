@@ -1,0 +1,96 @@
+"""fastconv.dask: the cost of chunking, against plain fastconv in the same run (issue 8).
+
+8192^2 float32, 7x7, mode='same': plain ``fastconv.convolve2d`` on the whole array
+against the same convolution as a Dask graph of 1024^2 chunks on the threaded
+scheduler, timed alternately (best of several) so that a busy machine slows both
+alike. The graph is timed two ways: ``da.store`` into an existing array (what a
+pipeline that writes its result somewhere does; the target of >= 0.8x plain) and
+``.compute()`` (which also gathers the chunks into a new 256 MB array in one
+task). The LocalCluster entry reports the throughput of two worker processes of
+one thread each on data already held by the workers.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pytest
+
+import fastconv
+from conftest import ROWS
+
+da = pytest.importorskip("dask.array")
+import fastconv.dask as fd  # noqa: E402
+
+N, K, CHUNK = 8192, 7, 1024
+
+
+def _alternate_best(fns: dict, rounds: int = 5) -> dict:
+    """Best time of each function, calling them in turn, ``rounds`` times."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((N, N), dtype=np.float32),
+            rng.standard_normal((K, K)).astype(np.float32))
+
+
+def test_threaded_scheduler_vs_plain(benchmark, data):
+    x, h = data
+    out = np.empty_like(x)
+    lazy = fd.convolve2d(da.from_array(x, chunks=CHUNK), h, "same")
+    np.testing.assert_allclose(lazy.compute(scheduler="threads"),
+                               fastconv.convolve2d(x, h, "same"), rtol=0, atol=1e-3)
+    t = _alternate_best({
+        "plain": lambda: fastconv.convolve2d(x, h, "same"),
+        "store": lambda: da.store(lazy, out, lock=False, scheduler="threads"),
+        "compute": lambda: lazy.compute(scheduler="threads"),
+        "sync": lambda: lazy.compute(scheduler="sync"),
+    })
+    benchmark.pedantic(lambda: da.store(lazy, out, lock=False, scheduler="threads"),
+                       rounds=1, iterations=1)
+    row = {"image": f"{N}^2", "k": K, "dtype": "float32", "chunks": f"{CHUNK}^2",
+           "plain ms": f"{t['plain'] * 1e3:.0f}",
+           "dask store ms": f"{t['store'] * 1e3:.0f}",
+           "store vs plain": f"{t['plain'] / t['store']:.2f}x (target 0.8x)",
+           "compute vs plain": f"{t['plain'] / t['compute']:.2f}x",
+           "threads/sync scheduler": f"{t['sync'] / t['compute']:.2f}x"}
+    benchmark.extra_info.update(row)
+    ROWS.append(row)
+    print("\n" + ", ".join(f"{k}: {v}" for k, v in row.items()))
+    assert t["plain"] / t["store"] >= 0.8
+
+
+def test_local_cluster_throughput(benchmark, data):
+    distributed = pytest.importorskip("distributed")
+    _, h = data
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  silence_logs=logging.ERROR) as lc, \
+            distributed.Client(lc, set_as_default=False) as client:
+        x = da.random.default_rng(0).standard_normal((N, N), dtype=np.float32,
+                                                     chunks=CHUNK)
+        x = client.persist(x)
+        x.sum().compute(scheduler=client)        # waits until the workers hold x
+        # Summing keeps the result on the workers: the entry times the convolution,
+        # not the transfer of 256 MB to this process.
+        run = lambda: fd.convolve2d(x, h, "same").sum().compute(scheduler=client)  # noqa: E731
+        t = _alternate_best({"conv": run, "sum": lambda: x.sum().compute(scheduler=client)},
+                            rounds=3)
+        benchmark.pedantic(run, rounds=1, iterations=1)
+    mpix = N * N / t["conv"] / 1e6
+    row = {"image": f"{N}^2", "k": K, "dtype": "float32", "chunks": f"{CHUNK}^2",
+           "LocalCluster 2x1 thr ms": f"{t['conv'] * 1e3:.0f}",
+           "Mpx/s": f"{mpix:.0f}", "of which sum ms": f"{t['sum'] * 1e3:.0f}"}
+    benchmark.extra_info.update(row)
+    ROWS.append(row)
+    print("\n" + ", ".join(f"{k}: {v}" for k, v in row.items()))
