@@ -23,7 +23,8 @@ from test_errors import BAD  # noqa: E402
 FUNCS = ["convolve2d", "correlate2d"]
 MODES = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
-DTYPES = [np.int8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.complex128]
+DTYPES = [np.int8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.longdouble,
+          np.complex128]
 # (image, kernel, chunks): uneven chunks, chunks smaller than the kernel (down to
 # one sample), one chunk, even kernels, kernels larger than the image (wrap and
 # symm repeat), single rows and columns.
