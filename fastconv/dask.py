@@ -37,10 +37,13 @@ number of tasks the scheduler runs at once in this process and ``B`` the
 process's thread budget: ``S`` is 1 for the synchronous scheduler (tasks run in
 the main thread), dask's ``num_workers`` setting (default: the CPU count) for
 the threaded scheduler, and the worker's ``nthreads`` on a distributed worker.
-``B`` is :func:`fastconv.get_num_threads`, lowered on a distributed worker to
-``OMP_NUM_THREADS`` when that is set (distributed's nanny sets it to 1 in each
-worker process, its own guard against oversubscription). The kernels release the
-GIL, so the threaded scheduler runs chunks in parallel.
+``B`` is :func:`fastconv.get_num_threads` in the thread running the task (the
+process default, from ``set_num_threads`` or ``FASTCONV_NUM_THREADS``: a
+``fastconv.threads()`` block reaches only the synchronous scheduler, which runs in
+the calling thread), lowered on a distributed worker to ``OMP_NUM_THREADS`` when
+that is set (distributed's nanny sets it to 1 in each worker process, its own guard
+against oversubscription). The kernels release the GIL, so the threaded scheduler
+runs chunks in parallel.
 """
 from __future__ import annotations
 
