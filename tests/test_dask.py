@@ -157,6 +157,10 @@ def test_dask_boundaries_agree_with_scipy_where_both_apply():
             ref = ss.correlate2d(a, delta, "full", boundary, fill)
             got = da.overlap.overlap(da.from_array(a, chunks=-1), depth=d, boundary=dask_name)
             np.testing.assert_array_equal(got.compute(), ref)
+        # A halo deeper than the image, which scipy extends periodically, Dask refuses
+        # (fastconv.dask covers it: CASES has kernels larger than the image).
+        with pytest.raises(ValueError):
+            da.overlap.overlap(da.from_array(a, chunks=-1), depth=6, boundary=dask_name)
 
 
 def test_thread_rule_per_scheduler():
