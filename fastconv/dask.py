@@ -415,8 +415,9 @@ def _each_plane(block: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np
             return fn(block)
         lead = block.shape[:-2]
         planes = [fn(block[idx]) for idx in np.ndindex(*lead)]
-        if not planes:
-            return np.empty(lead + (0, 0), block.dtype)
+        if not planes:          # an empty stack: only the plane shape is needed
+            plane = fn(np.zeros(block.shape[-2:], block.dtype))
+            return np.empty(lead + plane.shape, plane.dtype)
         return np.stack(planes).reshape(lead + planes[0].shape)
 
 

@@ -81,6 +81,14 @@ def test_stack_is_convolved_plane_by_plane(func):
             assert_matches(got, ref, a, b, 0.5)
 
 
+def test_empty_stack_keeps_its_plane_shape():
+    x = da.zeros((0, 9, 8), chunks=(1, 4, 4))
+    for mode, boundary in (("full", "wrap"), ("same", "symm"), ("valid", "fill")):
+        got = fd.correlate2d(x, np.ones((3, 2)), mode, boundary).compute()
+        ref = fastconv.correlate2d(np.zeros((9, 8)), np.ones((3, 2)), mode, boundary)
+        assert got.shape == (0,) + ref.shape and got.dtype == ref.dtype
+
+
 @pytest.mark.parametrize("func", FUNCS)
 def test_same_mode_keeps_chunks_and_builds_lazily(func):
     calls = []
