@@ -83,7 +83,7 @@ def test_local_cluster_throughput(benchmark, data):
     _, h = data
     rows = []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   silence_logs=logging.ERROR) as lc, \
             distributed.Client(lc, set_as_default=False) as client:
         for chunk in (CHUNK, 4 * CHUNK):

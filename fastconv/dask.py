@@ -36,7 +36,9 @@ Inside a Dask task fastconv runs ``max(1, B // S)`` threads, where ``S`` is the
 number of tasks the scheduler runs at once in this process and ``B`` the
 process's thread budget: ``S`` is 1 for the synchronous scheduler (tasks run in
 the main thread), dask's ``num_workers`` setting (default: the CPU count) for
-the threaded scheduler, and the worker's ``nthreads`` on a distributed worker.
+the threaded scheduler, and on a distributed worker the sum of ``nthreads`` over
+the workers in this process (one worker per process, unless the cluster runs its
+workers in-process).
 ``B`` is :func:`fastconv.get_num_threads` in the thread running the task (the
 process default, from ``set_num_threads`` or ``FASTCONV_NUM_THREADS``: a
 ``fastconv.threads()`` block reaches only the synchronous scheduler, which runs in
@@ -430,7 +432,9 @@ def _task_threads() -> int:
         omp = os.environ.get("OMP_NUM_THREADS", "")
         if omp.isdigit() and int(omp) > 0:
             budget = min(budget, int(omp))
-        slots = worker.state.nthreads
+        # in-process workers (LocalCluster(processes=False)) share this process
+        others = getattr(type(worker), "_instances", ())
+        slots = sum(w.state.nthreads for w in list(others)) or worker.state.nthreads
     elif threading.current_thread() is threading.main_thread():
         slots = 1        # the synchronous scheduler
     else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -225,7 +226,7 @@ def cluster():
     module; its client is not made the default scheduler of the other tests."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   silence_logs=logging.ERROR) as lc, \
             distributed.Client(lc, set_as_default=False) as client:
         yield client
@@ -250,3 +251,19 @@ def test_distributed_workers_run_one_fastconv_thread_per_task(cluster):
     got = da.zeros((4, 4), chunks=2).map_blocks(
         lambda blk: np.full((1, 1), fd._task_threads()), chunks=(1, 1))
     assert got.compute(scheduler=cluster).max() == 1
+
+
+def test_in_process_workers_share_the_thread_budget():
+    distributed = pytest.importorskip("distributed")
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    budget = fastconv.get_num_threads()
+    if omp.isdigit() and int(omp) > 0:
+        budget = min(budget, int(omp))
+    # in-process workers talk over inproc://, no network
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address="127.0.0.1:0",
+                                  silence_logs=logging.ERROR) as lc, \
+            distributed.Client(lc, set_as_default=False) as client:
+        got = da.zeros((4, 4), chunks=2).map_blocks(
+            lambda blk: np.full((1, 1), fd._task_threads()), chunks=(1, 1))
+        assert got.compute(scheduler=client).max() == max(1, budget // 2)
