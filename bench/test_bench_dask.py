@@ -3,13 +3,14 @@
 8192^2 float32, 7x7, mode='same': plain ``fastconv.convolve2d`` on the whole array
 against the same convolution as a Dask graph of 1024^2 chunks on the threaded
 scheduler, timed alternately (best of several) so that a busy machine slows both
-alike; and, as the steadiest measure of the chunking overhead on a shared machine,
-both on one thread (the synchronous scheduler against plain fastconv). The graph is timed two ways: ``da.store`` into an existing array (what a
+alike. The graph is timed two ways: ``da.store`` into an existing array (what a
 pipeline that writes its result somewhere does; the target of >= 0.8x plain) and
-``.compute()`` (which also gathers the chunks into a new 256 MB array in one
-task). The LocalCluster entry reports the throughput of two worker processes of
-one thread each on data already held by the workers, for 1024^2 and 4096^2 chunks
-(each task costs the cluster far more than a thread pool, so larger chunks pay).
+``.compute()`` (which also gathers the chunks into a new 256 MB array in one task).
+As the steadiest measure of the chunking overhead on a shared machine, both also run
+on one thread (the synchronous scheduler against plain fastconv). The LocalCluster
+entry reports the throughput of two worker processes of one thread each on data
+already held by the workers, for 1024^2 and 4096^2 chunks (each task costs a
+cluster far more than a thread pool, so larger chunks pay).
 """
 from __future__ import annotations
 
