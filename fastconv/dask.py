@@ -1,11 +1,11 @@
 """fastconv over Dask arrays: the same convolutions, computed chunk by chunk.
 
 ``import fastconv.dask`` (it needs ``pip install fastconv[dask]``); ``import
-fastconv`` alone never imports Dask. The first five arguments are those of
-:func:`fastconv.convolve2d` / :func:`fastconv.correlate2d`, with a Dask array as
-``x``; the result is a lazy Dask array whose computed value is that of the
-in-memory call (integers bit-exact, floats to rounding), plane by plane for a
-stack ``(..., H, W)``.
+fastconv`` alone never imports Dask. The arguments are those of
+:func:`fastconv.convolve2d` / :func:`fastconv.correlate2d` (``method=`` included),
+with a Dask array as ``x``; the result is a lazy Dask array whose computed value
+is that of the in-memory call (integers bit-exact, floats to rounding), plane by
+plane for a stack ``(..., H, W)``.
 
 How it is computed
 ------------------
@@ -64,7 +64,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from . import _validate as V
-from ._api import Boundary, Mode
+from ._api import Boundary, Method, Mode
 from ._api import convolve2d as _convolve2d_np
 from ._api import correlate2d as _correlate2d_np
 from ._convolve2d import _out_shape_and_origin
@@ -74,7 +74,8 @@ __all__ = ["convolve2d", "correlate2d"]
 
 
 def convolve2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
-               boundary: Boundary = "fill", fillvalue: Any = 0) -> da.Array:
+               boundary: Boundary = "fill", fillvalue: Any = 0, *,
+               method: Method = "auto") -> da.Array:
     """Convolve a Dask array with a 2-D kernel, chunk by chunk.
 
     The arguments after `x` and the computed result are those of
@@ -95,6 +96,9 @@ def convolve2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
         As in :func:`fastconv.convolve2d` (aliases included).
     fillvalue : scalar, optional
         As in :func:`fastconv.convolve2d`.
+    method : {'auto', 'direct', 'separable', 'fft'}, optional, keyword-only
+        As in :func:`fastconv.convolve2d`, applied to each chunk's window (so
+        ``'auto'`` chooses per window, by the window's size).
 
     Returns
     -------
@@ -130,11 +134,12 @@ def convolve2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
     >>> out.chunks == img.chunks, float(out[500, 500].compute())
     (True, 9.0)
     """
-    return _conv2d_dask(x, in2, mode, boundary, fillvalue, flip=True)
+    return _conv2d_dask(x, in2, mode, boundary, fillvalue, method, flip=True)
 
 
 def correlate2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
-                boundary: Boundary = "fill", fillvalue: Any = 0) -> da.Array:
+                boundary: Boundary = "fill", fillvalue: Any = 0, *,
+                method: Method = "auto") -> da.Array:
     """Cross-correlate a Dask array with a 2-D template, chunk by chunk.
 
     The arguments after `x` and the computed result are those of
@@ -152,6 +157,8 @@ def correlate2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
         As in :func:`fastconv.correlate2d`.
     fillvalue : scalar, optional
         As in :func:`fastconv.correlate2d`.
+    method : {'auto', 'direct', 'separable', 'fft'}, optional, keyword-only
+        As in :func:`convolve2d`.
 
     Returns
     -------
@@ -177,16 +184,17 @@ def correlate2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
     >>> fastconv.dask.correlate2d(img, [[0.0, 1.0]], mode="valid").shape
     (6, 5)
     """
-    return _conv2d_dask(x, in2, mode, boundary, fillvalue, flip=False)
+    return _conv2d_dask(x, in2, mode, boundary, fillvalue, method, flip=False)
 
 
 # -- building the graph ---------------------------------------------------------------
 
 
 def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
-                 flip: bool) -> da.Array:
+                 method: Any, flip: bool) -> da.Array:
     name = "convolve2d" if flip else "correlate2d"
-    plane_fn = _convolve2d_np if flip else _correlate2d_np
+    V.check_method(method)
+    plane_fn = partial(_convolve2d_np if flip else _correlate2d_np, method=method)
     x = x if isinstance(x, da.Array) else da.asarray(x)
     if isinstance(in2, da.Array):
         in2 = in2.compute()
@@ -215,9 +223,13 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
     if b != V.FILL and 0 in plane_shape:
         raise ValueError("boundary 'wrap'/'symm' needs a non-empty in1 when the output "
                          "is not empty (scipy crashes here)")
+    if method == "separable":
+        # the one error that depends on the data (a kernel not of rank 1): raise it
+        # now, from a plane the kernel's size, not later inside a task
+        plane_fn(np.zeros(k.shape, dt), k, "valid")
     rows, cols = (_AxisPlan(x.chunks[ax], k.shape[i], origin[i], out_shape[i], b)
                   for i, ax in enumerate((x.ndim - 2, x.ndim - 1)))
-    token = tokenize(x, k, flip, m, b, fill)
+    token = tokenize(x, k, flip, m, b, fill, method)
     out_name = f"fastconv-{name}-{token}"
     rim = f"fastconv-rim-{token}"
     fn = partial(_halo_block, k=k, plane_fn=plane_fn, fill=fill, dtype=dt)

@@ -120,6 +120,31 @@ def test_mixed_dtypes_and_fill_cast_like_fastconv(pair):
             assert_matches(got, _ref(func, a, b, mode, "fill", 2.5), a, b, 2.5)
 
 
+@pytest.mark.parametrize("method", ["direct", "fft", "separable", "auto"])
+@pytest.mark.parametrize("dtype", [np.int32, np.float32, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+def test_method_is_applied_per_window(method, dtype):
+    rng = np.random.default_rng(13)
+    a = _rand(rng, (60, 47), dtype)
+    u, v = _rand(rng, (9, 1), dtype), _rand(rng, (1, 8), dtype)
+    if np.dtype(dtype).kind == "i":              # small factors: no wrap-around
+        u, v = u % 7, v % 5
+    b = u @ v                                    # rank 1: every method applies
+    x = da.from_array(a, chunks=(25, 20))
+    for func in FUNCS:
+        for mode, boundary in (("same", "symm"), ("full", "wrap"), ("valid", "fill")):
+            got = getattr(fd, func)(x, b, mode, boundary, method=method).compute()
+            ref = _ref(func, a, b, mode, boundary, method=method)
+            assert_matches(got, ref, a, b)
+    with pytest.raises(ValueError):
+        fd.convolve2d(x, b, method="nope")
+    if method == "separable":                   # a kernel of rank 2 is refused up front
+        with pytest.raises(ValueError) as ref_err:
+            fastconv.convolve2d(a, _rand(rng, (3, 3), dtype), method=method)
+        with pytest.raises(ref_err.type):
+            fd.convolve2d(x, _rand(rng, (3, 3), dtype), method=method)
+
+
 def test_swapped_valid_mode_and_empty_inputs():
     rng = np.random.default_rng(9)
     small, big = rng.standard_normal((3, 4)), rng.standard_normal((6, 8))
