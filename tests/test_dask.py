@@ -292,3 +292,9 @@ def test_in_process_workers_share_the_thread_budget():
         got = da.zeros((4, 4), chunks=2).map_blocks(
             lambda blk: np.full((1, 1), fd._task_threads()), chunks=(1, 1))
         assert got.compute(scheduler=client).max() == max(1, budget // 2)
+
+
+def test_docstring_examples_run():
+    import doctest
+    res = doctest.testmod(fd, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0 and res.attempted > 0
