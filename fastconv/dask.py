@@ -105,8 +105,8 @@ def convolve2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
     out : dask.array.Array
         Lazy, of dtype ``np.result_type(x, in2)``; its computed value equals
         ``fastconv.convolve2d(plane, in2, mode, boundary, fillvalue)`` for every
-        plane. For ``mode='same'`` its chunks are those of `x` (unless chunks
-        smaller than the kernel had to be merged).
+        plane (to rounding for floats). For ``mode='same'`` its chunks are those
+        of `x`; chunks of any size are accepted, smaller than the kernel included.
 
     Raises
     ------
@@ -400,8 +400,8 @@ _SCRATCH_MAX_BYTES = 64 << 20
 
 def _scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A window buffer, reused from task to task by this thread: a fresh multi-MB
-    array per task costs page faults, measured at about a quarter of a 1024^2
-    task's time (8192^2, 7x7, one thread, synchronous scheduler)."""
+    array per task costs page faults (8192^2 float32 in 1024^2 chunks, 7x7, one
+    thread, synchronous scheduler: 386 ms with fresh windows, 292 ms reused)."""
     size = int(np.prod(shape)) * dtype.itemsize
     if size > _SCRATCH_MAX_BYTES:
         return np.empty(shape, dtype)
