@@ -75,9 +75,9 @@ def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full",
     their own bit width, so overflow wraps around as in scipy; floats agree with
     scipy to rounding (the summation uses fused multiply-adds on CPUs that have
     them). The FFT path's error is at most 1e-5 (single precision) or 1e-12
-    (double) of ``max(|in1| conv |in2|)``; integers take it only when the
-    rounded result is provably exact. Where fastconv differs from scipy, the
-    README lists it.
+    (double) of ``max(|in1| conv |in2|)`` over the full result; integers take
+    it only when the rounded result is provably exact. Where fastconv differs
+    from scipy, the README lists it.
 
     Examples
     --------
