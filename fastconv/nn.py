@@ -176,6 +176,23 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
     return _nn_gemm.grad_input(go, wa, geom, in_shape, _nthreads())
 
 
+def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
+                 w_shape: tuple[int, int, int, int]) -> np.ndarray:
+    if _plane_route(w_shape, geom, go.shape[2:]):
+        # One small output (kh x kw) per plane from a large 'kernel' (dL/dy): the
+        # direct correlate2d kernel measured 3-4x faster than a Numba dot-product
+        # loop here, and im2col would copy the input kh*kw times.
+        from ._api import correlate2d
+        xp = np.pad(xa, ((0, 0), (0, 0)) + tuple(geom.pad))
+        gw = np.zeros(w_shape, go.dtype)
+        for n in range(xa.shape[0]):
+            for c in range(xa.shape[1]):
+                gw[c, 0] += correlate2d(xp[n, c], go[n, c], "valid")
+        return gw
+    from . import _nn_gemm
+    return _nn_gemm.grad_weight(xa, go, geom, w_shape, _nthreads())
+
+
 def conv2d_grad_input(input_shape: Any, weight: ArrayLike, grad_output: ArrayLike,
                       stride: IntOrPair = 1, padding: Padding = 0, dilation: IntOrPair = 1,
                       groups: int = 1) -> np.ndarray:
@@ -239,9 +256,7 @@ def conv2d_grad_weight(x: ArrayLike, weight_shape: Any, grad_output: ArrayLike,
     geom, out_hw = A.conv_shapes(xa.shape, shape, dict(
         stride=stride, padding=padding, dilation=dilation, groups=groups))
     go = _grad_output(go_raw, xa.shape[0], shape[0], out_hw, dt)
-    from . import _nn_gemm
-    return _nn_gemm.grad_weight(np.ascontiguousarray(xa, dtype=dt), go, geom, shape,
-                                _nthreads())
+    return _grad_weight(np.ascontiguousarray(xa, dtype=dt), go, geom, shape)
 
 
 def conv2d_backward(x: ArrayLike, weight: ArrayLike, grad_output: ArrayLike,
@@ -266,9 +281,8 @@ def conv2d_backward(x: ArrayLike, weight: ArrayLike, grad_output: ArrayLike,
     xa, wa, geom, out_hw = _layer(x, weight, stride, padding, dilation, groups,
                                   A.array4d(grad_output, "grad_output"))
     go = _grad_output(grad_output, xa.shape[0], wa.shape[0], out_hw, xa.dtype)
-    from . import _nn_gemm
     gx = _grad_input(go, wa, geom, xa.shape)
-    gw = _nn_gemm.grad_weight(xa, go, geom, wa.shape, _nthreads())
+    gw = _grad_weight(xa, go, geom, wa.shape)
     return gx, gw, go.sum(axis=(0, 2, 3))
 
 
