@@ -16,7 +16,7 @@ from ._nn_args import Geometry
 # BLAS right after, so it should stay in the 32 MiB L3 of the development machine
 # (AMD EPYC, 2 MiB L2 per core); 8-32 MiB measured within noise of each other
 # (bench/test_bench_nn.py), larger chunks only cost memory.
-_COLS_BYTES = 16 << 20
+_COLS_BYTES = 8 << 20
 
 
 def _chunk(n: int, bytes_per_sample: int) -> int:
