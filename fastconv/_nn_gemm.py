@@ -19,6 +19,13 @@ from ._nn_args import Geometry
 _COLS_BYTES = 8 << 20
 
 
+# im2col/col2im run on the calling thread: BLAS already uses every core for the
+# product, and a second thread team (Numba's OpenMP) between the products left its
+# workers spinning on the cores BLAS needed. Measured on the 2-core machine, with
+# other jobs running: 2 im2col threads made a 8x64x56^2 k3 layer 2-4x slower than 1.
+_LAYOUT_THREADS = 1
+
+
 def _chunk(n: int, bytes_per_sample: int) -> int:
     return max(1, min(n, _COLS_BYTES // max(1, bytes_per_sample)))
 
@@ -28,8 +35,7 @@ def _kernels():
     return _nn_kernels
 
 
-def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
-            nthreads: int) -> np.ndarray:
+def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int]) -> np.ndarray:
     """y (N, O, Ho, Wo) of the C-contiguous ``x`` and ``w`` (same float dtype)."""
     n, c, _, _ = x.shape
     o, cg, kh, kw = w.shape
@@ -43,13 +49,13 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     for n0 in range(0, n, nb):
         m = min(nb, n - n0)
         kern.im2col(x[n0:n0 + m], cols[:m].reshape(m, g * k, length), geom, (kh, kw),
-                    out_hw, nthreads)
+                    out_hw, _LAYOUT_THREADS)
         np.matmul(wm, cols[:m], out=y[n0:n0 + m])
     return y.reshape(n, o, *out_hw)
 
 
 def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
-               in_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+               in_shape: tuple[int, int, int, int]) -> np.ndarray:
     """dL/dx (in_shape) from dL/dy ``go`` (N, O, Ho, Wo): col2im(W^T @ go)."""
     n, o, ho, wo = go.shape
     _, cg, kh, kw = w.shape
@@ -65,12 +71,12 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
         m = min(nb, n - n0)
         np.matmul(wt, gog[n0:n0 + m], out=cols[:m])
         kern.col2im(cols[:m].reshape(m, g * k, length), dx[n0:n0 + m], geom, (kh, kw),
-                    (ho, wo), nthreads)
+                    (ho, wo), _LAYOUT_THREADS)
     return dx
 
 
 def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
-                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+                w_shape: tuple[int, int, int, int]) -> np.ndarray:
     """dL/dW (w_shape) from the input and dL/dy: sum over the batch of go @ cols^T."""
     n, o, ho, wo = go.shape
     _, cg, kh, kw = w_shape
@@ -85,7 +91,7 @@ def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
     for n0 in range(0, n, nb):
         m = min(nb, n - n0)
         kern.im2col(x[n0:n0 + m], cols[:m].reshape(m, g * k, length), geom, (kh, kw),
-                    (ho, wo), nthreads)
+                    (ho, wo), _LAYOUT_THREADS)
         np.matmul(gog[n0:n0 + m], cols[:m].transpose(0, 1, 3, 2), out=part[:m])
         gw += part[:m].sum(axis=0)
     return gw.reshape(w_shape)

@@ -148,7 +148,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
                                                           xa.dtype))
     else:
         from . import _nn_gemm
-        y = _nn_gemm.forward(xa, wa, geom, out_hw, _nthreads())
+        y = _nn_gemm.forward(xa, wa, geom, out_hw)
     if b is not None:
         y += b.astype(y.dtype).reshape(1, -1, 1, 1)
     return y
@@ -173,7 +173,7 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
     if _plane_route(wa.shape, geom, go.shape[2:]) and min(min(p) for p in back) >= 0:
         return _correlate_planes(go, wa[:, :, ::-1, ::-1], back, np.empty(in_shape, go.dtype))
     from . import _nn_gemm
-    return _nn_gemm.grad_input(go, wa, geom, in_shape, _nthreads())
+    return _nn_gemm.grad_input(go, wa, geom, in_shape)
 
 
 def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
@@ -186,7 +186,7 @@ def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
         xp = np.pad(xa, ((0, 0), (0, 0)) + tuple(geom.pad))
         return _nn_kernels.plane_grad_weight(xp, go, w_shape[2:], _nthreads())
     from . import _nn_gemm
-    return _nn_gemm.grad_weight(xa, go, geom, w_shape, _nthreads())
+    return _nn_gemm.grad_weight(xa, go, geom, w_shape)
 
 
 def conv2d_grad_input(input_shape: Any, weight: ArrayLike, grad_output: ArrayLike,

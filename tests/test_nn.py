@@ -239,3 +239,14 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd="/")
     assert out.stdout.strip() == "[]"
+
+
+def test_empty_batch_and_channels():
+    """Empty sums are zeros: no samples, no input channels, no filters."""
+    x, w = np.ones((0, 2, 5, 5)), np.ones((3, 2, 3, 3))
+    assert nn.conv2d(x, w).shape == (0, 3, 3, 3)
+    gx, gw, gb = nn.conv2d_backward(x, w, np.ones((0, 3, 3, 3)))
+    assert gx.shape == x.shape and gw.shape == w.shape and not gw.any() and not gb.any()
+    y = nn.conv2d(np.ones((2, 0, 5, 5)), np.ones((3, 0, 3, 3)), bias=np.arange(3.0))
+    np.testing.assert_array_equal(y, np.broadcast_to(np.arange(3.0).reshape(1, 3, 1, 1), y.shape))
+    assert nn.conv2d(np.ones((2, 2, 5, 5)), np.ones((0, 2, 3, 3))).shape == (2, 0, 3, 3)
