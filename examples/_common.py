@@ -3,6 +3,9 @@
 Every example is one function ``simulate(engine, ...)`` where ``engine`` supplies
 ``convolve2d``/``correlate2d``: fastconv's or scipy.signal's. Running the same
 program on both gives the speedup and a cross-check of the results.
+``FASTCONV_NUM_THREADS=1 python examples/NAME.py`` runs fastconv on one core: for
+the many small convolutions of a simulation on a machine busy with other work, a
+thread team can cost more than it saves.
 """
 from __future__ import annotations
 
@@ -37,9 +40,10 @@ def race(name: str, simulate: Callable[[SimpleNamespace], object],
         t = time.perf_counter()
         results[label] = simulate(engine)
         times[label] = time.perf_counter() - t
+    import fastconv
     speedup = times["scipy"] / max(times["fastconv"], 1e-9)
     print(f"{name}: fastconv {times['fastconv']:.3f} s, scipy {times['scipy']:.3f} s "
-          f"-> {speedup:.1f}x faster")
+          f"-> speedup {speedup:.1f}x (threads: {fastconv.get_num_threads()})")
     return results, speedup
 
 
