@@ -10,6 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._numba_kernels import _layer_is_workqueue, _lock
+
 
 def _jit(fn):
     opts = dict(parallel=True, nogil=True, fastmath=False)
@@ -107,7 +109,11 @@ def _with_threads(kernel, nthreads, *args):
     old = numba.get_num_threads()
     numba.set_num_threads(max(1, min(nthreads, numba.config.NUMBA_NUM_THREADS)))
     try:
-        kernel(*args)
+        if _layer_is_workqueue():
+            with _lock:       # numba's fallback layer cannot run two parallel regions at once
+                kernel(*args)
+        else:
+            kernel(*args)
     finally:
         numba.set_num_threads(old)
 

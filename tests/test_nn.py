@@ -250,3 +250,20 @@ def test_empty_batch_and_channels():
     y = nn.conv2d(np.ones((2, 0, 5, 5)), np.ones((3, 0, 3, 3)), bias=np.arange(3.0))
     np.testing.assert_array_equal(y, np.broadcast_to(np.arange(3.0).reshape(1, 3, 1, 1), y.shape))
     assert nn.conv2d(np.ones((2, 2, 5, 5)), np.ones((0, 2, 3, 3))).shape == (2, 0, 3, 3)
+
+
+def test_concurrent_calls_agree():
+    """Layers called from several Python threads at once give the serial results."""
+    from concurrent.futures import ThreadPoolExecutor
+    cases = [_data(GRID[i], np.float64, seed=i) for i in (0, 1, 3, 6)]
+    want = [nn.conv2d_backward(x, w, nn.conv2d(x, w, b, **kw), **kw) for x, w, b, kw in cases]
+
+    def run(i):
+        x, w, b, kw = cases[i % len(cases)]
+        return nn.conv2d_backward(x, w, nn.conv2d(x, w, b, **kw), **kw)
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(run, range(16)))
+    for i, g in enumerate(got):
+        for a, b in zip(g, want[i % len(cases)]):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
