@@ -46,7 +46,8 @@ def conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=
             g = oc // og
             acc = 0
             for ci in range(cg):
-                full = fastconv.correlate2d(xp[i, g * cg + ci], _dilate(w[oc, ci], dilation), "valid")
+                kernel = _dilate(w[oc, ci], dilation)
+                full = fastconv.correlate2d(xp[i, g * cg + ci], kernel, "valid")
                 acc = acc + full[::stride[0], ::stride[1]]
             if out is None:
                 out = np.zeros((n, o) + acc.shape, np.result_type(x, w))
