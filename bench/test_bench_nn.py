@@ -1,0 +1,95 @@
+"""fastconv.nn's conv2d layer against torch's CPU conv2d (issue 7), float32.
+
+Each row: our forward time, torch's forward time in the same run and the ratio
+(torch time / ours: above 1 means we are faster), our backward (grad_input +
+grad_weight + grad_bias) over our forward, and torch's forward+backward over ours.
+Without torch the rows compare with scipy.signal.correlate2d run plane by plane
+(the same sums, one 2-D correlation per (sample, output, input channel)).
+Install the peer with ``pip install ".[bench,nn]"``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastconv import nn
+from conftest import ROWS, best_time
+
+# (N, C, H, O, k, stride, padding): ResNet-like layers plus the one-channel image.
+LAYERS = [
+    (8, 3, 224, 64, 7, 2, 3),
+    (8, 64, 56, 64, 3, 1, 1),
+    (8, 128, 28, 128, 3, 1, 1),
+    (8, 256, 14, 256, 3, 1, 1),
+    (32, 16, 64, 16, 5, 1, 2),
+    (1, 1, 1024, 1, 5, 1, 2),
+]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    import fastconv
+    torch.set_num_threads(fastconv.get_num_threads())   # same core budget as ours
+    return torch
+
+
+def _scipy_conv(x, w, stride, padding):
+    from scipy.signal import correlate2d
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    return np.stack([[sum(correlate2d(xp[n, c], w[o, c], "valid")[::stride, ::stride]
+                          for c in range(x.shape[1])) for o in range(w.shape[0])]
+                     for n in range(x.shape[0])])
+
+
+def _interleaved_best(fns: dict, rounds: int = 5) -> dict:
+    """Best time of each callable, calling them in turn: on a machine shared with other
+    jobs, load changes hit every contender alike instead of whichever ran then."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            best[name] = min(best[name], best_time(fn, 1))
+    return best
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: "{}x{}x{}^2-k{}".format(*l[:3], l[4]))
+def test_conv2d_layer(benchmark, layer):
+    n, c, h, o, k, s, p = layer
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, h)).astype(np.float32)
+    w = rng.standard_normal((o, c, k, k)).astype(np.float32)
+    fns = {"fwd": lambda: nn.conv2d(x, w, stride=s, padding=p)}
+    y = fns["fwd"]()
+    go = rng.standard_normal(y.shape).astype(np.float32)
+    fns["bwd"] = lambda: nn.conv2d_backward(x, w, go, stride=s, padding=p)
+    torch = _torch()
+    if torch is not None:
+        F = torch.nn.functional
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+        txr, twr = tx.clone().requires_grad_(), tw.clone().requires_grad_()
+        tgo = torch.from_numpy(go)
+        fns["torch fwd"] = lambda: F.conv2d(tx, tw, stride=s, padding=p)
+        fns["torch train"] = lambda: torch.autograd.grad(
+            F.conv2d(txr, twr, stride=s, padding=p), (txr, twr), tgo)
+    elif c * o <= 256:
+        fns["scipy"] = lambda: _scipy_conv(x, w, s, p)
+    for fn in fns.values():
+        fn()                                    # compile / warm up
+    benchmark.pedantic(fns["fwd"], rounds=3, iterations=1)
+    t = _interleaved_best(fns)
+    gflop = 2 * y.size * c * k * k / 1e9
+    row = {"layer": f"{n}x{c}x{h}^2 -> {o}, k{k} s{s}", "fastconv ms": f"{t['fwd'] * 1e3:.2f}",
+           "GFLOP/s": f"{gflop / t['fwd']:.0f}",
+           "bwd / fwd": f"{t['bwd'] / t['fwd']:.2f} (target <= 3)"}
+    target = "5x" if c == 1 else "0.5x, goal 1x"
+    if torch is not None:
+        row["vs torch fwd"] = f"{t['torch fwd'] / t['fwd']:.2f}x (target {target})"
+        row["vs torch fwd+bwd"] = f"{t['torch train'] / (t['fwd'] + t['bwd']):.2f}x"
+    elif "scipy" in t:
+        row["vs scipy planes"] = f"{t['scipy'] / t['fwd']:.1f}x"
+    else:
+        row["vs torch fwd"] = "torch not installed"
+    benchmark.extra_info.update(row)
+    ROWS.append(row)
