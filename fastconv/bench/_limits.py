@@ -1,0 +1,114 @@
+"""The machine's limits, measured in the same run as the convolutions.
+
+Every benchmark cell is shown as a share of what this machine can do right now:
+the multiply-add rate of a tuned matrix multiply (``np.matmul``, i.e. the BLAS
+numpy links) and the bandwidth of a plain memory copy. Both are measured at each
+thread count the grid uses, because on a shared machine they drift from run to
+run just as the convolutions do.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from typing import Iterable
+
+import numpy as np
+
+from .._timing import best_time
+
+# 2048^2 operands: large enough for BLAS to reach its plateau (tens of ms per
+# product), small enough that both dtypes and thread counts take about a second.
+_MATMUL_N = 2048
+# 64 MiB per buffer: well past the last-level cache, so a copy streams from DRAM.
+_COPY_ELEMS = 4096 * 4096
+
+
+def _blas_threads(n: int):
+    """Limit numpy's BLAS to ``n`` threads (threadpoolctl, an optional extra)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def matmul_gflops(dtype, threads: int) -> float | None:
+    """GFLOP/s of ``a @ a`` (2 n^3 flops) with ``threads`` BLAS threads.
+
+    Returns None when the BLAS thread count cannot be set (threadpoolctl missing)
+    and ``threads`` is not the BLAS default.
+    """
+    limit = _blas_threads(threads)
+    if limit is None and threads != (os.cpu_count() or 1):
+        return None
+    a = np.random.default_rng(0).standard_normal((_MATMUL_N, _MATMUL_N)).astype(dtype)
+    with limit or nullcontext():
+        a @ a   # warm-up: BLAS spins up its threads on the first call
+        t = best_time(lambda: a @ a, 3)
+    return 2 * _MATMUL_N**3 / t / 1e9
+
+
+def copy_gbps(threads: int) -> float:
+    """Bytes read plus bytes written per second by ``np.copyto`` split into
+    ``threads`` row blocks copied concurrently (numpy releases the GIL there)."""
+    x = np.ones(_COPY_ELEMS, dtype=np.float32).reshape(threads, -1)
+    y = np.empty_like(x)
+    np.copyto(y, x)     # touch the pages before timing
+    if threads == 1:
+        t = best_time(lambda: np.copyto(y, x), 5)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            def run():
+                list(pool.map(lambda i: np.copyto(y[i], x[i]), range(threads)))
+            t = best_time(run, 5)
+    return 2 * x.nbytes / t / 1e9
+
+
+def measure_limits(thread_counts: Iterable[int]) -> dict[str, dict[str, float | None]]:
+    """``{str(threads): {'matmul_float32': GFLOP/s, 'matmul_float64': GFLOP/s,
+    'copy_GBps': GB/s}}`` for each thread count."""
+    out = {}
+    for n in sorted(set(thread_counts)):
+        out[str(n)] = {"matmul_float32": matmul_gflops(np.float32, n),
+                       "matmul_float64": matmul_gflops(np.float64, n),
+                       "copy_GBps": copy_gbps(n)}
+    return out
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, object]:
+    """What the numbers were measured on: CPU, cores, library versions, kernel build."""
+    import scipy
+
+    import fastconv
+    from fastconv import _isa
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    kern = _isa.kernels()
+    return {
+        "cpu": _cpu_model(),
+        "cores": usable,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "fastconv": fastconv.__version__,
+        "fastconv_isa": kern.__name__.rsplit("_", 1)[-1],
+        "openmp": bool(kern.openmp_enabled()),
+        "threads": fastconv.get_num_threads(),
+    }
