@@ -46,7 +46,7 @@ def run(grid: str = "quick", peers: tuple[str, ...] | None = None,
     found, skipped = available_peers(peers)
     import fastconv
     threads = {c.threads or fastconv.get_num_threads() for c in g.cells}
-    limits = measure_limits(threads)
+    limits = measure_limits(threads, g.limits_scale)
     rows = run_grid(g, found, progress=progress)
     return build_result(g.name, rows, limits, machine_info(), skipped,
                         [p.label for p in found])

@@ -36,7 +36,7 @@ class Cell:
     threads: int = 0            # 0: every thread fastconv uses by default
 
     def key(self) -> str:
-        return f"{self.n}^2 k{self.k} {self.dtype} {self.boundary} t{self.threads}"
+        return f"{self.n}^2 k{self.k} {self.dtype} {self.boundary} {self.threads or 'all'}thr"
 
 
 @dataclass(frozen=True)
@@ -104,28 +104,27 @@ def make_inputs(n: int, k: int, dtype: str, separable: bool = False,
     return x, h
 
 
-def time_call(fn: Callable[[], object], warm: bool, budget: float = 0.5,
-              cap: float = 2.0, max_calls: int = 15) -> Timing:
-    """Best wall time of ``fn``: repeated while the repeats fit in ``budget``
-    seconds (at least twice), but a call slower than ``cap`` seconds is timed
-    once. ``warm=True`` discards the first call (JIT compiles, caches, thread
-    start-up)."""
+def time_call(fn: Callable[[], object], warm: bool, budget: float = 0.4,
+              cap: float = 2.0, max_calls: int = 50) -> Timing:
+    """Best wall time of ``fn``: called at least twice and again until ``budget``
+    seconds are spent (at most ``max_calls`` times), but a call slower than ``cap``
+    seconds is timed once. ``warm=True`` discards the first call (JIT compiles,
+    caches, thread start-up)."""
+    if warm:
+        fn()
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
     if first > cap:
-        if warm:
-            # even the warm-up was slow: one more (warm) call is the measurement
-            t0 = time.perf_counter()
-            fn()
-            return Timing(time.perf_counter() - t0, 1, "timed once (slow)")
         return Timing(first, 1, "timed once (slow)")
-    calls = int(min(max_calls, max(2, budget // max(first, 1e-9))))
-    best = float("inf") if warm else first
-    for _ in range(calls - (0 if warm else 1)):
+    best, calls, start = first, 1, time.perf_counter()
+    # keep going while within budget: on a busy machine the first call is often
+    # an outlier, and more calls give the best-of a better chance
+    while calls < max_calls and (calls < 2 or time.perf_counter() - start < budget):
         t0 = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t0)
+        calls += 1
     return Timing(best, calls)
 
 
@@ -148,6 +147,8 @@ class Grid:
     paths: dict[Cell, tuple[str, ...]] | None = None
     peer_cap_s: float = 2.0           # a slower peer call is timed once
     peer_skip_s: float = 30.0         # a peer predicted slower than this is skipped
+    limits_scale: float = 1.0         # operand size of the limit measurements
+    call_budget_s: float = 0.4        # seconds of repeats per timing
 
     def paths_for(self, cell: Cell, available: tuple[str, ...]) -> tuple[str, ...]:
         want = (self.paths or {}).get(cell)
@@ -171,7 +172,7 @@ def _quick() -> Grid:
              + _series([1024], [7], ["float32"], boundaries=("wrap", "symm")))
     # every path on the kernel-size sweep; 'auto' alone elsewhere
     only_auto = {c: ("auto",) for c in extra}
-    return Grid("quick", tuple(main + extra), only_auto, peer_cap_s=2.0, peer_skip_s=12.0)
+    return Grid("quick", tuple(main + extra), only_auto, peer_cap_s=2.0, peer_skip_s=6.0)
 
 
 def _full() -> Grid:
@@ -184,7 +185,8 @@ def _full() -> Grid:
 def _tiny() -> Grid:
     """A second or two: for tests of the report itself."""
     return Grid("tiny", tuple(_series([64], [3, 5], ["float32"])), None,
-                peer_cap_s=1.0, peer_skip_s=5.0)
+                peer_cap_s=1.0, peer_skip_s=5.0, limits_scale=0.25,
+                call_budget_s=0.05)
 
 
 GRIDS: dict[str, Callable[[], Grid]] = {"tiny": _tiny, "quick": _quick, "full": _full}
@@ -222,15 +224,24 @@ class Progress:
             self.stream.flush()
 
 
-def _macs(cell: Cell) -> int:
-    return cell.n * cell.n * cell.k * cell.k
+def _predict(last: tuple[float, Cell] | None, cell: Cell) -> float:
+    """A peer's time on ``cell`` from its last measured cell of the same dtype.
+
+    Assumes cost grows like n^2 k^3 towards larger kernels, faster than the
+    n^2 k^2 multiply-adds: peers switch to worse algorithms there (torch's float64
+    im2col, ndimage's cache misses), and a wrong "fast" guess costs minutes."""
+    if last is None:
+        return 0.0
+    t, ref = last
+    kpow = 3 if cell.k > ref.k else 2
+    return t * (cell.n / ref.n) ** 2 * (cell.k / ref.k) ** kpow
 
 
 def run_grid(grid: Grid, peers: list[Peer], progress: bool = True) -> list[dict]:
     """Time every path and peer in every cell; one row per (cell, path)."""
     paths = our_paths()
-    # seconds per multiply-add, per (peer, dtype): predicts calls too slow to run
-    rate: dict[tuple[str, str], float] = {}
+    # last measured (seconds, cell) per (peer, dtype): predicts calls too slow to run
+    last: dict[tuple[str, str], tuple[float, Cell]] = {}
     # single-threaded peers do the same work at any thread count: time them once
     single: dict[tuple, Timing] = {}
     todo = [(c, grid.paths_for(c, paths)) for c in grid.cells]
@@ -251,13 +262,13 @@ def run_grid(grid: Grid, peers: list[Peer], progress: bool = True) -> list[dict]
                 if not peer.threaded and shared in single:
                     peer_times[peer.label] = single[shared]
                     continue
-                guess = rate.get((peer.name, cell.dtype), 0.0) * _macs(cell)
+                guess = _predict(last.get((peer.name, cell.dtype)), cell)
                 if guess > grid.peer_skip_s:
                     peer_times[peer.label] = Timing(None, 0, f"skipped (predicted {guess:.0f} s)")
                     continue
                 tm = time_call(peer.runner(x, h, cell.boundary), warm=False,
-                               cap=grid.peer_cap_s)
-                rate[(peer.name, cell.dtype)] = tm.seconds / _macs(cell)
+                               budget=grid.call_budget_s, cap=grid.peer_cap_s)
+                last[(peer.name, cell.dtype)] = (tm.seconds, cell)
                 peer_times[peer.label] = tm
                 if not peer.threaded:
                     single[shared] = tm
@@ -267,7 +278,8 @@ def run_grid(grid: Grid, peers: list[Peer], progress: bool = True) -> list[dict]
                 xs, hs = (make_inputs(cell.n, cell.k, cell.dtype, separable=True)
                           if path == "separable" else (x, h))
                 try:
-                    tm = time_call(path_runner(path, xs, hs, cell.boundary), warm=True)
+                    tm = time_call(path_runner(path, xs, hs, cell.boundary), warm=True,
+                                   budget=grid.call_budget_s)
                 except (ValueError, NotImplementedError) as exc:
                     tm = Timing(None, 0, f"not run: {exc}")
                 rows.append(_row(cell, nthreads, path, tm, peer_times, x, h))

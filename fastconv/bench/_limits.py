@@ -34,7 +34,7 @@ def _blas_threads(n: int):
     return threadpool_limits(limits=n, user_api="blas")
 
 
-def matmul_gflops(dtype, threads: int) -> float | None:
+def matmul_gflops(dtype, threads: int, n: int = _MATMUL_N) -> float | None:
     """GFLOP/s of ``a @ a`` (2 n^3 flops) with ``threads`` BLAS threads.
 
     Returns None when the BLAS thread count cannot be set (threadpoolctl missing)
@@ -43,17 +43,17 @@ def matmul_gflops(dtype, threads: int) -> float | None:
     limit = _blas_threads(threads)
     if limit is None and threads != (os.cpu_count() or 1):
         return None
-    a = np.random.default_rng(0).standard_normal((_MATMUL_N, _MATMUL_N)).astype(dtype)
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
     with limit or nullcontext():
         a @ a   # warm-up: BLAS spins up its threads on the first call
         t = best_time(lambda: a @ a, 3)
-    return 2 * _MATMUL_N**3 / t / 1e9
+    return 2 * n**3 / t / 1e9
 
 
-def copy_gbps(threads: int) -> float:
+def copy_gbps(threads: int, elems: int = _COPY_ELEMS) -> float:
     """Bytes read plus bytes written per second by ``np.copyto`` split into
     ``threads`` row blocks copied concurrently (numpy releases the GIL there)."""
-    x = np.ones(_COPY_ELEMS, dtype=np.float32).reshape(threads, -1)
+    x = np.ones(elems - elems % threads, dtype=np.float32).reshape(threads, -1)
     y = np.empty_like(x)
     np.copyto(y, x)     # touch the pages before timing
     if threads == 1:
@@ -66,14 +66,18 @@ def copy_gbps(threads: int) -> float:
     return 2 * x.nbytes / t / 1e9
 
 
-def measure_limits(thread_counts: Iterable[int]) -> dict[str, dict[str, float | None]]:
+def measure_limits(thread_counts: Iterable[int],
+                   scale: float = 1.0) -> dict[str, dict[str, float | None]]:
     """``{str(threads): {'matmul_float32': GFLOP/s, 'matmul_float64': GFLOP/s,
-    'copy_GBps': GB/s}}`` for each thread count."""
+    'copy_GBps': GB/s}}`` for each thread count. ``scale < 1`` shrinks the
+    operands (fast, but an underestimate: for tests)."""
+    mm_n = max(64, int(_MATMUL_N * scale))
+    copy_n = max(1 << 16, int(_COPY_ELEMS * scale * scale))
     out = {}
     for n in sorted(set(thread_counts)):
-        out[str(n)] = {"matmul_float32": matmul_gflops(np.float32, n),
-                       "matmul_float64": matmul_gflops(np.float64, n),
-                       "copy_GBps": copy_gbps(n)}
+        out[str(n)] = {"matmul_float32": matmul_gflops(np.float32, n, mm_n),
+                       "matmul_float64": matmul_gflops(np.float64, n, mm_n),
+                       "copy_GBps": copy_gbps(n, copy_n)}
     return out
 
 

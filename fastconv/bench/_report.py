@@ -185,10 +185,10 @@ def plot(result: dict, path: str) -> str | None:
     labels = {p.label: p.name for p in PEERS}
     for ax, ((n, dtype, boundary, threads), rows) in zip(axes[0], series.items()):
         ks = sorted({r["k"] for r in rows})
-        for path in dict.fromkeys(r["path"] for r in rows):
-            pts = [(r["k"], r["seconds"]) for r in rows if r["path"] == path and r["seconds"]]
+        for method in dict.fromkeys(r["path"] for r in rows):
+            pts = [(r["k"], r["seconds"]) for r in rows if r["path"] == method and r["seconds"]]
             if pts:
-                ax.plot(*zip(*pts), "o-", lw=2, label=f"fastconv {path}")
+                ax.plot(*zip(*pts), "o-", lw=2, label=f"fastconv {method}")
         first = {r["k"]: r for r in rows}
         for peer in result["peers"]:
             pts = [(k, first[k]["peers"].get(peer)) for k in ks]

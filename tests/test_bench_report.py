@@ -1,0 +1,218 @@
+"""The benchmark report (fastconv.bench): the grid runs, peers do the same work as
+convolve2d, the table/JSON/plot/comparison have the right shape, and missing
+optional peers are skipped with a message."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import typing
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import fastconv
+from fastconv import bench
+from fastconv.bench import _grid, _peers, _report
+from fastconv.bench.__main__ import main
+from conftest import assert_matches
+
+TINY_ROW_KEYS = {"n", "k", "dtype", "boundary", "threads", "path", "seconds", "calls", "peers",
+                 "speedup", "gflops", "pct_matmul", "pct_copy_bw"}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """One tiny run (64^2, k 3 and 5, float32), shared by the tests that read it."""
+    return bench.run("tiny", progress=False)
+
+
+def _table(md: str) -> list[list[str]]:
+    return [[c.strip() for c in ln.strip("|").split("|")]
+            for ln in md.splitlines() if ln.startswith("|") and not ln.startswith("|---")]
+
+
+def test_tiny_grid_times_every_path_and_peer(tiny):
+    paths = _grid.our_paths()
+    assert {(r["k"], r["path"]) for r in tiny["rows"]} == {(k, p) for k in (3, 5) for p in paths}
+    found, _ = _peers.available_peers()
+    assert tiny["peers"] == [p.label for p in found]
+    for r in tiny["rows"]:
+        assert TINY_ROW_KEYS <= set(r)
+        assert r["seconds"] > 0 and r["calls"] >= 2
+        assert r["threads"] == fastconv.get_num_threads()
+        # every installed peer handles float32 / fill / odd k: none is blank here
+        assert set(r["peers"]) == set(tiny["peers"])
+        for p, t in r["peers"].items():
+            assert r["speedup"][p] == pytest.approx(t / r["seconds"])
+        assert r["gflops"] == pytest.approx(2 * 64**2 * r["k"] ** 2 / r["seconds"] / 1e9)
+        assert 0 < r["pct_matmul"] and 0 < r["pct_copy_bw"]
+
+
+def test_machine_info_and_limits(tiny):
+    m = tiny["machine"]
+    assert m["cores"] >= 1 and m["cpu"]
+    assert m["numpy"] == np.__version__ and m["fastconv"] == fastconv.__version__
+    assert m["fastconv_isa"] in ("base", "avx2", "avx512")
+    lim = tiny["limits"][str(fastconv.get_num_threads())]
+    assert lim["copy_GBps"] > 0.1 and lim["matmul_float64"] > 0.1 and lim["matmul_float32"] > 0.1
+
+
+def test_markdown_table_columns(tiny):
+    md = _report.markdown(tiny)
+    header, *rows = _table(md)
+    assert header == [*_report.BASE_COLUMNS, *(f"vs {p}" for p in tiny["peers"]),
+                      _report.PEAK_COLUMN]
+    assert len(rows) == len(tiny["rows"])
+    for cells, r in zip(rows, tiny["rows"]):
+        assert len(cells) == len(header)
+        assert cells[:6] == ["64^2", str(r["k"]), "float32", "fill", str(r["threads"]), r["path"]]
+        assert cells[6].endswith("ms")
+        assert all(c.endswith("x") for c in cells[7:-1])
+        assert cells[-1].endswith(("matmul", "copy bw"))
+    assert md.startswith("Machine: ") and tiny["machine"]["cpu"] in md.splitlines()[0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "complex128"])
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_peers_do_the_same_work(dtype, boundary, k):
+    """Each peer, as the report calls it, returns scipy's convolve2d(x, h, 'same')."""
+    x, h = _grid.make_inputs(37, k, dtype)
+    ref = ss.convolve2d(x, h, "same", boundary)
+    found, _ = _peers.available_peers()
+    for peer in found:
+        if not peer.supports(dtype, k, boundary):
+            continue
+        got = np.asarray(peer.runner(x, h, boundary)()).reshape(ref.shape)
+        if peer.label in ("fftconvolve", "oaconvolve"):
+            np.testing.assert_allclose(got, ref, atol=1e-4 if dtype == "float32" else 1e-9,
+                                       err_msg=peer.name)
+        elif peer.label == "ndimage" and dtype == "int32":
+            assert_matches(got, ref)          # small values: no wrap-around, exact
+        else:
+            assert got.dtype == ref.dtype, peer.name
+            np.testing.assert_allclose(got, ref, rtol=1e-4 if dtype == "float32" else 1e-10,
+                                       atol=1e-3 if dtype == "float32" else 1e-9,
+                                       err_msg=peer.name)
+
+
+@pytest.mark.parametrize("path", _grid.our_paths())
+def test_each_path_computes_convolve2d(path):
+    x, h = _grid.make_inputs(40, 5, "float64", separable=path == "separable")
+    assert_matches(_grid.path_runner(path, x, h, "symm")(), ss.convolve2d(x, h, "same", "symm"),
+                   x, h)
+
+
+def test_paths_follow_the_method_keyword(monkeypatch):
+    assert _grid.our_paths()[0] == "auto"
+    assert {"direct[cython]", "direct[numba]"} <= set(_grid.our_paths())
+
+    def with_method(in1, in2, mode="full", boundary="fill", fillvalue=0,
+                    method: typing.Literal["auto", "direct", "fft", "tiled"] = "auto"):
+        return (mode, boundary, method)
+
+    monkeypatch.setattr(fastconv, "convolve2d", with_method)
+    assert _grid.our_paths() == ("auto", "direct[cython]", "direct[numba]", "fft", "tiled")
+    assert _grid.path_runner("fft", None, None, "wrap")() == ("same", "wrap", "fft")
+    assert _grid.path_runner("direct[numba]", None, None, "fill")()[2] == "direct"
+
+
+def test_missing_optional_peers_are_skipped(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "cv2", None)       # import cv2 -> ImportError
+    monkeypatch.setitem(sys.modules, "torch", None)
+    found, skipped = _peers.available_peers()
+    assert {p.label for p in found} == {"scipy", "fftconvolve", "oaconvolve", "ndimage"}
+    assert set(skipped) == {"cv2.filter2D", "torch.nn.functional.conv2d"}
+    assert main(["--grid", "tiny", "--quiet", "--no-plot", "--out", str(tmp_path),
+                 "--peers", "scipy", "cv2", "torch"]) == 0
+    out, err = capsys.readouterr()
+    assert "cv2.filter2D skipped: cv2 is not installed" in err
+    assert "torch.nn.functional.conv2d skipped" in err
+    header = _table(out)[0]
+    assert "vs scipy" in header and "vs cv2" not in header and "vs torch" not in header
+    assert "cv2.filter2D skipped" in out          # also listed under the table
+
+
+def test_unsupported_dtype_leaves_blank_cells():
+    g = _grid.Grid("t", (_grid.Cell(32, 3, "int32"),), {_grid.Cell(32, 3, "int32"): ("auto",)})
+    found, _ = _peers.available_peers(("scipy", "fftconvolve", "cv2"))
+    rows = _grid.run_grid(g, found, progress=False)
+    assert len(rows) == 1 and set(rows[0]["peers"]) == {"scipy"}
+    lim = {str(rows[0]["threads"]): {"matmul_float32": 100.0, "matmul_float64": 50.0,
+                                     "copy_GBps": 10.0}}
+    res = _report.build_result("t", rows, lim, {"cpu": "x", "cores": 1, "fastconv": "0",
+                                               "fastconv_isa": "base", "numpy": "", "scipy": ""},
+                               {}, [p.label for p in found])
+    cells = _table(_report.markdown(res))[1]
+    assert cells[7].endswith("x") and cells[8:-1] == [""] * (len(found) - 1)
+    assert cells[-1].endswith("copy bw")          # no matmul peak for integers
+
+
+def test_json_and_compare(tiny, tmp_path, capsys):
+    old = dict(tiny, rows=[dict(r, seconds=2 * r["seconds"]) for r in tiny["rows"]])
+    _report.write_json(old, tmp_path / "old.json")
+    _report.write_json(tiny, tmp_path / "new.json")
+    assert json.loads((tmp_path / "new.json").read_text())["rows"][0].keys() >= TINY_ROW_KEYS
+    assert main(["--compare", str(tmp_path / "old.json"),
+                 "--against", str(tmp_path / "new.json")]) == 0
+    out = capsys.readouterr().out
+    rows = _table(out)
+    assert rows[0][6:9] == ["old", "new", "new/old"]
+    assert len(rows) - 1 == len(tiny["rows"])
+    assert all(r[8] == "0.50" for r in rows[1:])
+    assert "geometric mean new/old time 0.50" in out
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a fastconv bench result"):
+        _report.load_json(tmp_path / "bad.json")
+
+
+def test_plot_written_or_skipped(tiny, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    assert _report.plot(tiny, tmp_path / "a.png") is None
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert "matplotlib is not installed" in _report.plot(tiny, tmp_path / "b.png")
+    assert not (tmp_path / "b.png").exists()
+
+
+def test_slow_calls_are_timed_once():
+    calls = []
+    tm = _grid.time_call(lambda: (calls.append(1), time.sleep(0.02)), warm=False, cap=0.01)
+    assert tm.calls == 1 and len(calls) == 1 and tm.seconds >= 0.02 and "once" in tm.note
+    calls.clear()
+    tm = _grid.time_call(lambda: calls.append(1), warm=True, budget=0.0)
+    assert tm.calls == 2 and len(calls) == 3          # warm-up discarded, then best of 2
+
+
+def test_progress_bar_writes_to_its_stream(tmp_path):
+    with open(tmp_path / "err", "w") as f:
+        bar = _grid.Progress(4, stream=f)
+        for i in range(4):
+            bar.step(f"cell {i}")
+        bar.close()
+    lines = (tmp_path / "err").read_text().splitlines()
+    assert lines[-1].startswith("[" + "#" * 30 + "] 4/4") and "cell 3" in lines[-1]
+
+
+@pytest.mark.parametrize("cmd", [["fastconv-bench"], [sys.executable, "-m", "fastconv.bench"]],
+                         ids=["console-script", "python-m"])
+def test_command_runs_outside_the_checkout(cmd, tmp_path):
+    """The installed package runs the report from any directory; outputs land in --out."""
+    exe = Path(sys.executable).parent / cmd[0]
+    if cmd[0] == "fastconv-bench":
+        if not exe.exists():
+            pytest.skip("fastconv-bench console script not installed next to this python")
+        cmd = [str(exe)]
+    run = subprocess.run([*cmd, "--grid", "tiny", "--peers", "scipy", "--out", "res",
+                          "--no-plot"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": ""})
+    assert run.returncode == 0, run.stderr
+    assert "| 64^2 | 3 | float32 | fill |" in run.stdout
+    assert "4/4" in run.stderr or "/" in run.stderr          # the progress bar
+    result = json.loads((tmp_path / "res" / "fastconv-bench.json").read_text())
+    assert result["grid"] == "tiny" and result["peers"] == ["scipy"]
