@@ -53,7 +53,9 @@ def test_grid(benchmark, cell, kind, name):
     with _thread_count(cell.threads or fastconv.get_num_threads(), PEERS):
         if kind == "peer":
             peer = next(p for p in PEERS if p.label == name)
-            guess = _predict(_last.get((name, cell.dtype)), cell)
+            guess = _predict(_last.get((name, cell.dtype)), cell, peer.k_power)
+            if peer.too_big(cell.n, cell.k):
+                pytest.skip(f"{peer.name} {peer.too_big(cell.n, cell.k)}")
             if guess > GRID.peer_skip_s:
                 pytest.skip(f"{peer.name} predicted to take {guess:.0f} s")
             t = _rounds(benchmark, peer.runner(x, h, cell.boundary), warm=False)

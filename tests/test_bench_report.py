@@ -189,6 +189,29 @@ def test_slow_calls_are_timed_once():
     assert tm.calls == 2 and len(calls) == 3          # warm-up discarded, then best of 2
 
 
+def test_slow_peer_calls_are_predicted_and_skipped():
+    torch_like = next(p for p in _peers.PEERS if p.label == "torch")
+    assert torch_like.too_big(1024, 31) is None
+    assert "too large" in torch_like.too_big(1024, 63)
+    small, big = _grid.Cell(256, 5, "float32"), _grid.Cell(1024, 15, "float32")
+    assert _grid._predict(None, big, 2.0) == 0.0
+    assert _grid._predict((0.01, small), big, 2.0) == pytest.approx(0.01 * 16 * 9)
+    assert _grid._predict((0.01, small), big, 3.0) == pytest.approx(0.01 * 16 * 27)
+    assert _grid._predict((1.0, big), small, 3.0) == pytest.approx(1 / 16 / 9)
+    # a grid whose skip limit is below what scipy needs runs it once, then skips it
+    cells = (_grid.Cell(48, 3, "float64"), _grid.Cell(48, 31, "float64"))
+    g = _grid.Grid("t", cells, {c: ("auto",) for c in cells}, peer_skip_s=1e-9,
+                   call_budget_s=0.0)
+    found, _ = _peers.available_peers(("scipy",))
+    rows = _grid.run_grid(g, found, progress=False)
+    assert rows[0]["peers"]["scipy"] > 0 and rows[1]["peers"]["scipy"] is None
+    assert rows[1]["peer_notes"]["scipy"].startswith("skipped (predicted")
+    res = _report.build_result("t", rows, {}, {"cpu": "x", "cores": 1, "fastconv": "0",
+                                               "fastconv_isa": "base", "numpy": "", "scipy": ""},
+                               {}, ["scipy"])
+    assert "- blank scipy: 1 cell(s) not run, e.g. 48^2 k31 float64" in _report.markdown(res)
+
+
 def test_progress_bar_writes_to_its_stream(tmp_path):
     with open(tmp_path / "err", "w") as f:
         bar = _grid.Progress(4, stream=f)

@@ -224,16 +224,14 @@ class Progress:
             self.stream.flush()
 
 
-def _predict(last: tuple[float, Cell] | None, cell: Cell) -> float:
-    """A peer's time on ``cell`` from its last measured cell of the same dtype.
-
-    Assumes cost grows like n^2 k^3 towards larger kernels, faster than the
-    n^2 k^2 multiply-adds: peers switch to worse algorithms there (torch's float64
-    im2col, ndimage's cache misses), and a wrong "fast" guess costs minutes."""
+def _predict(last: tuple[float, Cell] | None, cell: Cell, k_power: float) -> float:
+    """A peer's time on ``cell`` from its last measured cell of the same dtype,
+    scaling with n^2 and, towards larger kernels, with k^k_power (the peer's own
+    growth rate; towards smaller kernels at most k^2)."""
     if last is None:
         return 0.0
     t, ref = last
-    kpow = 3 if cell.k > ref.k else 2
+    kpow = k_power if cell.k > ref.k else min(k_power, 2.0)
     return t * (cell.n / ref.n) ** 2 * (cell.k / ref.k) ** kpow
 
 
@@ -262,7 +260,11 @@ def run_grid(grid: Grid, peers: list[Peer], progress: bool = True) -> list[dict]
                 if not peer.threaded and shared in single:
                     peer_times[peer.label] = single[shared]
                     continue
-                guess = _predict(last.get((peer.name, cell.dtype)), cell)
+                guess = _predict(last.get((peer.name, cell.dtype)), cell, peer.k_power)
+                big = peer.too_big(cell.n, cell.k)
+                if big:
+                    peer_times[peer.label] = Timing(None, 0, big)
+                    continue
                 if guess > grid.peer_skip_s:
                     peer_times[peer.label] = Timing(None, 0, f"skipped (predicted {guess:.0f} s)")
                     continue

@@ -114,6 +114,17 @@ class Peer:
     threaded: bool                  # follows the cell's thread count
     _make: Callable = field(repr=False)
     _threads: Callable = field(repr=False, default=_single_threaded)
+    # how its time grows with the kernel size k, for predicting too-slow calls
+    # (direct methods k^2; FFT methods barely grow)
+    k_power: float = 2.0
+    # largest n^2 k^2 it is run on (None: no limit); see the torch entry
+    max_taps: int | None = None
+
+    def too_big(self, n: int, k: int) -> str | None:
+        """Why this peer is not run on an ``n x n`` image and ``k x k`` kernel, if so."""
+        if self.max_taps is not None and n * n * k * k > self.max_taps:
+            return f"skipped (n^2 k^2 > {self.max_taps:.1e}: unfolded input too large)"
+        return None
 
     def supports(self, dtype: str, k: int, boundary: str) -> bool:
         return (dtype in self.dtypes and boundary in self.boundaries
@@ -132,15 +143,17 @@ PEERS: tuple[Peer, ...] = (
     Peer("scipy.signal.convolve2d", "scipy", "scipy.signal", _ALL_DTYPES,
          ("fill", "wrap", "symm"), False, False, _signal_convolve2d),
     Peer("scipy.signal.fftconvolve", "fftconvolve", "scipy.signal", _FFT_DTYPES,
-         ("fill",), True, False, _fftconvolve),
+         ("fill",), True, False, _fftconvolve, k_power=0.5),
     Peer("scipy.signal.oaconvolve", "oaconvolve", "scipy.signal", _FFT_DTYPES,
-         ("fill",), True, False, _oaconvolve),
+         ("fill",), True, False, _oaconvolve, k_power=0.5),
     Peer("scipy.ndimage.convolve", "ndimage", "scipy.ndimage", _ALL_DTYPES,
          ("fill", "wrap", "symm"), True, False, _ndimage),
     Peer("cv2.filter2D", "cv2", "cv2", _FLOATS, ("fill", "symm"), True, True,
          _cv2, _cv2_threads),
+    # torch's CPU conv2d for one channel unfolds the input (im2col: n^2 k^2 values);
+    # past 2^30 of them it takes minutes and tens of GB (1024^2, k=63: 75 s)
     Peer("torch.nn.functional.conv2d", "torch", "torch", _FLOATS, ("fill",), True, True,
-         _torch, _torch_threads),
+         _torch, _torch_threads, k_power=3.0, max_taps=1 << 30),
 )
 
 

@@ -76,6 +76,9 @@ NOTES = [
     "fftconvolve/oaconvolve: fill only, floats and complex only (no exact integer result).",
     "The scipy peers run on one thread at any setting (fftconvolve/oaconvolve have no "
     "workers argument); cv2 and torch get fastconv's thread count.",
+    "Times are the best of repeated calls (at least 2, for about 0.4 s); a call over 2 s "
+    "is timed once, and a peer call predicted from its smaller cells to take longer "
+    "than the grid's limit is not run (blank).",
     "% of peak: the larger of our direct-equivalent GFLOP/s over np.matmul's and our "
     "image read+write bytes over np.copyto's bandwidth, at the same thread count.",
 ]
@@ -148,12 +151,21 @@ def markdown(result: dict) -> str:
     lines.append("")
     lines += [f"- {n}" for n in result["notes"]]
     lines += [f"- {msg}" for msg in result["peers_skipped"].values()]
-    skipped_calls = sorted({f"{p}: {n}" for r in result["rows"]
-                            for p, n in r.get("peer_notes", {}).items() if "skipped" in n})
-    if skipped_calls:
-        lines.append(f"- blank because too slow to run: {len(skipped_calls)} peer calls "
-                     f"(e.g. {skipped_calls[0]})")
+    lines += [f"- blank {p}: {why}" for p, why in _skipped_calls(result["rows"]).items()]
     return "\n".join(lines)
+
+
+def _skipped_calls(rows: list[dict]) -> dict[str, str]:
+    """Per peer, how many cells it was not run in and the first reason."""
+    notes: dict[str, list[str]] = {}
+    seen = set()
+    for r in rows:
+        cell = (r["n"], r["k"], r["dtype"], r["boundary"], r["threads"])
+        for p, note in r.get("peer_notes", {}).items():
+            if note.startswith("skipped") and (cell, p) not in seen:
+                seen.add((cell, p))
+                notes.setdefault(p, []).append(f"{r['n']}^2 k{r['k']} {r['dtype']}: {note}")
+    return {p: f"{len(ns)} cell(s) not run, e.g. {ns[0]}" for p, ns in notes.items()}
 
 
 def write_json(result: dict, path: str) -> None:
