@@ -188,6 +188,7 @@ def plot(result: dict, path: str) -> str | None:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullLocator
     except ImportError:
         return "plot skipped: matplotlib is not installed (pip install matplotlib)"
     series = _sweeps(result["rows"])
@@ -198,21 +199,22 @@ def plot(result: dict, path: str) -> str | None:
     for ax, ((n, dtype, boundary, threads), rows) in zip(axes[0], series.items()):
         ks = sorted({r["k"] for r in rows})
         for method in dict.fromkeys(r["path"] for r in rows):
-            pts = [(r["k"], r["seconds"]) for r in rows if r["path"] == method and r["seconds"]]
+            pts = [(r["k"], 1e3 * r["seconds"]) for r in rows
+                   if r["path"] == method and r["seconds"]]
             if pts:
                 ax.plot(*zip(*pts), "o-", lw=2, label=f"fastconv {method}")
         first = {r["k"]: r for r in rows}
         for peer in result["peers"]:
             pts = [(k, first[k]["peers"].get(peer)) for k in ks]
-            pts = [(k, t) for k, t in pts if t]
+            pts = [(k, 1e3 * t) for k, t in pts if t]
             if pts:
                 ax.plot(*zip(*pts), "s--", lw=1, label=labels.get(peer, peer))
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xticks(ks)
-        ax.set_xticklabels([str(k) for k in ks])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(ks, [str(k) for k in ks])
         ax.set_xlabel("kernel size k (k x k)")
-        ax.set_ylabel("seconds (best of repeats)")
+        ax.set_ylabel("ms (best of repeats)")
         ax.set_title(f"{n}x{n} {dtype}, '{boundary}', {threads} threads", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
