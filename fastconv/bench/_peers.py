@@ -82,6 +82,9 @@ def _torch(torch, x, h, boundary) -> Runner:
 def _thread_setting(get: Callable[[], int], put: Callable[[int], None], n: int) -> Iterator[None]:
     """Run with a library's thread count at ``n``, restored afterwards."""
     old = get()
+    if old == n:        # torch rebuilds its thread pool on every set: only when needed
+        yield
+        return
     put(n)
     try:
         yield
