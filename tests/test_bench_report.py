@@ -17,7 +17,7 @@ import scipy.signal as ss
 
 import fastconv
 from fastconv import bench
-from fastconv.bench import _grid, _peers, _report
+from fastconv.bench import _grid, _limits, _peers, _report
 from fastconv.bench.__main__ import main
 from conftest import assert_matches
 
@@ -60,6 +60,17 @@ def test_machine_info_and_limits(tiny):
     assert m["fastconv_isa"] in ("base", "avx2", "avx512")
     lim = tiny["limits"][str(fastconv.get_num_threads())]
     assert lim["copy_GBps"] > 0.1 and lim["matmul_float64"] > 0.1 and lim["matmul_float32"] > 0.1
+    assert list(lim["copy_GBps_at"]) == [str(64 * 64 * 4)]     # the tiny grid's one image
+    r = tiny["rows"][0]
+    assert r["pct_copy_bw"] == pytest.approx(
+        100 * 2 * 64 * 64 * 4 / r["seconds"] / 1e9 / lim["copy_GBps_at"]["16384"])
+
+
+def test_best_limits_keeps_the_higher_value_per_key():
+    a = {"2": {"matmul_float32": 50.0, "matmul_float64": None, "copy_GBps_at": {"8": 3.0}}}
+    b = {"2": {"matmul_float32": 40.0, "matmul_float64": 20.0, "copy_GBps_at": {"8": 5.0}}}
+    assert _limits.best_limits(a, b) == {
+        "2": {"matmul_float32": 50.0, "matmul_float64": 20.0, "copy_GBps_at": {"8": 5.0}}}
 
 
 def test_markdown_table_columns(tiny):

@@ -8,7 +8,9 @@ changed. From Python, :func:`run` returns the same result as a dict.
 from __future__ import annotations
 
 from ._grid import GRIDS, our_paths
-from ._limits import machine_info, measure_limits
+import numpy as np
+
+from ._limits import best_limits, machine_info, measure_limits
 from ._peers import PEERS, available_peers
 from ._report import build_result, compare, markdown
 from ._grid import run_grid
@@ -46,22 +48,19 @@ def run(grid: str = "quick", peers: tuple[str, ...] | None = None,
     found, skipped = available_peers(peers)
     import fastconv
     threads = {c.threads or fastconv.get_num_threads() for c in g.cells}
+    images = {c.n * c.n * np.dtype(c.dtype).itemsize for c in g.cells}
+
+    def measure():
+        return measure_limits(threads, g.limits_scale, images)
     # the peak is re-measured after each pass and the best kept, like the cells
-    limits = measure_limits(threads, g.limits_scale)
+    limits = measure()
 
     def remeasure():
         nonlocal limits
-        limits = _best_limits(limits, measure_limits(threads, g.limits_scale))
+        limits = best_limits(limits, measure())
     rows = run_grid(g, found, progress=progress, on_pass_end=remeasure)
     return build_result(g.name, rows, limits, machine_info(), skipped,
                         [p.label for p in found])
-
-
-def _best_limits(a: dict, b: dict) -> dict:
-    """The higher of two limit measurements: on a shared machine the peak is what
-    the machine showed it can do at its quietest."""
-    return {t: {k: max((v for v in (a[t][k], b[t][k]) if v is not None), default=None)
-                for k in a[t]} for t in a}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,19 +66,38 @@ def copy_gbps(threads: int, elems: int = _COPY_ELEMS) -> float:
     return 2 * x.nbytes / t / 1e9
 
 
-def measure_limits(thread_counts: Iterable[int],
-                   scale: float = 1.0) -> dict[str, dict[str, float | None]]:
-    """``{str(threads): {'matmul_float32': GFLOP/s, 'matmul_float64': GFLOP/s,
-    'copy_GBps': GB/s}}`` for each thread count. ``scale < 1`` shrinks the
-    operands (fast, but an underestimate: for tests)."""
+def measure_limits(thread_counts: Iterable[int], scale: float = 1.0,
+                   image_bytes: Iterable[int] = ()) -> dict[str, dict]:
+    """The machine's limits at each thread count.
+
+    Returns ``{str(threads): {'matmul_float32': GFLOP/s, 'matmul_float64': GFLOP/s,
+    'copy_GBps': GB/s, 'copy_GBps_at': {str(nbytes): GB/s}}}``. ``copy_GBps`` streams
+    from DRAM; ``copy_GBps_at`` copies an array of each size in ``image_bytes`` (the
+    grid's images), which may sit in cache as the convolution's input does, with one
+    or ``threads`` threads, whichever is faster (small copies do not pay for a
+    thread pool). ``scale < 1`` shrinks the operands (fast, an underestimate: tests).
+    """
     mm_n = max(64, int(_MATMUL_N * scale))
     copy_n = max(1 << 16, int(_COPY_ELEMS * scale * scale))
+    sizes = sorted(set(image_bytes))
     out = {}
     for n in sorted(set(thread_counts)):
+        at = {str(b): max(copy_gbps(t, b // 4) for t in {1, n}) for b in sizes}
         out[str(n)] = {"matmul_float32": matmul_gflops(np.float32, n, mm_n),
                        "matmul_float64": matmul_gflops(np.float64, n, mm_n),
-                       "copy_GBps": copy_gbps(n, copy_n)}
+                       "copy_GBps": copy_gbps(n, copy_n),
+                       "copy_GBps_at": at}
     return out
+
+
+def best_limits(a: dict, b: dict) -> dict:
+    """The higher of two limit measurements, key by key: on a shared machine the
+    peak is what the machine showed it can do at its quietest."""
+    if isinstance(a, dict):
+        return {k: best_limits(a[k], b.get(k)) for k in a}
+    if a is None or b is None:
+        return a if b is None else b
+    return max(a, b)
 
 
 def _cpu_model() -> str:
