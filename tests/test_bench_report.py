@@ -182,6 +182,21 @@ def test_json_and_compare(tiny, tmp_path, capsys):
         _report.load_json(tmp_path / "bad.json")
 
 
+def test_readme_block_is_replaced(tiny, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n## Speed\nintro\n{_report.README_START}\nold table\n"
+                      f"{_report.README_END}\n## Next\n")
+    (tmp_path / "docs").mkdir()
+    _report.update_readme(tiny, str(readme), str(tmp_path / "docs" / "b.png"))
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("# x\n## Speed\nintro\n")
+    assert text.endswith(f"{_report.README_END}\n## Next\n")
+    assert _report.markdown(tiny) in text and "](docs/b.png)" in text
+    (tmp_path / "plain.md").write_text("no markers")
+    with pytest.raises(ValueError, match="markers|block"):
+        _report.update_readme(tiny, str(tmp_path / "plain.md"), None)
+
+
 def test_plot_written_or_skipped(tiny, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     assert _report.plot(tiny, tmp_path / "a.png") is None

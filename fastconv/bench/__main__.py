@@ -7,7 +7,8 @@ import os
 import sys
 
 from . import run
-from ._report import compare, default_paths, load_json, markdown, plot, write_json
+from ._report import (compare, default_paths, load_json, markdown, plot, update_readme,
+                      write_json)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--peers", nargs="*", metavar="NAME",
                    help="only these peers (labels: scipy fftconvolve oaconvolve ndimage cv2 torch)")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG")
+    p.add_argument("--readme", metavar="README.md",
+                   help="also put the table and plot between this file's fastconv-bench markers")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -51,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     json_path, png_path = default_paths(args.out)
     write_json(result, json_path)
     print(f"\nwrote {json_path}", file=sys.stderr)
-    if not args.no_plot:
-        why_not = plot(result, png_path)
-        print(why_not or f"wrote {png_path}", file=sys.stderr)
+    why_not = "plot not asked for" if args.no_plot else plot(result, png_path)
+    print(why_not or f"wrote {png_path}", file=sys.stderr)
+    if args.readme:
+        update_readme(result, args.readme, None if why_not else png_path)
+        print(f"updated {args.readme}", file=sys.stderr)
     if old is not None:
         print()
         print(compare(old, result))
