@@ -59,8 +59,10 @@ def run(grid: str = "quick", peers: tuple[str, ...] | None = None,
         nonlocal limits
         limits = best_limits(limits, measure())
     rows = run_grid(g, found, progress=progress, on_pass_end=remeasure)
+    timing = {k: getattr(g, k) for k in ("call_budget_s", "passes", "retime_below_s",
+                                         "peer_cap_s", "peer_skip_s")}
     return build_result(g.name, rows, limits, machine_info(), skipped,
-                        [p.label for p in found])
+                        [p.label for p in found], timing)
 
 
 def main(argv: list[str] | None = None) -> int:

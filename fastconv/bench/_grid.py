@@ -149,8 +149,8 @@ class Grid:
     peer_cap_s: float = 2.0           # a slower peer call is timed once
     peer_skip_s: float = 30.0         # a peer predicted slower than this is skipped
     limits_scale: float = 1.0         # operand size of the limit measurements
-    call_budget_s: float = 0.2        # seconds of repeats per timing
-    passes: int = 2                   # later passes re-time the fast calls
+    call_budget_s: float = 0.12       # seconds of repeats per timing
+    passes: int = 3                   # later passes re-time the fast calls
     retime_below_s: float = 0.1
 
     def paths_for(self, cell: Cell, available: tuple[str, ...]) -> tuple[str, ...]:

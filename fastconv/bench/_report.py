@@ -53,9 +53,18 @@ def derive(row: dict, limits: dict) -> dict:
     return out
 
 
+def _timing_note(t: dict) -> str:
+    return (f"Times are the best of repeated calls: at least 2 and about {t['call_budget_s']} s "
+            f"of them, in each of {t['passes']} passes over the grid (later passes repeat only "
+            f"calls under {t['retime_below_s']} s). A call over {t['peer_cap_s']} s is timed "
+            f"once; a peer call predicted (from the peer's smaller cells) to take over "
+            f"{t['peer_skip_s']} s is not run.")
+
+
 def build_result(grid: str, rows: list[dict], limits: dict, machine: dict,
-                 skipped: dict[str, str], peer_labels: Iterable[str]) -> dict:
-    """The JSON document of one run."""
+                 skipped: dict[str, str], peer_labels: Iterable[str],
+                 timing: dict | None = None) -> dict:
+    """The JSON document of one run; ``timing`` holds the grid's timing rules."""
     return {
         "format": FORMAT_VERSION,
         "grid": grid,
@@ -64,7 +73,8 @@ def build_result(grid: str, rows: list[dict], limits: dict, machine: dict,
         "limits": limits,
         "peers": list(peer_labels),
         "peers_skipped": skipped,
-        "notes": NOTES,
+        "notes": NOTES + ([_timing_note(timing)] if timing else []),
+        "timing": timing or {},
         "rows": [derive(r, limits) for r in rows],
     }
 
@@ -77,10 +87,6 @@ NOTES = [
     "fftconvolve/oaconvolve: fill only, floats and complex only (no exact integer result).",
     "The scipy peers run on one thread at any setting (fftconvolve/oaconvolve have no "
     "workers argument); cv2 and torch get fastconv's thread count.",
-    "Times are the best of repeated calls (at least 2, about 0.2 s of them, in each of "
-    "two passes); a call over 2 s "
-    "is timed once, and a peer call predicted from its smaller cells to take longer "
-    "than the grid's limit is not run (blank).",
     "% of peak: the larger of our direct-equivalent GFLOP/s over np.matmul's (2048^2) "
     "and our image read+write bytes per second over np.copyto's on an image of the same "
     "size, at the same thread count; both peaks are the best of several measurements in "
