@@ -34,6 +34,13 @@ def _blas_threads(n: int):
     return threadpool_limits(limits=n, user_api="blas")
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:      # not on Linux
+        return os.cpu_count() or 1
+
+
 def matmul_gflops(dtype, threads: int, n: int = _MATMUL_N) -> float | None:
     """GFLOP/s of ``a @ a`` (2 n^3 flops) with ``threads`` BLAS threads.
 
@@ -41,7 +48,7 @@ def matmul_gflops(dtype, threads: int, n: int = _MATMUL_N) -> float | None:
     and ``threads`` is not the BLAS default.
     """
     limit = _blas_threads(threads)
-    if limit is None and threads != (os.cpu_count() or 1):
+    if limit is None and threads != _usable_cores():
         return None
     a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
     with limit or nullcontext():
@@ -118,14 +125,10 @@ def machine_info() -> dict[str, object]:
     import fastconv
     from fastconv import _isa
 
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
     kern = _isa.kernels()
     return {
         "cpu": _cpu_model(),
-        "cores": usable,
+        "cores": _usable_cores(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,

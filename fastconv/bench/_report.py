@@ -162,6 +162,10 @@ def markdown(result: dict) -> str:
     lines += [f"- {n}" for n in result["notes"]]
     lines += [f"- {msg}" for msg in result["peers_skipped"].values()]
     lines += [f"- blank {p}: {why}" for p, why in _skipped_calls(result["rows"]).items()]
+    unmeasured = [t for t, v in result["limits"].items() if v.get("matmul_float32") is None]
+    if unmeasured:
+        lines.append(f"- matmul peak at {', '.join(unmeasured)} thread(s) not measured: setting "
+                     f"numpy's BLAS thread count needs threadpoolctl (pip install threadpoolctl)")
     return "\n".join(lines)
 
 
