@@ -20,6 +20,7 @@ cdef extern from *:
     #define FC_ACC_BYTES 128  /* 8 SSE registers of accumulators */
     #endif
     #define FC_MAX_CH 128
+    #define FC_HALF_CH 64
     #define FC_L2_BYTES (512 * 1024)
     #ifdef _OPENMP
     #include <omp.h>
@@ -34,6 +35,7 @@ cdef extern from *:
     int fc_omp_max_threads() noexcept nogil
     enum: FC_ACC_BYTES
     enum: FC_MAX_CH
+    enum: FC_HALF_CH
     enum: FC_L2_BYTES
 
 ctypedef fused num_t:
@@ -42,6 +44,10 @@ ctypedef fused num_t:
     long double
     int32_t
     int64_t
+
+ctypedef fused real_t:
+    float
+    double
 
 ctypedef fused cnum_t:
     float complex
@@ -184,6 +190,104 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, ::1] ou
                           wp, fill, buf + p * bs)
             for i in range(nr):
                 _row(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0], Wo)
+    free(colmap)
+    free(bufs)
+
+
+cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
+                          const real_t* wr, const real_t* wi, Py_ssize_t K, Py_ssize_t L,
+                          real_t* o, Py_ssize_t n) noexcept nogil:
+    """``n`` complex outputs from split real/imaginary rows: four FMAs per tap on
+    two accumulator arrays (half a real chunk each, so both stay in registers);
+    ``o`` is interleaved (re, im) like the complex output array."""
+    cdef real_t ar[FC_HALF_CH]
+    cdef real_t ai[FC_HALF_CH]
+    cdef real_t vr, vi
+    cdef const real_t* pr
+    cdef const real_t* pi
+    cdef Py_ssize_t a, b, c
+    for c in range(n):
+        ar[c] = 0
+        ai[c] = 0
+    for a in range(K):
+        pr = sr + a * bs
+        pi = si + a * bs
+        for b in range(L):
+            vr = wr[a * L + b]
+            vi = wi[a * L + b]
+            for c in range(n):
+                ar[c] += vr * pr[b + c] - vi * pi[b + c]
+                ai[c] += vr * pi[b + c] + vi * pr[b + c]
+    for c in range(n):
+        o[2 * c] = ar[c]
+        o[2 * c + 1] = ai[c]
+
+
+cdef void _row_c(const real_t* sr, const real_t* si, Py_ssize_t bs, const real_t* wr,
+                 const real_t* wi, Py_ssize_t K, Py_ssize_t L, real_t* o,
+                 Py_ssize_t wo) noexcept nogil:
+    cdef Py_ssize_t c0 = 0
+    cdef Py_ssize_t ch = FC_ACC_BYTES // (2 * sizeof(real_t))
+    while c0 + ch <= wo:
+        _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0,
+                 FC_ACC_BYTES // (2 * sizeof(real_t)))
+        c0 += ch
+    if c0 < wo:
+        _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0, wo - c0)
+
+
+def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
+                            const real_t[:, ::1] wr, const real_t[:, ::1] wi,
+                            real_t[:, ::1] out, Py_ssize_t oy, Py_ssize_t ox, int boundary,
+                            real_t fill_re, real_t fill_im, int nthreads):
+    """The primitive for complex data given as real and imaginary planes.
+
+    ``xr``/``xi`` are the (any-strided) real and imaginary parts of the input,
+    ``wr``/``wi`` of the kernel; ``out`` is the complex output viewed as reals,
+    shape (Ho, 2*Wo). Tiles and threads as in :func:`correlate_valid`; each padded
+    row is stored split (re, im) so the inner loop vectorises.
+    """
+    cdef Py_ssize_t M = xr.shape[0], N = xr.shape[1]
+    cdef Py_ssize_t K = wr.shape[0], L = wr.shape[1]
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1] // 2
+    if Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t ch = FC_ACC_BYTES // (2 * sizeof(real_t))
+    cdef Py_ssize_t wp = Wo + L - 1
+    cdef Py_ssize_t bs = wp + ch
+    cdef Py_ssize_t T = FC_L2_BYTES // (2 * bs * sizeof(real_t)) - K + 1
+    T = max(T, K, 1)
+    T = min(T, Ho)
+    cdef Py_ssize_t ntiles = (Ho + T - 1) // T
+    cdef int nt = max(1, min(nthreads, <int>ntiles))
+    cdef Py_ssize_t rows = T + K - 1
+    cdef Py_ssize_t per = 2 * rows * bs
+    cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
+    cdef real_t* bufs = <real_t*>calloc(per * nt, sizeof(real_t))
+    if colmap == NULL or bufs == NULL:
+        free(colmap)
+        free(bufs)
+        raise MemoryError("fastconv: could not allocate the tile buffers")
+    cdef Py_ssize_t q, t, i, r0, nr, p, tid, src
+    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
+    cdef real_t* bre
+    cdef real_t* bim
+    for q in range(wp):
+        colmap[q] = _map_index(ox + q, N, boundary)
+    with nogil:
+        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
+            tid = threadid()
+            bre = bufs + tid * per
+            bim = bre + rows * bs
+            r0 = t * T
+            nr = min(T, Ho - r0)
+            for p in range(nr + K - 1):
+                src = _map_index(oy + r0 + p, M, boundary)
+                _fill_row(xr, src, colmap, qa, qb, ox, wp, fill_re, bre + p * bs)
+                _fill_row(xi, src, colmap, qa, qb, ox, wp, fill_im, bim + p * bs)
+            for i in range(nr):
+                _row_c(bre + i * bs, bim + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L,
+                       &out[r0 + i, 0], Wo)
     free(colmap)
     free(bufs)
 

@@ -7,8 +7,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from . import _fft, _plan
 from . import _validate as V
 from ._isa import kernels
+from ._separable import correlate_plane_separable, factor
 from ._threads import get_num_threads
 
 # Below this many multiply-adds a thread team costs more than it saves.
@@ -91,9 +93,7 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     if Ho * Wo == 0 or K * L == 0:
         # No taps: every sum is empty (scipy returns zeros, whatever the boundary).
         return np.zeros(out_shape, out_dtype)
-    if boundary != V.FILL and 0 in x.shape:
-        raise ValueError("boundary 'wrap'/'symm' needs a non-empty in1 when the output "
-                         "is not empty (scipy crashes here)")
+    _check_boundary_input(x, boundary)
     nt = _threads_for(Ho * Wo * K * L)
     oy, ox = origin
     if out_dtype.kind == "c":
@@ -103,6 +103,76 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     out = np.empty(out_shape, ct)
     _direct_fn(ct)(xc, wc, out, oy, ox, boundary, ct.type(fill), nt)
     return out if ct == out_dtype else out.astype(out_dtype)
+
+
+def _check_boundary_input(x: np.ndarray, boundary: int) -> None:
+    if boundary != V.FILL and 0 in x.shape:
+        raise ValueError("boundary 'wrap'/'symm' needs a non-empty in1 when the output "
+                         "is not empty (scipy crashes here)")
+
+
+def _all_finite(x: np.ndarray, w: np.ndarray, fill: Any) -> bool:
+    return bool(np.isfinite(w).all() and np.isfinite(fill) and np.isfinite(x).all())
+
+
+def _fft_dtype(dt: np.dtype) -> np.dtype | None:
+    """The type the FFT path computes in, or None where it cannot be exact."""
+    if dt.kind in "iu":
+        return np.dtype(np.float64)
+    if dt in (np.float32, np.float64, np.complex64, np.complex128):
+        return dt
+    return None  # long double: scipy.fft would drop to double precision
+
+
+def plan_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: Any,
+                dt: np.dtype) -> str:
+    """The method correlate_plane_method(..., 'auto') runs for these inputs."""
+    if 0 in out_shape or w.size == 0:
+        return "direct"
+    fdt = _fft_dtype(dt)
+    method, _ = _plan.choose(out_shape, w, dt, fdt is not None)
+    if method != "direct" and not _all_finite(x, w, fill):
+        return "direct"
+    if method == "fft" and dt.kind in "iu" and not _fft.integer_fft_is_exact(
+            x, w, fill, _fft.block_shape(out_shape, w.shape, True)):
+        return "direct"
+    return method
+
+
+def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
+                           origin: tuple[int, int], boundary: int, fill: Any,
+                           out_dtype: np.dtype, method: str = "auto") -> np.ndarray:
+    """The primitive by ``method`` ('auto' asks the cost model in ``_plan``).
+
+    A forced 'fft' or 'separable' still honours the exact contract: inputs holding
+    Inf/NaN, long doubles, and integers whose FFT could round wrongly run direct.
+    """
+    if method == "auto":
+        method = plan_method(x, w, out_shape, fill, out_dtype)
+    if method == "direct" or 0 in out_shape or w.size == 0:
+        return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
+    _check_boundary_input(x, boundary)
+    if method == "separable":
+        uv = factor(w)
+        if uv is None:
+            raise ValueError("method='separable' needs a rank-1 (outer product) kernel")
+        if not _all_finite(x, w, fill):
+            return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
+        sdt = out_dtype if out_dtype.kind in "fc" else _compute_dtype(out_dtype)
+        out = correlate_plane_separable(x, *uv, out_shape, origin, boundary, fill, sdt,
+                                        correlate_plane)
+        return out if sdt == out_dtype else out.astype(out_dtype)
+    fdt = _fft_dtype(out_dtype)
+    block = _fft.block_shape(out_shape, w.shape, out_dtype.kind != "c")
+    if (fdt is None or not _all_finite(x, w, fill) or (
+            out_dtype.kind in "iu" and not _fft.integer_fft_is_exact(x, w, fill, block))):
+        return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
+    out = _fft.correlate_plane_fft(x, w, out_shape, origin, boundary, fill, fdt,
+                                   get_num_threads(), block)
+    if out_dtype.kind in "iu":
+        # exact integers in float64: round, then wrap like scipy
+        return np.rint(out).astype(np.int64).astype(out_dtype)
+    return out
 
 
 def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, nt):
@@ -115,13 +185,19 @@ def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, n
                                                  np.ascontiguousarray(w, dtype=out_dtype),
                                                  out, oy, ox, boundary, fill, nt)
         return out
-    # Four (or two) real correlations: (xr + i xi) * (wr + i wi). Real views of x
-    # are strided; the kernel reads any strides without a copy.
     xv = x.astype(out_dtype, copy=False)
     xr, xi = xv.real, xv.imag
     fr, fi = fill.real, fill.imag
     wr = np.ascontiguousarray(w.real, dtype=rt)
     wi = np.ascontiguousarray(w.imag, dtype=rt)
+    out = np.empty(out_shape, out_dtype)
+    if _backend != "numba" and rt != np.longdouble:
+        # Native kernel: reads the real and imaginary planes of x in place (any
+        # strides) and writes the interleaved result; one pass, no temporaries.
+        kernels().correlate_valid_complex(xr, xi, wr, wi, out.view(rt), oy, ox, boundary,
+                                          rt.type(fr), rt.type(fi), nt)
+        return out
+    # Elsewhere: four (or two) real correlations of the strided planes.
     direct = _direct_fn(rt)
 
     def corr(xp, f, wp):
@@ -129,7 +205,6 @@ def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, n
         direct(xp, wp, o, oy, ox, boundary, rt.type(f), nt)
         return o
 
-    out = np.empty(out_shape, out_dtype)
     if fi == 0 and not np.any(xi):
         out.real = corr(xr, fr, wr)
         out.imag = corr(xr, fr, wi)
@@ -143,9 +218,11 @@ def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, n
 
 
 def conv2d_impl(in1: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
-                flip: bool) -> np.ndarray:
-    """Shared body of convolve2d (flip=True) and correlate2d (flip=False)."""
+                flip: bool, method: str = "auto", plan_only: bool = False) -> Any:
+    """Shared body of convolve2d (flip=True) and correlate2d (flip=False);
+    ``plan_only`` returns the method name 'auto' would run instead."""
     name = "convolve2d" if flip else "correlate2d"
+    V.check_method(method)
     a1, a2 = V.as_2d_pair(in1, in2, name)
     swapped = V.inputs_swap_needed(mode, a1.shape, a2.shape)
     if swapped:
@@ -161,7 +238,11 @@ def conv2d_impl(in1: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
     if min(out_shape) < 0:
         raise ValueError("negative dimensions are not allowed")
     w = a2[::-1, ::-1] if flip else a2
-    out = correlate_plane(a1.astype(dt, copy=False), w, out_shape, origin, b, fill, dt)
+    x = a1.astype(dt, copy=False)
+    w = w.astype(dt, copy=False)
+    if plan_only:
+        return plan_method(x, w, out_shape, fill, dt)
+    out = correlate_plane_method(x, w, out_shape, origin, b, fill, dt, method)
     if swapped and not flip:
         out = out[::-1, ::-1]
     return out

@@ -100,3 +100,12 @@ def fill_scalar(fillvalue: Any, dt: np.dtype) -> Any:
             raise ValueError("`fillvalue` cannot be an empty array.")
         raise ValueError("`fillvalue` must be scalar or an array with one element.")
     return arr.reshape(())[()]
+
+
+METHODS = ("auto", "direct", "separable", "fft")
+
+
+def check_method(method: Any) -> None:
+    """fastconv's ``method=`` extension: one of METHODS."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")

@@ -82,7 +82,10 @@ def test_markdown_table_columns(tiny):
     assert len(rows) == len(tiny["rows"])
     for cells, r in zip(rows, tiny["rows"]):
         assert len(cells) == len(header)
-        assert cells[:6] == ["64^2", str(r["k"]), "float32", "fill", str(r["threads"]), r["path"]]
+        # 'auto' shows what fastconv.choose_method picked, where it exists
+        label = f"auto ({r['auto_choice']})" if "auto_choice" in r else r["path"]
+        assert ("auto_choice" in r) == (r["path"] == "auto" and hasattr(fastconv, "choose_method"))
+        assert cells[:6] == ["64^2", str(r["k"]), "float32", "fill", str(r["threads"]), label]
         assert cells[6].endswith("ms")
         assert all(c.endswith("x") for c in cells[7:-1])
         assert cells[-1].endswith(("matmul", "copy bw"))

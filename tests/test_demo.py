@@ -23,3 +23,13 @@ def test_console_scripts_installed():
     here = Path(sys.executable).parent     # the venv's bin, activated or not
     for name in ("fastconv-demo", "fastconv-bench"):
         assert (here / name).exists() or shutil.which(name) is not None, name
+
+
+def test_docstring_examples_run():
+    """The numpydoc Examples in the public API are executed and must hold."""
+    import doctest
+
+    from fastconv import _api, _tune
+    for mod in (_api, _tune):
+        res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert res.failed == 0 and (res.attempted > 0 or mod is _tune)

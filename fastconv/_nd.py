@@ -1,0 +1,144 @@
+"""The N-d primitive: ``out[i] = sum_a w[a] * xpad[i + origin + a]`` with zero padding.
+
+One dimension runs folded on the 2-D engine (``_oned``), two dimensions are the
+2-D primitive itself, and three or more are either a sum of 2-D correlations of
+slices (direct) or one real FFT over all axes (``scipy.fft`` with fastconv's
+thread count). Integers accumulate in their own type, so wrap-around is exact.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from . import _fft, _plan
+from . import _validate as V
+from ._convolve2d import _all_finite, _fft_dtype, correlate_plane_method
+from ._inplace import correlate_rows
+from ._oned import correlate_1d
+from ._threads import get_num_threads
+
+
+def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
+                 origin: Sequence[int], dt: np.dtype, method: str) -> np.ndarray:
+    """The primitive for any ndim >= 1; ``x`` and ``w`` hold ``dt`` values and
+    ``w`` is applied as given (already flipped or conjugated by the caller)."""
+    out_shape = tuple(int(s) for s in out_shape)
+    if 0 in out_shape or w.size == 0:
+        return np.zeros(out_shape, dt)
+    if x.ndim == 1:
+        return correlate_1d(x, w, out_shape[0], origin[0], dt,
+                            "direct" if method == "separable" else method)
+    if x.ndim == 2:
+        return correlate_plane_method(x, w, out_shape, tuple(origin), V.FILL, 0, dt, method)
+    if method == "auto":
+        method = _choose_nd(x, w, out_shape, dt)
+    if method == "fft" and _fft_ok(x, w, out_shape, dt):
+        return _correlate_fft(x, w, out_shape, origin, dt)
+    return _correlate_slices(x, w, out_shape, origin, dt,
+                             "direct" if method == "fft" else method)
+
+
+def _fft_shape(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int]) -> list[int]:
+    return [_fft.next_fast_len(n + k - 1, True) for n, k in zip(out_shape, w.shape)]
+
+
+def _fft_ok(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype) -> bool:
+    """The FFT is used only where it keeps the exact contract (see _convolve2d)."""
+    if _fft_dtype(dt) is None or not _all_finite(x, w, 0):
+        return False
+    if dt.kind in "iu":
+        n = math.prod(_fft_shape(x, w, out_shape))
+        return _fft.integer_fft_is_exact(x, w, 0, (n, 1))
+    return True
+
+
+def _choose_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype) -> str:
+    """'direct' or 'fft' by the 2-D cost model's constants, applied to N-d counts."""
+    if w.size <= 27:
+        return "direct"
+    lead_out = math.prod(out_shape[:-2])
+    lead_w = math.prod(w.shape[:-2])
+    direct = _plan.direct_cost((lead_out * out_shape[-2], out_shape[-1]),
+                               (lead_w * w.shape[-2], w.shape[-1]), dt)
+    fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
+    c = _plan.constants()[_plan.precision(fdt)]
+    n = math.prod(_fft_shape(x, w, out_shape))
+    # three transforms (input, kernel, inverse) of the padded volume
+    fft = 3 * n * math.log2(max(n, 2)) * c["c_fft"] * (2.0 if dt.kind == "c" else 1.0)
+    return "fft" if fft < direct else "direct"
+
+
+def _padded_window(x: np.ndarray, origin: Sequence[int], shape: Sequence[int],
+                   dt: np.dtype) -> np.ndarray:
+    """``xpad[origin : origin + shape]`` of the zero-padded x, as a new array."""
+    win = np.zeros(tuple(shape), dt)
+    dst, src = [], []
+    for o, n, length in zip(origin, x.shape, shape):
+        lo, hi = max(0, o), min(n, o + length)
+        dst.append(slice(lo - o, max(lo - o, hi - o)))
+        src.append(slice(lo, max(lo, hi)))
+    win[tuple(dst)] = x[tuple(src)]
+    return win
+
+
+def _correlate_slices(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
+                      origin: Sequence[int], dt: np.dtype, method: str) -> np.ndarray:
+    """Sum over the leading kernel indices of 2-D correlations of x's slices."""
+    if x.ndim == 3:
+        return _correlate_3d(x, w, out_shape, origin, dt, method)
+    out = np.zeros(out_shape, dt)
+    for i in range(out_shape[0]):
+        for a in range(w.shape[0]):
+            src = i + origin[0] + a
+            if 0 <= src < x.shape[0]:  # else this slice of xpad is padding: adds zeros
+                # integers wrap in place (numpy's array addition is modular)
+                out[i] += _correlate_slices(x[src], w[a], out_shape[1:], origin[1:], dt,
+                                            method)
+    return out
+
+
+def _correlate_3d(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
+                  origin: Sequence[int], dt: np.dtype, method: str) -> np.ndarray:
+    """One 2-D call per kernel plane: the zero-padded window of x, its planes
+    stacked into one tall image, is correlated with w[a]; rows that straddle two
+    planes are computed and discarded ((K-1) of every Ho+K-1 rows)."""
+    O, Ho, Wo = out_shape
+    A, K, L = w.shape
+    P, Q = Ho + K - 1, Wo + L - 1
+    xpad = _padded_window(x, origin, (O + A - 1, P, Q), dt)
+    out = np.zeros(out_shape, dt)
+    rows = O * P - K + 1
+    for a in range(A):
+        tall = xpad[a:a + O].reshape(O * P, Q)
+        res = np.empty((rows, Wo), dt)
+        correlate_rows(res, tall, w[a], dt, method)
+        # output plane i is rows i*P .. i*P+Ho-1 of the tall result
+        r = res.strides[0]
+        out += np.lib.stride_tricks.as_strided(res, (O, Ho, Wo), (P * r, r, res.strides[1]),
+                                               writeable=False)
+    return out
+
+
+def _correlate_fft(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
+                   origin: Sequence[int], dt: np.dtype) -> np.ndarray:
+    """One zero-padded transform over every axis (the kernel is flipped so the
+    product is a correlation); the requested window is cut from the linear result."""
+    import scipy.fft as sfft
+    fdt = _fft_dtype(dt)
+    shape = _fft_shape(x, w, out_shape)
+    # Window of xpad the outputs read: start origin[d], length out + k - 1.
+    win = _padded_window(x, origin, [n + k - 1 for n, k in zip(out_shape, w.shape)], fdt)
+    wf = np.asarray(w, fdt)[(slice(None, None, -1),) * w.ndim]
+    real = fdt.kind == "f"
+    fwd, inv = (sfft.rfftn, sfft.irfftn) if real else (sfft.fftn, sfft.ifftn)
+    nt = get_num_threads()
+    spec = fwd(win, shape, workers=nt)
+    spec *= fwd(wf, shape, workers=nt)
+    full = inv(spec, shape, workers=nt)
+    cut = tuple(slice(k - 1, k - 1 + n) for n, k in zip(out_shape, w.shape))
+    res = full[cut]
+    if dt.kind in "iu":
+        return np.rint(res).astype(np.int64).astype(dt)
+    return np.ascontiguousarray(res, dtype=dt)

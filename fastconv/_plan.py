@@ -1,0 +1,137 @@
+"""Which path computes a convolution: a cost model with machine-tuned constants.
+
+Each candidate's time is predicted from operation counts and a few per-machine
+constants (seconds per unit of work, per precision):
+
+* direct:    Ho*Wo * (c_out + c_tap * K*L)
+* separable: the same model, for a 1 x L pass over Ho+K-1 rows plus a K x 1 pass
+* fft:       blocks * By*Bx * log2(By*Bx) * c_fft  +  padded area * c_out
+
+``DEFAULTS`` were fitted on a 2-core AVX-512 x86-64 (see README, "Choosing a
+path"); :func:`fastconv.tune` measures this machine's constants in under a minute
+and stores them in a per-user cache file, loaded lazily on first use.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _fft
+
+
+# Seconds per unit, at the default thread count, keyed by precision class.
+# 'single' covers float32/complex64 and integers up to 32 bits (int32 kernels),
+# 'double' covers float64/complex128/64-bit integers (and integer FFTs, in float64).
+DEFAULTS: dict[str, dict[str, float]] = {
+    "single": {"c_out": 1.0e-9, "c_tap": 2.0e-11, "c_fft": 1.6e-10},
+    "double": {"c_out": 1.5e-9, "c_tap": 4.0e-11, "c_fft": 2.8e-10},
+}
+
+# Below this predicted direct time, 'auto' does not look further.
+_PLAN_FREE_SECONDS = 2e-4
+
+_lock = threading.Lock()
+_constants: dict[str, dict[str, float]] | None = None
+
+
+def cache_file() -> Path:
+    """Where tune() stores its constants (``FASTCONV_TUNE_FILE`` overrides)."""
+    env = os.environ.get("FASTCONV_TUNE_FILE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fastconv" / "tune.json"
+
+
+def constants() -> dict[str, dict[str, float]]:
+    """The cost-model constants in force: tuned ones if a cache file exists."""
+    global _constants
+    if _constants is None:
+        with _lock:
+            if _constants is None:
+                _constants = _load()
+    return _constants
+
+
+def _load() -> dict[str, dict[str, float]]:
+    merged = {k: dict(v) for k, v in DEFAULTS.items()}
+    try:
+        data = json.loads(cache_file().read_text())
+        for prec, vals in data.get("constants", {}).items():
+            if prec in merged:
+                merged[prec].update({k: float(v) for k, v in vals.items()
+                                     if k in merged[prec] and float(v) > 0})
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass  # no (or an unreadable) cache: the defaults stand
+    return merged
+
+
+def set_constants(c: dict[str, dict[str, float]] | None) -> None:
+    """Install constants (None: reload from the cache file on next use)."""
+    global _constants
+    with _lock:
+        _constants = None if c is None else {k: dict(v) for k, v in c.items()}
+
+
+def precision(dt: np.dtype) -> str:
+    if dt.kind in "iu":
+        return "single" if dt.itemsize <= 4 else "double"
+    return "single" if dt in (np.float32, np.complex64) else "double"
+
+
+def _cplx_factor(dt: np.dtype, path: str) -> float:
+    if dt.kind != "c":
+        return 1.0
+    return 4.0 if path == "direct" else 2.0
+
+
+def direct_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype) -> float:
+    c = constants()[precision(dt)]
+    Ho, Wo = out_shape
+    K, L = k_shape
+    return Ho * Wo * (c["c_out"] + c["c_tap"] * K * L) * _cplx_factor(dt, "direct")
+
+
+def separable_cost(out_shape: tuple[int, int], k_shape: tuple[int, int],
+                   dt: np.dtype) -> float:
+    Ho, Wo = out_shape
+    K, L = k_shape
+    return (direct_cost((Ho + K - 1, Wo), (1, L), dt) + direct_cost((Ho, Wo), (K, 1), dt))
+
+
+def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype) -> float:
+    Ho, Wo = out_shape
+    K, L = k_shape
+    fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
+    c = constants()[precision(fdt)]
+    real = dt.kind != "c"
+    by, bx = _fft.block_length(Ho, K, real), _fft.block_length(Wo, L, real)
+    blocks = -(-Ho // (by - K + 1)) * -(-Wo // (bx - L + 1))
+    n = by * bx
+    return (blocks * n * math.log2(max(n, 2)) * c["c_fft"] * _cplx_factor(dt, "fft")
+            + (Ho + K) * (Wo + L) * c["c_out"])
+
+
+def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
+           fft_ok: bool) -> tuple[str, Any]:
+    """``(method, payload)``: payload is the (u, v) factors for 'separable'."""
+    from ._separable import factor
+    k_shape = w.shape
+    if w.size <= 9 or 0 in out_shape:
+        return "direct", None
+    costs = {"direct": direct_cost(out_shape, k_shape, dt)}
+    if costs["direct"] < _PLAN_FREE_SECONDS:
+        return "direct", None   # planning (an SVD, a bound) would cost more than it saves
+    uv = factor(w)
+    if uv is not None:
+        costs["separable"] = separable_cost(out_shape, k_shape, dt)
+    if fft_ok:
+        costs["fft"] = fft_cost(out_shape, k_shape, dt)
+    best = min(costs, key=costs.get)
+    return best, (uv if best == "separable" else None)

@@ -1,0 +1,78 @@
+"""Separable kernels: detect an outer product and run two 1-D passes.
+
+A K x L kernel ``w = outer(u, v)`` turns K*L multiply-adds per output into K+L:
+first ``t = xpad (*) v`` along rows for the K-1 extra rows the second pass needs,
+then ``out = t (*) u`` along columns. Both passes are the direct primitive with a
+1 x L and a K x 1 kernel, so boundaries, threads and dtypes behave as there.
+
+Integers stay bit-exact: an integer kernel is split only into integer factors
+(``outer(u, v) == w`` exactly), and wrap-around arithmetic is a ring, so the
+two-pass sum equals the direct one modulo 2**bits.
+"""
+from __future__ import annotations
+
+import math
+from functools import reduce
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _validate as V
+
+# A float kernel counts as rank 1 when the rest of its SVD is below this many
+# units of rounding of its largest singular value (rounding while building an
+# outer product in the kernel's own precision leaves a few units).
+_RANK1_ULPS = 16
+
+
+def factor(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(u, v)`` with ``outer(u, v) == w`` (to rounding for floats, exactly for
+    integers), or None when ``w`` is not rank 1."""
+    K, L = w.shape
+    if K < 2 or L < 2 or not np.isfinite(w).all():
+        return None
+    if w.dtype.kind in "iub":
+        return _factor_int(w.astype(np.int64))
+    ww = w.astype(np.complex128 if w.dtype.kind == "c" else np.float64)
+    # Cheap rejection before the SVD: rank 1 means every 2x2 minor of the
+    # pivot row/column vanishes; test against the largest entry's row/column.
+    p = np.unravel_index(np.argmax(np.abs(ww)), ww.shape)
+    if ww[p] == 0:
+        return None
+    cand = np.outer(ww[:, p[1]], ww[p[0], :]) / ww[p]
+    scale = np.abs(ww).max()
+    if np.abs(cand - ww).max() > 1e-3 * scale:
+        return None
+    uu, s, vh = np.linalg.svd(ww)
+    eps = np.finfo(w.real.dtype if w.dtype.kind == "c" else w.dtype).eps
+    if s[1] > _RANK1_ULPS * eps * s[0] * math.sqrt(K * L):
+        return None
+    r = math.sqrt(s[0])
+    return uu[:, 0] * r, vh[0, :] * r
+
+
+def _factor_int(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    nz = np.flatnonzero(np.any(w != 0, axis=1))
+    if nz.size == 0:
+        return None
+    row = w[nz[0]]
+    g = reduce(math.gcd, (int(abs(v)) for v in row))
+    v = row // g
+    c = int(np.flatnonzero(v)[0])
+    u = w[:, c] // v[c]
+    if not np.array_equal(np.outer(u, v), w):
+        return None
+    return u, v
+
+
+def correlate_plane_separable(x: np.ndarray, u: np.ndarray, v: np.ndarray,
+                              out_shape: tuple[int, int], origin: tuple[int, int],
+                              boundary: int, fill: Any, dtype: np.dtype,
+                              plane: Callable[..., np.ndarray]) -> np.ndarray:
+    """The primitive for ``w = outer(u, v)``; ``plane`` is the direct primitive."""
+    Ho, Wo = out_shape
+    K = u.shape[0]
+    oy, ox = origin
+    t = plane(x, v.reshape(1, -1).astype(dtype), (Ho + K - 1, Wo), (oy, ox),
+              boundary, fill, dtype)
+    return plane(t, u.reshape(-1, 1).astype(dtype), (Ho, Wo), (0, 0), V.FILL, 0, dtype)
