@@ -175,7 +175,7 @@ def _quick() -> Grid:
              + _series([1024], [7], ["float32"], boundaries=("wrap", "symm")))
     # every path on the kernel-size sweep; 'auto' alone elsewhere
     only_auto = {c: ("auto",) for c in extra}
-    return Grid("quick", tuple(main + extra), only_auto, peer_cap_s=2.0, peer_skip_s=6.0)
+    return Grid("quick", tuple(main + extra), only_auto, peer_cap_s=2.0, peer_skip_s=4.0)
 
 
 def _full() -> Grid:

@@ -85,6 +85,9 @@ NOTES = [
     "BORDER_CONSTANT (fill) or BORDER_REFLECT (symm), torch padding=k//2 (fill only).",
     "scipy.ndimage.convolve: mode constant/grid-wrap/reflect for fill/wrap/symm; odd kernels only.",
     "fftconvolve/oaconvolve: fill only, floats and complex only (no exact integer result).",
+    "'auto (x)': x is what fastconv.choose_method picks. 'separable' rows time a rank-1 "
+    "kernel (that path needs one); the peers' times are for the general kernel of the "
+    "same size, which costs them the same.",
     "The scipy peers run on one thread at any setting (fftconvolve/oaconvolve have no "
     "workers argument); cv2 and torch get fastconv's thread count.",
     "% of peak: the larger of our direct-equivalent GFLOP/s over np.matmul's (2048^2) "
