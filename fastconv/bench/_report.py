@@ -239,13 +239,16 @@ def plot(result: dict, path: str) -> str | None:
             pts = [(r["k"], 1e3 * r["seconds"]) for r in rows
                    if r["path"] == method and r["seconds"]]
             if pts:
-                ax.plot(*zip(*pts), "o-", lw=2, label=f"fastconv {method}")
+                ax.plot(*zip(*pts), "o-", lw=2, label=f"fastconv {method}",
+                        color=plt.cm.tab10(list(dict.fromkeys(r["path"] for r in rows))
+                                           .index(method) % 10))
         first = {r["k"]: r for r in rows}
         for peer in result["peers"]:
             pts = [(k, first[k]["peers"].get(peer)) for k in ks]
             pts = [(k, 1e3 * t) for k, t in pts if t]
-            if pts:
-                ax.plot(*zip(*pts), "s--", lw=1, label=labels.get(peer, peer))
+            if pts:   # peers in a second palette, so no peer shares a path's colour
+                ax.plot(*zip(*pts), "s--", lw=1, label=labels.get(peer, peer),
+                        color=plt.cm.Dark2(result["peers"].index(peer) % 8))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.xaxis.set_minor_locator(NullLocator())
