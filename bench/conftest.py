@@ -2,30 +2,25 @@
 Markdown table of every entry's ratios printed at the end of the session.
 
 Run with ``pip install ".[bench]"; pytest bench -s`` (never part of the test suite).
+The peers, limits and inputs are those of the report (``fastconv-bench``,
+package ``fastconv.bench``): one implementation for both.
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
+import fastconv
 from fastconv._timing import best_time  # noqa: F401  (re-exported to the bench modules)
+from fastconv.bench._limits import measure_limits
 
 ROWS: list[dict] = []
 
 
 @pytest.fixture(scope="session")
 def limits() -> dict:
-    """Matrix-multiply GFLOP/s (np.matmul, all threads) and np.copyto bandwidth."""
-    rng = np.random.default_rng(0)
-    out = {}
-    for dt in (np.float32, np.float64):
-        a = rng.standard_normal((2048, 2048)).astype(dt)
-        a @ a
-        out[f"matmul_{np.dtype(dt).name}"] = 2 * 2048**3 / best_time(lambda: a @ a) / 1e9
-    x = rng.standard_normal((4096, 4096)).astype(np.float32)
-    y = np.empty_like(x)
-    out["copy_GBps"] = 2 * x.nbytes / best_time(lambda: np.copyto(y, x), 5) / 1e9
-    return out
+    """Matrix-multiply GFLOP/s (np.matmul) and copy bandwidth at fastconv's thread count."""
+    n = fastconv.get_num_threads()
+    return measure_limits([n])[str(n)]
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -14,6 +14,8 @@ import scipy.signal as ss
 
 import fastconv
 from fastconv import _convolve2d
+from fastconv.bench._grid import make_inputs
+from fastconv.bench._peers import available_peers
 from conftest import ROWS, best_time
 
 SIZES = [1024, 4096]
@@ -23,14 +25,7 @@ TARGET_VS_SCIPY = {"float32": 50, "float64": 50, "int32": 30, "complex128": 30}
 
 
 def _data(n, k, dtype):
-    rng = np.random.default_rng(n + k)
-    dt = np.dtype(dtype)
-    if dt.kind == "i":
-        return rng.integers(-1000, 1000, (n, n), dtype=dt), rng.integers(-9, 9, (k, k), dtype=dt)
-    if dt.kind == "c":
-        return ((rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))).astype(dt),
-                (rng.standard_normal((k, k)) + 1j * rng.standard_normal((k, k))).astype(dt))
-    return rng.standard_normal((n, n)).astype(dt), rng.standard_normal((k, k)).astype(dt)
+    return make_inputs(n, k, np.dtype(dtype).name)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -46,12 +41,11 @@ def test_direct_vs_peers(benchmark, limits, n, k, dtype):
     t_scipy = best_time(lambda: ss.convolve2d(x, h, "same"), 1)
     row["vs scipy"] = f"{t_scipy / t:.0f}x (target {TARGET_VS_SCIPY[name]}x)"
     if name in ("float32", "float64"):
-        try:
-            import cv2
-            hk = np.ascontiguousarray(h[::-1, ::-1])
-            t_cv = best_time(lambda: cv2.filter2D(x, -1, hk, borderType=cv2.BORDER_CONSTANT))
+        cv2, skipped = available_peers(("cv2",))
+        if cv2:
+            t_cv = best_time(cv2[0].runner(x, h, "fill"))
             row["vs cv2.filter2D"] = f"{t_cv / t:.2f}x"
-        except ImportError:
+        else:
             row["vs cv2.filter2D"] = "cv2 not installed"
         gflops = 2 * n * n * k * k / t / 1e9
         row["% matmul"] = f"{100 * gflops / limits['matmul_' + name]:.0f}%"

@@ -12,21 +12,18 @@ import pytest
 import scipy.signal as ss
 
 import fastconv
+from fastconv.bench._grid import make_inputs
+from fastconv.bench._peers import available_peers
 from conftest import ROWS, best_time
 
 
 def _data(n, k, dtype, seed=0):
-    rng = np.random.default_rng(seed + n + k)
-    return rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((k, k)).astype(dtype)
+    return make_inputs(n, k, np.dtype(dtype).name, seed=seed)
 
 
 def _cv2_time(x, h):
-    try:
-        import cv2
-    except ImportError:
-        return None
-    hk = np.ascontiguousarray(h[::-1, ::-1])
-    return best_time(lambda: cv2.filter2D(x, -1, hk, borderType=cv2.BORDER_CONSTANT))
+    cv2, _ = available_peers(("cv2",))
+    return best_time(cv2[0].runner(x, h, "fill")) if cv2 else None
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
