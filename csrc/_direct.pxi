@@ -194,6 +194,63 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, ::1] ou
     free(bufs)
 
 
+def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
+                              const num_t[::1] v, num_t[:, ::1] out, Py_ssize_t oy,
+                              Py_ssize_t ox, int boundary, num_t fill, int nthreads):
+    """The primitive for a rank-1 kernel ``w = outer(u, v)``, fused in one pass.
+
+    Per tile: the padded input rows go to one buffer (as in correlate_valid), the
+    1 x L pass with ``v`` writes the tile's K+T-1 intermediate rows to a second
+    buffer, and the K x 1 pass with ``u`` reads them straight to ``out`` - so the
+    intermediate never leaves L2 and memory is crossed once, as for a direct call.
+    """
+    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
+    cdef Py_ssize_t K = u.shape[0], L = v.shape[0]
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
+    if Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
+    cdef Py_ssize_t wp = Wo + L - 1
+    cdef Py_ssize_t bs = wp + ch              # padded input row (+ slack for the last chunk)
+    cdef Py_ssize_t hs = Wo + ch              # intermediate row
+    cdef Py_ssize_t T = FC_L2_BYTES // ((bs + hs) * sizeof(num_t)) - K + 1
+    # The K-1 halo rows of the 1 x L pass are recomputed per tile: keep that
+    # under ~25% even when it means spilling from L2 into L3.
+    T = max(T, 4 * K, 1)
+    T = min(T, Ho)
+    cdef Py_ssize_t ntiles = (Ho + T - 1) // T
+    cdef int nt = max(1, min(nthreads, <int>ntiles))
+    cdef Py_ssize_t rows = T + K - 1
+    cdef Py_ssize_t per = rows * (bs + hs)
+    cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
+    cdef num_t* bufs = <num_t*>calloc(per * nt, sizeof(num_t))
+    if colmap == NULL or bufs == NULL:
+        free(colmap)
+        free(bufs)
+        raise MemoryError("fastconv: could not allocate the tile buffers")
+    cdef Py_ssize_t q, t, i, r0, nr, p, tid
+    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
+    cdef num_t* buf
+    cdef num_t* hbuf
+    for q in range(wp):
+        colmap[q] = _map_index(ox + q, N, boundary)
+    with nogil:
+        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
+            tid = threadid()
+            buf = bufs + tid * per
+            hbuf = buf + rows * bs
+            r0 = t * T
+            nr = min(T, Ho - r0)
+            for p in range(nr + K - 1):
+                _fill_row(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
+                          wp, fill, buf + p * bs)
+                _row(buf + p * bs, bs, &v[0], 1, L, hbuf + p * hs, Wo)
+            for i in range(nr):
+                _row(hbuf + i * hs, hs, &u[0], K, 1, &out[r0 + i, 0], Wo)
+    free(colmap)
+    free(bufs)
+
+
 cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
                           const real_t* wr, const real_t* wi, Py_ssize_t K, Py_ssize_t L,
                           real_t* o, Py_ssize_t n) noexcept nogil:

@@ -159,8 +159,11 @@ def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, i
         if not _all_finite(x, w, fill):
             return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
         sdt = out_dtype if out_dtype.kind in "fc" else _compute_dtype(out_dtype)
-        out = correlate_plane_separable(x, *uv, out_shape, origin, boundary, fill, sdt,
-                                        correlate_plane)
+        if out_dtype.kind != "c" and _backend != "numba":
+            out = _separable_fused(x, *uv, out_shape, origin, boundary, fill, sdt)
+        else:   # complex or the Numba backend: two passes of the plain primitive
+            out = correlate_plane_separable(x, *uv, out_shape, origin, boundary, fill, sdt,
+                                            correlate_plane)
         return out if sdt == out_dtype else out.astype(out_dtype)
     fdt = _fft_dtype(out_dtype)
     block = _fft.block_shape(out_shape, w.shape, out_dtype.kind != "c")
@@ -172,6 +175,17 @@ def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, i
     if out_dtype.kind in "iu":
         # exact integers in float64: round, then wrap like scipy
         return np.rint(out).astype(np.int64).astype(out_dtype)
+    return out
+
+
+def _separable_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
+                     out_shape: tuple[int, int], origin: tuple[int, int], boundary: int,
+                     fill: Any, ct: np.dtype) -> np.ndarray:
+    """Both 1-D passes in one compiled call (the intermediate stays in L2)."""
+    out = np.empty(out_shape, ct)
+    nt = _threads_for(out_shape[0] * out_shape[1] * (u.size + v.size))
+    kernels().correlate_valid_separable(x.astype(ct, copy=False), u.astype(ct), v.astype(ct),
+                                        out, origin[0], origin[1], boundary, ct.type(fill), nt)
     return out
 
 

@@ -241,3 +241,17 @@ def test_unreadable_tune_file_keeps_defaults(tmp_path, monkeypatch):
         assert _plan.constants() == _plan.DEFAULTS
     finally:
         _plan.set_constants(None)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.longdouble, np.int32, np.int64],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_fused_separable_kernel_on_every_isa(isa, boundary, dtype):
+    """The one-pass separable kernel (tiles taller than the L2 budget, halo rows
+    recomputed per tile) on each compiled instruction set."""
+    rng = np.random.default_rng(13)
+    a = _rand(rng, (150, 67), dtype)
+    b = np.outer([1, 3, -2, 5, 1, 2, 1], [2, -1, 4, 1, 3]).astype(dtype)
+    ref = ss.convolve2d(a, b, "same", boundary, 3)
+    got = fastconv.convolve2d(a, b, "same", boundary, 3, method="separable")
+    assert_matches(got, ref, a, b, 3)
