@@ -153,6 +153,9 @@ def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, i
         return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
     _check_boundary_input(x, boundary)
     if method == "separable":
+        if _fft_dtype(out_dtype) is None and out_dtype.kind not in "iu":
+            # long double: a float64 factorisation would cost precision; stay direct
+            return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
         uv = factor(w)
         if uv is None:
             raise ValueError("method='separable' needs a rank-1 (outer product) kernel")

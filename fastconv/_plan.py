@@ -130,7 +130,7 @@ def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
     costs = {"direct": direct_cost(out_shape, k_shape, dt)}
     if costs["direct"] < _PLAN_FREE_SECONDS:
         return "direct", None   # planning (an SVD, a bound) would cost more than it saves
-    uv = factor(w)
+    uv = factor(w) if fft_ok else None     # long doubles: neither path keeps their precision
     if uv is not None:
         costs["separable"] = separable_cost(out_shape, k_shape, dt)
     if fft_ok:

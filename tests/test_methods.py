@@ -243,7 +243,7 @@ def test_unreadable_tune_file_keeps_defaults(tmp_path, monkeypatch):
         _plan.set_constants(None)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.longdouble, np.int32, np.int64],
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64],
                          ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 def test_fused_separable_kernel_on_every_isa(isa, boundary, dtype):
@@ -255,3 +255,14 @@ def test_fused_separable_kernel_on_every_isa(isa, boundary, dtype):
     ref = ss.convolve2d(a, b, "same", boundary, 3)
     got = fastconv.convolve2d(a, b, "same", boundary, 3, method="separable")
     assert_matches(got, ref, a, b, 3)
+
+
+@pytest.mark.parametrize("method", ["separable", "fft", "auto"])
+def test_long_double_always_runs_direct(method):
+    """scipy.fft and the float64 SVD would drop long double precision: direct it is."""
+    rng = np.random.default_rng(14)
+    a = rng.standard_normal((120, 90)).astype(np.longdouble)
+    b = np.outer(np.arange(1, 16), np.arange(2, 17)).astype(np.longdouble)
+    direct = fastconv.convolve2d(a, b, "same", method="direct")
+    np.testing.assert_array_equal(fastconv.convolve2d(a, b, "same", method=method), direct)
+    assert fastconv.choose_method(a, b, "same") == "direct"
