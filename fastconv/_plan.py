@@ -27,12 +27,13 @@ from . import _fft
 
 # Seconds per unit, at the default thread count, keyed by precision class: the
 # medians of three tune() runs on the 2-core AVX-512 development machine, c_fft
-# (single) lowered to put the crossover where timings at 1024^2 put it (k ~ 27).
+# lowered 20-30% to put the FFT/direct crossover where the bench's timings at 1024^2
+# put it (k ~ 19-21 single, 23 double).
 # 'single' covers float32/complex64 and integers up to 32 bits (int32 kernels),
 # 'double' covers float64/complex128/64-bit integers (and integer FFTs, in float64).
 DEFAULTS: dict[str, dict[str, float]] = {
-    "single": {"c_out": 2.3e-10, "c_tap": 1.76e-11, "c_fft": 6.5e-10},
-    "double": {"c_out": 3.1e-10, "c_tap": 3.1e-11, "c_fft": 9.6e-10},
+    "single": {"c_out": 1.9e-10, "c_tap": 1.6e-11, "c_fft": 4.0e-10},
+    "double": {"c_out": 4.0e-10, "c_tap": 2.95e-11, "c_fft": 7.5e-10},
 }
 
 # Below this predicted direct time, 'auto' does not look further.

@@ -26,7 +26,7 @@ from ._timing import best_time
 
 _PROBE = 768                 # output side of the timing problems
 _KS = (3, 7, 11, 15)         # direct kernel sizes for the least-squares fit
-_K_FFT = (31, 63)            # FFT kernel sizes
+_K_FFT = (15, 23, 31)        # FFT kernel sizes: around the crossover, where the choice matters
 _K_CROSS = (9, 13, 17, 21, 25, 31, 41, 51, 63)
 # A fitted constant outside [default / _CLAMP, default * _CLAMP] is a timing
 # accident (a shared, noisy machine), not a property of the hardware.
