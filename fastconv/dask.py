@@ -67,6 +67,7 @@ from . import _validate as V
 from ._api import Boundary, Method, Mode
 from ._api import convolve2d as _convolve2d_np
 from ._api import correlate2d as _correlate2d_np
+from ._border import source_index
 from ._convolve2d import _out_shape_and_origin
 from ._threads import get_num_threads, threads
 
@@ -293,7 +294,7 @@ class _AxisPlan:
         self.tasks = []
         start = origin
         for c in self.out_chunks:
-            src = _source_index(np.arange(start, start + c + k - 1), n, boundary)
+            src = source_index(start, c + k - 1, n, boundary)
             blk = np.where(src >= 0, np.searchsorted(bounds, src, side="right") - 1, -1)
             self.tasks.append(_runs(src, blk, bounds))
             start += c
@@ -308,19 +309,6 @@ def _output_chunks(chunks: tuple[int, ...], n_out: int) -> tuple[int, ...]:
         last = out.pop()
         out[-1] += last
     return tuple(out)
-
-
-def _source_index(pos: np.ndarray, n: int, boundary: int) -> np.ndarray:
-    """The input sample each extended position reads (-1: the fill value)."""
-    inside = (pos >= 0) & (pos < n)
-    if boundary == V.FILL:
-        return np.where(inside, pos, -1)
-    if boundary == V.WRAP:
-        return pos % n
-    # scipy's symm mirrors with the edge sample repeated; beyond one length it keeps
-    # mirroring, a pattern of period 2n.
-    src = pos % (2 * n)
-    return np.where(src < n, src, 2 * n - 1 - src)
 
 
 def _runs(src: np.ndarray, blk: np.ndarray, bounds: np.ndarray) -> tuple[list, list]:
