@@ -127,16 +127,22 @@ def _fft_dtype(dt: np.dtype) -> np.dtype | None:
 def plan_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: Any,
                 dt: np.dtype) -> str:
     """The method correlate_plane_method(..., 'auto') runs for these inputs."""
+    return _plan_auto(x, w, out_shape, fill, dt)[0]
+
+
+def _plan_auto(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: Any,
+               dt: np.dtype) -> tuple[str, Any]:
+    """``(method, factors)`` for 'auto', with the exactness checks already passed
+    (finite inputs; an integer FFT provably exact)."""
     if 0 in out_shape or w.size == 0:
-        return "direct"
-    fdt = _fft_dtype(dt)
-    method, _ = _plan.choose(out_shape, w, dt, fdt is not None)
+        return "direct", None
+    method, uv = _plan.choose(out_shape, w, dt, _fft_dtype(dt) is not None)
     if method != "direct" and not _all_finite(x, w, fill):
-        return "direct"
+        return "direct", None
     if method == "fft" and dt.kind in "iu" and not _fft.integer_fft_is_exact(
             x, w, fill, _fft.block_shape(out_shape, w.shape, True)):
-        return "direct"
-    return method
+        return "direct", None
+    return method, uv
 
 
 def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
@@ -147,20 +153,27 @@ def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, i
     A forced 'fft' or 'separable' still honours the exact contract: inputs holding
     Inf/NaN, long doubles, and integers whose FFT could round wrongly run direct.
     """
+    direct = lambda: correlate_plane(x, w, out_shape, origin, boundary, fill,  # noqa: E731
+                                     out_dtype)
+    fdt = _fft_dtype(out_dtype)
+    uv = None
     if method == "auto":
-        method = plan_method(x, w, out_shape, fill, out_dtype)
+        method, uv = _plan_auto(x, w, out_shape, fill, out_dtype)   # checks done there
+    elif method != "direct" and 0 not in out_shape and w.size:
+        # a forced method: its exactness checks run here
+        if method == "separable" and fdt is not None:
+            uv = factor(w)
+            if uv is None:
+                raise ValueError("method='separable' needs a rank-1 (outer product) kernel")
+        if fdt is None or not _all_finite(x, w, fill):
+            return direct()
+        if method == "fft" and out_dtype.kind in "iu" and not _fft.integer_fft_is_exact(
+                x, w, fill, _fft.block_shape(out_shape, w.shape, True)):
+            return direct()
     if method == "direct" or 0 in out_shape or w.size == 0:
-        return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
+        return direct()
     _check_boundary_input(x, boundary)
     if method == "separable":
-        if _fft_dtype(out_dtype) is None and out_dtype.kind not in "iu":
-            # long double: a float64 factorisation would cost precision; stay direct
-            return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
-        uv = factor(w)
-        if uv is None:
-            raise ValueError("method='separable' needs a rank-1 (outer product) kernel")
-        if not _all_finite(x, w, fill):
-            return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
         sdt = out_dtype if out_dtype.kind in "fc" else _compute_dtype(out_dtype)
         if out_dtype.kind != "c" and _backend != "numba":
             out = _separable_fused(x, *uv, out_shape, origin, boundary, fill, sdt)
@@ -168,13 +181,9 @@ def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, i
             out = correlate_plane_separable(x, *uv, out_shape, origin, boundary, fill, sdt,
                                             correlate_plane)
         return out if sdt == out_dtype else out.astype(out_dtype)
-    fdt = _fft_dtype(out_dtype)
-    block = _fft.block_shape(out_shape, w.shape, out_dtype.kind != "c")
-    if (fdt is None or not _all_finite(x, w, fill) or (
-            out_dtype.kind in "iu" and not _fft.integer_fft_is_exact(x, w, fill, block))):
-        return correlate_plane(x, w, out_shape, origin, boundary, fill, out_dtype)
     out = _fft.correlate_plane_fft(x, w, out_shape, origin, boundary, fill, fdt,
-                                   get_num_threads(), block)
+                                   get_num_threads(),
+                                   _fft.block_shape(out_shape, w.shape, fdt.kind == "f"))
     if out_dtype.kind in "iu":
         # exact integers in float64: round, then wrap like scipy
         return np.rint(out).astype(np.int64).astype(out_dtype)
@@ -194,7 +203,7 @@ def _separable_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
 
 def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, nt):
     fill = complex(fill)
-    if not (np.isfinite(x).all() and np.isfinite(w).all() and np.isfinite(fill)):
+    if not _all_finite(x, w, fill):
         # C99 complex products recover infinities that the split path turns into
         # NaN; scipy multiplies in C99 complex, so follow it exactly here.
         out = np.empty(out_shape, out_dtype)
