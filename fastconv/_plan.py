@@ -122,8 +122,9 @@ def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype)
 
 
 def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
-           fft_ok: bool) -> tuple[str, Any]:
-    """``(method, payload)``: payload is the (u, v) factors for 'separable'."""
+           fast_paths_ok: bool) -> tuple[str, Any]:
+    """``(method, payload)``: payload is the (u, v) factors for 'separable'.
+    ``fast_paths_ok`` is False for long doubles, which only direct keeps exact."""
     from ._separable import factor
     k_shape = w.shape
     if w.size <= 9 or 0 in out_shape:
@@ -131,10 +132,11 @@ def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
     costs = {"direct": direct_cost(out_shape, k_shape, dt)}
     if costs["direct"] < _PLAN_FREE_SECONDS:
         return "direct", None   # planning (an SVD, a bound) would cost more than it saves
-    uv = factor(w) if fft_ok else None     # long doubles: neither path keeps their precision
+    if not fast_paths_ok:
+        return "direct", None
+    uv = factor(w)
     if uv is not None:
         costs["separable"] = separable_cost(out_shape, k_shape, dt)
-    if fft_ok:
-        costs["fft"] = fft_cost(out_shape, k_shape, dt)
+    costs["fft"] = fft_cost(out_shape, k_shape, dt)
     best = min(costs, key=costs.get)
     return best, (uv if best == "separable" else None)
