@@ -10,7 +10,7 @@
 # is read once, with whatever strides it has.
 
 from cython.parallel cimport prange, threadid
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from libc.stdint cimport int32_t, int64_t
 
@@ -68,6 +68,18 @@ def openmp_enabled():
 def omp_max_threads():
     """OpenMP's default team size (honours OMP_NUM_THREADS); 1 without OpenMP."""
     return fc_omp_max_threads()
+
+
+cdef inline Py_ssize_t _balanced_tile(Py_ssize_t t_cache, Py_ssize_t t_min, Py_ssize_t Ho,
+                                      int nthreads) noexcept nogil:
+    """Tile height: at most what fits the cache budget (``t_cache``), at least
+    ``t_min`` (halo rows are recomputed per tile), and cut so every thread gets
+    the same number of tiles - a small image still spreads over all threads."""
+    cdef Py_ssize_t T = max(t_cache, t_min, 1)
+    cdef Py_ssize_t nt = max(nthreads, 1)
+    cdef Py_ssize_t rounds = (Ho + nt * T - 1) // (nt * T)
+    T = (Ho + nt * rounds - 1) // (nt * rounds)
+    return max(min(T, Ho), min(t_min, Ho), 1)
 
 
 cdef inline Py_ssize_t _map_index(Py_ssize_t j, Py_ssize_t n, int boundary) noexcept nogil:
@@ -163,13 +175,12 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, ::1] ou
     # Tile height: the tile's padded rows fit in L2, and at least K rows so that
     # re-reading the K-1 halo rows costs at most 2x the copy.
     cdef Py_ssize_t T = FC_L2_BYTES // (bs * sizeof(num_t)) - K + 1
-    T = max(T, K, 1)
-    T = min(T, Ho)
+    T = _balanced_tile(T, K, Ho, nthreads)
     cdef Py_ssize_t ntiles = (Ho + T - 1) // T
     cdef int nt = max(1, min(nthreads, <int>ntiles))
     cdef Py_ssize_t per = (T + K - 1) * bs
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
-    cdef num_t* bufs = <num_t*>calloc(per * nt, sizeof(num_t))
+    cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
     if colmap == NULL or bufs == NULL:
         free(colmap)
         free(bufs)
@@ -216,14 +227,13 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     cdef Py_ssize_t T = FC_L2_BYTES // ((bs + hs) * sizeof(num_t)) - K + 1
     # The K-1 halo rows of the 1 x L pass are recomputed per tile: keep that
     # under ~25% even when it means spilling from L2 into L3.
-    T = max(T, 4 * K, 1)
-    T = min(T, Ho)
+    T = _balanced_tile(T, 4 * K, Ho, nthreads)
     cdef Py_ssize_t ntiles = (Ho + T - 1) // T
     cdef int nt = max(1, min(nthreads, <int>ntiles))
     cdef Py_ssize_t rows = T + K - 1
     cdef Py_ssize_t per = rows * (bs + hs)
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
-    cdef num_t* bufs = <num_t*>calloc(per * nt, sizeof(num_t))
+    cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
     if colmap == NULL or bufs == NULL:
         free(colmap)
         free(bufs)
@@ -313,14 +323,13 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef Py_ssize_t wp = Wo + L - 1
     cdef Py_ssize_t bs = wp + ch
     cdef Py_ssize_t T = FC_L2_BYTES // (2 * bs * sizeof(real_t)) - K + 1
-    T = max(T, K, 1)
-    T = min(T, Ho)
+    T = _balanced_tile(T, K, Ho, nthreads)
     cdef Py_ssize_t ntiles = (Ho + T - 1) // T
     cdef int nt = max(1, min(nthreads, <int>ntiles))
     cdef Py_ssize_t rows = T + K - 1
     cdef Py_ssize_t per = 2 * rows * bs
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
-    cdef real_t* bufs = <real_t*>calloc(per * nt, sizeof(real_t))
+    cdef real_t* bufs = <real_t*>malloc(per * nt * sizeof(real_t))
     if colmap == NULL or bufs == NULL:
         free(colmap)
         free(bufs)
