@@ -16,7 +16,7 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-BASE_FLAGS = ["-O3", "-fwrapv", "-fno-math-errno", "-std=c11"]
+BASE_FLAGS = ["-O3", "-fwrapv", "-fno-math-errno", "-std=c11", "-ffp-contract=fast"]
 IS_X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 ISA_FLAGS = {
     "base": [],

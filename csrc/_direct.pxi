@@ -11,7 +11,7 @@
 
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from libc.stdint cimport int32_t, int64_t
 
 cdef extern from *:
@@ -22,6 +22,9 @@ cdef extern from *:
     #define FC_MAX_CH 128
     #define FC_HALF_CH 64
     #define FC_L2_BYTES (512 * 1024)
+    #ifndef FC_PREFETCH_ROWS
+    #define FC_PREFETCH_ROWS 2
+    #endif
     #ifdef _OPENMP
     #include <omp.h>
     static int fc_openmp_enabled(void) { return 1; }
@@ -31,12 +34,14 @@ cdef extern from *:
     static int fc_omp_max_threads(void) { return 1; }
     #endif
     """
+    void __builtin_prefetch(const void*) noexcept nogil
     int fc_openmp_enabled() noexcept nogil
     int fc_omp_max_threads() noexcept nogil
     enum: FC_ACC_BYTES
     enum: FC_MAX_CH
     enum: FC_HALF_CH
     enum: FC_L2_BYTES
+    enum: FC_PREFETCH_ROWS
 
 ctypedef fused num_t:
     float
@@ -82,6 +87,13 @@ cdef inline Py_ssize_t _balanced_tile(Py_ssize_t t_cache, Py_ssize_t t_min, Py_s
     return max(min(T, Ho), min(t_min, Ho), 1)
 
 
+cdef inline void _check_rows_contiguous(Py_ssize_t stride, size_t itemsize,
+                                       Py_ssize_t width) except *:
+    # the kernels write whole rows through a pointer to their first element
+    if width > 1 and stride != <Py_ssize_t>itemsize:
+        raise ValueError("fastconv: out must have contiguous rows")
+
+
 cdef inline Py_ssize_t _map_index(Py_ssize_t j, Py_ssize_t n, int boundary) noexcept nogil:
     """Source index of padded index ``j`` for an axis of length ``n``; -1 means fill.
 
@@ -102,6 +114,12 @@ cdef inline Py_ssize_t _map_index(Py_ssize_t j, Py_ssize_t n, int boundary) noex
     return 2 * n - 1 - k if k >= n else k
 
 
+cdef inline void _prefetch(const void* p, Py_ssize_t nbytes) noexcept nogil:
+    cdef Py_ssize_t off
+    for off in range(0, nbytes, 64):
+        __builtin_prefetch(<const char*>p + off)
+
+
 cdef void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
                     Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t wp,
                     num_t fill, num_t* dst) noexcept nogil:
@@ -116,6 +134,10 @@ cdef void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* c
         dst[q] = x[src_row, c] if c >= 0 else fill
     if qb > qa:
         if x.strides[1] == sizeof(num_t):
+            if src_row + FC_PREFETCH_ROWS < x.shape[0]:
+                # the next rows are usually next: start their loads now (rows of a
+                # block of a larger array are short, and each begins with a miss)
+                _prefetch(&x[src_row + FC_PREFETCH_ROWS, ox + qa], (qb - qa) * sizeof(num_t))
             memcpy(dst + qa, &x[src_row, ox + qa], (qb - qa) * sizeof(num_t))
         else:
             for q in range(qa, qb):
@@ -126,10 +148,11 @@ cdef void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* c
 
 
 cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
-                        Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t n) noexcept nogil:
-    """``n`` output columns of one row. Called with n == CH (a compile-time constant
-    after inlining) the accumulators live in vector registers and each tap costs
-    one load and one FMA per vector."""
+                        Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t n,
+                        Py_ssize_t nw) noexcept nogil:
+    """``n`` output columns of one row, of which the first ``nw`` are stored. Called
+    with a literal ``n`` (a compile-time constant after inlining) the accumulators
+    live in vector registers and each tap costs one load and one FMA per vector."""
     cdef num_t acc[FC_MAX_CH]
     cdef num_t wv
     cdef const num_t* s
@@ -142,31 +165,65 @@ cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
             wv = w[a * L + b]
             for c in range(n):
                 acc[c] += wv * s[b + c]
-    for c in range(n):
+    for c in range(nw):
         o[c] = acc[c]
 
 
 cdef void _row(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
                Py_ssize_t L, num_t* o, Py_ssize_t wo) noexcept nogil:
+    # Every chunk has a literal width, so it vectorises with its accumulators in
+    # registers (a runtime-width tail ran scalar, ~5x slower per output). The row is
+    # covered by chunks of the widest width that fits; the last one is shifted left
+    # to end at the row's end, recomputing a few outputs by the same operations
+    # (so bit-identical). A row narrower than one vector stores part of a vector
+    # that reads into the zeroed slack.
+    if wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t)):
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t))
+    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 2):
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 2)
+    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 4):
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 4)
+    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 8):
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 8)
+    else:
+        _chunk(src, bs, w, K, L, o, FC_ACC_BYTES // sizeof(num_t) // 8, wo)
+
+
+cdef inline void _row_w(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
+                        Py_ssize_t L, num_t* o, Py_ssize_t wo, Py_ssize_t n) noexcept nogil:
+    """A row of ``wo >= n`` outputs in chunks of ``n`` (a literal at every call)."""
     cdef Py_ssize_t c0 = 0
-    while c0 + <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t)) <= wo:
-        _chunk(src + c0, bs, w, K, L, o + c0, FC_ACC_BYTES // sizeof(num_t))
-        c0 += FC_ACC_BYTES // sizeof(num_t)
+    while c0 + n <= wo:
+        _chunk(src + c0, bs, w, K, L, o + c0, n, n)
+        c0 += n
     if c0 < wo:
-        _chunk(src + c0, bs, w, K, L, o + c0, wo - c0)
+        _chunk(src + wo - n, bs, w, K, L, o + wo - n, n, n)
 
 
-def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, ::1] out,
+cdef void _zero_slack(void* buf, Py_ssize_t nrows, Py_ssize_t stride, Py_ssize_t width,
+                      size_t itemsize) noexcept nogil:
+    """Zero columns ``width:stride`` of every row of a tile buffer: the rows are
+    filled up to ``width`` only, and a row's last vector reads into the rest (finite
+    zeros keep garbage NaNs and denormals out of the discarded lanes)."""
+    cdef Py_ssize_t p
+    for p in range(nrows):
+        memset(<char*>buf + (p * stride + width) * itemsize, 0, (stride - width) * itemsize)
+
+
+def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
                     Py_ssize_t oy, Py_ssize_t ox, int boundary, num_t fill,
                     int nthreads):
     """out[i, j] = sum w[a, b] * xpad[i + oy + a, j + ox + b]  (see module header).
 
-    x may have any strides; w and out are C-contiguous. The GIL is released and
-    rows of output are split into tiles across ``nthreads`` OpenMP threads.
+    x may have any strides; w is C-contiguous and out has contiguous rows (it may be
+    a block of a larger array: a caller can write straight into its result). The
+    GIL is released and rows of output are split into tiles across ``nthreads``
+    OpenMP threads.
     """
     cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
     cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
     cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
+    _check_rows_contiguous(out.strides[1], sizeof(num_t), Wo)
     if Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
@@ -188,6 +245,7 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, ::1] ou
     cdef Py_ssize_t q, t, i, r0, nr, p, tid
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef num_t* buf
+    _zero_slack(bufs, (T + K - 1) * nt, bs, wp, sizeof(num_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
@@ -206,7 +264,7 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, ::1] ou
 
 
 def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
-                              const num_t[::1] v, num_t[:, ::1] out, Py_ssize_t oy,
+                              const num_t[::1] v, num_t[:, :] out, Py_ssize_t oy,
                               Py_ssize_t ox, int boundary, num_t fill, int nthreads):
     """The primitive for a rank-1 kernel ``w = outer(u, v)``, fused in one pass.
 
@@ -218,6 +276,7 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
     cdef Py_ssize_t K = u.shape[0], L = v.shape[0]
     cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
+    _check_rows_contiguous(out.strides[1], sizeof(num_t), Wo)
     if Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
@@ -242,6 +301,9 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef num_t* buf
     cdef num_t* hbuf
+    for t in range(nt):
+        _zero_slack(bufs + t * per, rows, bs, wp, sizeof(num_t))
+        _zero_slack(bufs + t * per + rows * bs, rows, hs, Wo, sizeof(num_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
@@ -263,10 +325,11 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
 
 cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
                           const real_t* wr, const real_t* wi, Py_ssize_t K, Py_ssize_t L,
-                          real_t* o, Py_ssize_t n) noexcept nogil:
+                          real_t* o, Py_ssize_t n, Py_ssize_t nw) noexcept nogil:
     """``n`` complex outputs from split real/imaginary rows: four FMAs per tap on
     two accumulator arrays (half a real chunk each, so both stay in registers);
-    ``o`` is interleaved (re, im) like the complex output array."""
+    ``o`` is interleaved (re, im) like the complex output array. The first ``nw``
+    are stored (see _row)."""
     cdef real_t ar[FC_HALF_CH]
     cdef real_t ai[FC_HALF_CH]
     cdef real_t vr, vi
@@ -285,7 +348,7 @@ cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
             for c in range(n):
                 ar[c] += vr * pr[b + c] - vi * pi[b + c]
                 ai[c] += vr * pi[b + c] + vi * pr[b + c]
-    for c in range(n):
+    for c in range(nw):
         o[2 * c] = ar[c]
         o[2 * c + 1] = ai[c]
 
@@ -293,14 +356,27 @@ cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
 cdef void _row_c(const real_t* sr, const real_t* si, Py_ssize_t bs, const real_t* wr,
                  const real_t* wi, Py_ssize_t K, Py_ssize_t L, real_t* o,
                  Py_ssize_t wo) noexcept nogil:
+    # as _row: literal chunk widths, the last chunk shifted to end at the row's end
+    if wo >= <Py_ssize_t>(FC_ACC_BYTES // (2 * sizeof(real_t))):
+        _row_cw(sr, si, bs, wr, wi, K, L, o, wo, FC_ACC_BYTES // (2 * sizeof(real_t)))
+    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // (4 * sizeof(real_t))):
+        _row_cw(sr, si, bs, wr, wi, K, L, o, wo, FC_ACC_BYTES // (4 * sizeof(real_t)))
+    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // (8 * sizeof(real_t))):
+        _row_cw(sr, si, bs, wr, wi, K, L, o, wo, FC_ACC_BYTES // (8 * sizeof(real_t)))
+    else:
+        _chunk_c(sr, si, bs, wr, wi, K, L, o, FC_ACC_BYTES // (8 * sizeof(real_t)), wo)
+
+
+cdef inline void _row_cw(const real_t* sr, const real_t* si, Py_ssize_t bs,
+                         const real_t* wr, const real_t* wi, Py_ssize_t K, Py_ssize_t L,
+                         real_t* o, Py_ssize_t wo, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t c0 = 0
-    cdef Py_ssize_t ch = FC_ACC_BYTES // (2 * sizeof(real_t))
-    while c0 + ch <= wo:
-        _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0,
-                 FC_ACC_BYTES // (2 * sizeof(real_t)))
-        c0 += ch
+    while c0 + n <= wo:
+        _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0, n, n)
+        c0 += n
     if c0 < wo:
-        _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0, wo - c0)
+        c0 = wo - n
+        _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0, n, n)
 
 
 def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
@@ -338,6 +414,7 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef real_t* bre
     cdef real_t* bim
+    _zero_slack(bufs, 2 * rows * nt, bs, wp, sizeof(real_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:

@@ -50,6 +50,70 @@ def test_cython_each_isa(isa, dtype):
         _check_all(dtype)
 
 
+# Output widths around every chunk width a row is cut into (1 to 2 full chunks of
+# the widest build, 128 float32 / 64 float64): each literal width, the last chunk
+# shifted back over the row's end, and rows narrower than one vector that read
+# into the tile buffer's slack.
+ROW_WIDTHS = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129, 200,
+              255, 257]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64,
+                                   np.complex64, np.complex128, np.longdouble],
+                         ids=lambda d: np.dtype(d).name)
+def test_every_row_width_each_isa(isa, dtype):
+    rng = np.random.default_rng(1)
+    dt = np.dtype(dtype)
+    k = (rng.integers(-9, 9, (3, 4)) if dt.kind in "iu" else rng.standard_normal((3, 4))
+         ).astype(dt)
+    with _convolve2d.direct_backend("cython"):
+        for wo in ROW_WIDTHS:
+            shape = (5, wo + 3)
+            x = (rng.integers(-99, 99, shape) if dt.kind in "iu"
+                 else rng.standard_normal(shape)).astype(dt)
+            if dt.kind == "c":
+                x = x + 1j * rng.standard_normal(shape).astype(dt)
+            for mode in ("valid", "same"):
+                assert_matches(fastconv.correlate2d(x, k, mode, "symm"),
+                               ss.correlate2d(x, k, mode, "symm"), x, k)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+def test_tall_narrow_outputs(isa, dtype, boundary):
+    """Outputs narrower than a vector and taller than twice their width run
+    transposed: every mode and boundary, with a strided input."""
+    a, b = _data(dtype, (300, 9), (5, 3))
+    a_t = np.asfortranarray(a)[::-1, :]
+    with _convolve2d.direct_backend("cython"):
+        for func in ("convolve2d", "correlate2d"):
+            for mode in ("full", "same", "valid"):
+                got = getattr(fastconv, func)(a_t, b, mode, boundary, 3)
+                assert_matches(got, getattr(ss, func)(a_t, b, mode, boundary, 3), a, b, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.int64, np.complex64],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("method", ["direct", "separable", "fft"])
+def test_primitive_writes_into_a_block(dtype, method):
+    """``out=`` (the Dask tasks' in-place path) fills exactly the block it is given
+    with the result the primitive returns, and touches nothing around it."""
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(2)
+    x = rng.integers(-50, 50, (40, 37)).astype(dt)
+    w = np.outer(rng.integers(1, 4, 5), rng.integers(1, 4, 6)).astype(dt)
+    big = np.full((50, 60), 7, dt)
+    block = big[4:44, 9:46]
+    want = _convolve2d.correlate_plane_method(x, w, block.shape, (-2, -3), 2, 0, dt, method)
+    got = _convolve2d.correlate_plane_method(x, w, block.shape, (-2, -3), 2, 0, dt, method,
+                                             out=block)
+    assert got is block
+    np.testing.assert_array_equal(block, want)
+    big[4:44, 9:46] = 7
+    assert (big == 7).all()
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_numba_path(dtype):
     with _convolve2d.direct_backend("numba"):
