@@ -22,6 +22,9 @@ cdef extern from *:
     #define FC_MAX_CH 128
     #define FC_HALF_CH 64
     #define FC_L2_BYTES (512 * 1024)
+    #ifndef FC_SEP_STRIP_CHUNKS
+    #define FC_SEP_STRIP_CHUNKS 2
+    #endif
     #ifndef FC_PREFETCH_ROWS
     #define FC_PREFETCH_ROWS 2
     #endif
@@ -42,6 +45,7 @@ cdef extern from *:
     enum: FC_HALF_CH
     enum: FC_L2_BYTES
     enum: FC_PREFETCH_ROWS
+    enum: FC_SEP_STRIP_CHUNKS
 
 ctypedef fused num_t:
     float
@@ -120,31 +124,40 @@ cdef inline void _prefetch(const void* p, Py_ssize_t nbytes) noexcept nogil:
         __builtin_prefetch(<const char*>p + off)
 
 
-cdef void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
-                    Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t wp,
-                    num_t fill, num_t* dst) noexcept nogil:
+cdef inline void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
+                           Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t wp,
+                           num_t fill, num_t* dst) noexcept nogil:
     """One padded row: columns [qa, qb) map straight to ox+q, the rest via colmap."""
+    _fill_span(x, src_row, colmap, qa, qb, ox, 0, wp, fill, dst)
+
+
+cdef void _fill_span(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
+                     Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t q0,
+                     Py_ssize_t q1, num_t fill, num_t* dst) noexcept nogil:
+    """Padded columns [q0, q1) of one row into dst[0:q1-q0]."""
     cdef Py_ssize_t q, c
+    cdef Py_ssize_t a = max(q0, min(qa, q1))
+    cdef Py_ssize_t b = max(a, min(qb, q1))
     if src_row < 0:
-        for q in range(wp):
+        for q in range(q1 - q0):
             dst[q] = fill
         return
-    for q in range(qa):
+    for q in range(q0, a):
         c = colmap[q]
-        dst[q] = x[src_row, c] if c >= 0 else fill
-    if qb > qa:
+        dst[q - q0] = x[src_row, c] if c >= 0 else fill
+    if b > a:
         if x.strides[1] == sizeof(num_t):
             if src_row + FC_PREFETCH_ROWS < x.shape[0]:
                 # the next rows are usually next: start their loads now (rows of a
                 # block of a larger array are short, and each begins with a miss)
-                _prefetch(&x[src_row + FC_PREFETCH_ROWS, ox + qa], (qb - qa) * sizeof(num_t))
-            memcpy(dst + qa, &x[src_row, ox + qa], (qb - qa) * sizeof(num_t))
+                _prefetch(&x[src_row + FC_PREFETCH_ROWS, ox + a], (b - a) * sizeof(num_t))
+            memcpy(dst + a - q0, &x[src_row, ox + a], (b - a) * sizeof(num_t))
         else:
-            for q in range(qa, qb):
-                dst[q] = x[src_row, ox + q]
-    for q in range(max(qa, qb), wp):
+            for q in range(a, b):
+                dst[q - q0] = x[src_row, ox + q]
+    for q in range(b, q1):
         c = colmap[q]
-        dst[q] = x[src_row, c] if c >= 0 else fill
+        dst[q - q0] = x[src_row, c] if c >= 0 else fill
 
 
 cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
@@ -157,9 +170,16 @@ cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
     cdef num_t wv
     cdef const num_t* s
     cdef Py_ssize_t a, b, c
+    # the first tap initialises the sums: zeroing them first compiled to a
+    # ``rep stos`` of the whole array per chunk (~25% of a 15-tap column pass)
+    wv = w[0]
     for c in range(n):
-        acc[c] = 0
-    for a in range(K):
+        acc[c] = wv * src[c]
+    for b in range(1, L):
+        wv = w[b]
+        for c in range(n):
+            acc[c] += wv * src[b + c]
+    for a in range(1, K):
         s = src + a * bs
         for b in range(L):
             wv = w[a * L + b]
@@ -268,10 +288,13 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
                               Py_ssize_t ox, int boundary, num_t fill, int nthreads):
     """The primitive for a rank-1 kernel ``w = outer(u, v)``, fused in one pass.
 
-    Per tile: the padded input rows go to one buffer (as in correlate_valid), the
-    1 x L pass with ``v`` writes the tile's K+T-1 intermediate rows to a second
-    buffer, and the K x 1 pass with ``u`` reads them straight to ``out`` - so the
-    intermediate never leaves L2 and memory is crossed once, as for a direct call.
+    The output is cut into vertical strips one or two chunks wide (and, when there
+    are too few strips for the threads, into bands of rows). A task walks down its
+    strip: each padded input row is filtered once with ``v`` (1 x L) into a ring of
+    the last K intermediate rows, and each output row is the K x 1 pass with ``u``
+    over the ring. Every ring row is stored twice (slots j and j + K), so the K rows
+    an output needs are always consecutive. The ring and the input row stay in L1;
+    no intermediate row is computed twice except at band edges.
     """
     cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
     cdef Py_ssize_t K = u.shape[0], L = v.shape[0]
@@ -280,47 +303,68 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     if Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
+    cdef Py_ssize_t vw = ch // 8                      # one vector
+    cdef Py_ssize_t St = FC_SEP_STRIP_CHUNKS * ch     # strip width
+    cdef int nt0 = max(1, nthreads)
+    if (Wo + St - 1) // St < nt0:
+        # too few strips for the threads: narrower ones (whole vectors)
+        St = max(vw, ((Wo + nt0 - 1) // nt0 + vw - 1) // vw * vw)
+    cdef Py_ssize_t nstrips = (Wo + St - 1) // St
+    # Bands of rows when strips alone cannot keep the threads busy; each band
+    # recomputes K-1 intermediate rows, so bands stay >= 4K rows tall.
+    cdef Py_ssize_t nbands = 1
+    if nstrips < 2 * nt0:
+        nbands = max(1, min((2 * nt0 + nstrips - 1) // nstrips, Ho // (4 * K)))
+    cdef Py_ssize_t Tb = (Ho + nbands - 1) // nbands
+    nbands = (Ho + Tb - 1) // Tb
+    cdef Py_ssize_t ntasks = nstrips * nbands
+    cdef int nt = max(1, min(nt0, <int>ntasks))
     cdef Py_ssize_t wp = Wo + L - 1
-    cdef Py_ssize_t bs = wp + ch              # padded input row (+ slack for the last chunk)
-    cdef Py_ssize_t hs = Wo + ch              # intermediate row
-    cdef Py_ssize_t T = FC_L2_BYTES // ((bs + hs) * sizeof(num_t)) - K + 1
-    # The K-1 halo rows of the 1 x L pass are recomputed per tile: keep that
-    # under ~25% even when it means spilling from L2 into L3.
-    T = _balanced_tile(T, 4 * K, Ho, nthreads)
-    cdef Py_ssize_t ntiles = (Ho + T - 1) // T
-    cdef int nt = max(1, min(nthreads, <int>ntiles))
-    cdef Py_ssize_t rows = T + K - 1
-    cdef Py_ssize_t per = rows * (bs + hs)
+    # Rows start on cache lines: the K x 1 pass then reads whole aligned vectors
+    # (a misaligned vector load spans two lines and costs two).
+    cdef Py_ssize_t al = max(1, 64 // <Py_ssize_t>sizeof(num_t))
+    cdef Py_ssize_t bs = (St + L - 1 + ch + al - 1) // al * al   # input row (+ slack)
+    cdef Py_ssize_t hs = (St + ch + al - 1) // al * al           # ring row (+ slack)
+    cdef Py_ssize_t per = bs + 2 * K * hs
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
-    cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
-    if colmap == NULL or bufs == NULL:
+    cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
+    if colmap == NULL or raw == NULL:
         free(colmap)
-        free(bufs)
+        free(raw)
         raise MemoryError("fastconv: could not allocate the tile buffers")
-    cdef Py_ssize_t q, t, i, r0, nr, p, tid
+    cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
+    cdef Py_ssize_t q, t, i, r0, nr, p, tid, c0, sw, j
+    # 1, unknown to the compiler: with a literal 1 tap row, gcc kept the row pass's
+    # accumulators in memory (a load and a store around every FMA)
+    cdef Py_ssize_t one = 1 + (M < 0)
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef num_t* buf
-    cdef num_t* hbuf
-    for t in range(nt):
-        _zero_slack(bufs + t * per, rows, bs, wp, sizeof(num_t))
-        _zero_slack(bufs + t * per + rows * bs, rows, hs, Wo, sizeof(num_t))
+    cdef num_t* ring
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
-        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
+        for t in prange(ntasks, num_threads=nt, schedule='dynamic'):
             tid = threadid()
             buf = bufs + tid * per
-            hbuf = buf + rows * bs
-            r0 = t * T
-            nr = min(T, Ho - r0)
+            ring = buf + bs
+            c0 = (t % nstrips) * St
+            sw = min(St, Wo - c0)
+            r0 = (t // nstrips) * Tb
+            nr = min(Tb, Ho - r0)
+            # zero slack: the last vector of a row reads past its end
+            _zero_slack(buf, 1, bs, sw + L - 1, sizeof(num_t))
+            _zero_slack(ring, 2 * K, hs, sw, sizeof(num_t))
             for p in range(nr + K - 1):
-                _fill_row(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
-                          wp, fill, buf + p * bs)
-                _row(buf + p * bs, bs, &v[0], 1, L, hbuf + p * hs, Wo)
-            for i in range(nr):
-                _row(hbuf + i * hs, hs, &u[0], K, 1, &out[r0 + i, 0], Wo)
+                _fill_span(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
+                           c0, c0 + sw + L - 1, fill, buf)
+                j = p % K
+                _row(buf, bs, &v[0], one, L, ring + j * hs, sw)
+                memcpy(ring + (j + K) * hs, ring + j * hs, sw * sizeof(num_t))
+                if p >= K - 1:
+                    i = p - (K - 1)
+                    _row(ring + (i % K) * hs, hs, &u[0], K, 1, &out[r0 + i, c0], sw)
     free(colmap)
-    free(bufs)
+    free(raw)
 
 
 cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
@@ -459,3 +503,28 @@ def correlate_valid_strict_complex(const cnum_t[:, :] x, const cnum_t[:, ::1] w,
                         v = x[r, c] if (r >= 0 and c >= 0) else fill
                         acc = acc + w[a, b] * v
                 out[i, j] = acc
+
+
+def all_finite(const real_t[:, :] x, int nthreads):
+    """Whether every element is finite (``v - v`` is 0 for finite v, NaN for Inf
+    or NaN): an integer OR per row, which vectorises, at memory speed."""
+    cdef Py_ssize_t M = x.shape[0], N = x.shape[1], i, j
+    cdef Py_ssize_t step = x.strides[1] // <Py_ssize_t>sizeof(real_t)
+    cdef int bad = 0, row_bad
+    cdef const real_t* r
+    if M == 0 or N == 0:
+        return True
+    if x.strides[1] % <Py_ssize_t>sizeof(real_t):
+        raise ValueError("fastconv: misaligned array")
+    with nogil:
+        for i in prange(M, num_threads=max(1, nthreads), schedule='static'):
+            r = &x[i, 0]
+            row_bad = 0
+            if step == 1:
+                for j in range(N):
+                    row_bad = row_bad | (r[j] - r[j] != 0)
+            else:
+                for j in range(N):
+                    row_bad = row_bad | (r[j * step] - r[j * step] != 0)
+            bad += row_bad
+    return bad == 0

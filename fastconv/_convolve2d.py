@@ -142,7 +142,20 @@ def _check_boundary_input(x: np.ndarray, boundary: int) -> None:
 
 
 def _all_finite(x: np.ndarray, w: np.ndarray, fill: Any) -> bool:
-    return bool(np.isfinite(w).all() and np.isfinite(fill) and np.isfinite(x).all())
+    if not (np.isfinite(w).all() and np.isfinite(fill)):
+        return False
+    if x.dtype.kind == "c" and x.dtype.itemsize <= 16:
+        parts = (x.real, x.imag)
+    else:
+        parts = (x,)
+    for p in parts:
+        if p.dtype in (np.float32, np.float64) and p.ndim == 2:
+            # compiled and threaded: np.isfinite(x).all() cost 0.7 ms on 2048^2
+            if not kernels().all_finite(p, _threads_for(p.size)):
+                return False
+        elif not np.isfinite(p).all():
+            return False
+    return True
 
 
 def _fft_dtype(dt: np.dtype) -> np.dtype | None:

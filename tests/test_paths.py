@@ -190,3 +190,23 @@ def test_import_is_light(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_all_finite_each_isa(isa, dtype):
+    """The compiled finiteness check that gates the FFT and separable paths: every
+    kind of non-finite value at the first, a middle and the last place, through
+    contiguous, strided and reversed views, on 1 and 2 threads."""
+    from fastconv._isa import kernels
+    x = np.random.default_rng(3).standard_normal((37, 45)).astype(dtype)
+    views = [lambda a: a, lambda a: a[::2, ::3], lambda a: a[::-1, ::-1],
+             lambda a: np.asfortranarray(a)]
+    for nt in (1, 2):
+        for view in views:
+            assert kernels().all_finite(view(x), nt)
+            for bad in (np.inf, -np.inf, np.nan):
+                for where in ((0, 0), (18, 21), (36, 44)):
+                    y = x.copy()
+                    y[where] = bad
+                    v = view(y)
+                    assert kernels().all_finite(v, nt) == bool(np.isfinite(v).all())
