@@ -25,15 +25,15 @@ import numpy as np
 from . import _fft
 
 
-# Seconds per unit, at the default thread count, keyed by precision class: the
-# medians of three tune() runs on the 2-core AVX-512 development machine, c_fft
-# lowered 20-30% to put the FFT/direct crossover where the bench's timings at 1024^2
-# put it (k ~ 19-21 single, 23 double).
+# Seconds per unit, at the default thread count, keyed by precision class: c_out
+# and c_tap are the medians of three tune() runs on the 2-core AVX-512 development
+# machine; c_fft is the median seconds per (block points x log2 block points) of
+# the FFT path over 512^2..4096^2 images and k = 15..63 (the spread is +-30%).
 # 'single' covers float32/complex64 and integers up to 32 bits (int32 kernels),
 # 'double' covers float64/complex128/64-bit integers (and integer FFTs, in float64).
 DEFAULTS: dict[str, dict[str, float]] = {
     "single": {"c_out": 1.9e-10, "c_tap": 1.6e-11, "c_fft": 4.0e-10},
-    "double": {"c_out": 4.0e-10, "c_tap": 2.95e-11, "c_fft": 7.5e-10},
+    "double": {"c_out": 4.0e-10, "c_tap": 2.95e-11, "c_fft": 6.5e-10},
 }
 
 # Below this predicted direct time, 'auto' does not look further.
@@ -117,8 +117,14 @@ def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype)
     by, bx = _fft.block_length(Ho, K, real), _fft.block_length(Wo, L, real)
     blocks = -(-Ho // (by - K + 1)) * -(-Wo // (bx - L + 1))
     n = by * bx
-    return (blocks * n * math.log2(max(n, 2)) * c["c_fft"] * _cplx_factor(dt, "fft")
+    # one block skips the tiles' copies and batching (see _fft.block_length)
+    single = _SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
+    return (blocks * n * math.log2(max(n, 2)) * c["c_fft"] * single * _cplx_factor(dt, "fft")
             + (Ho + K) * (Wo + L) * c["c_out"])
+
+
+# Seconds per unit of a single-block transform over a tiled one (measured 0.6-0.8).
+_SINGLE_BLOCK_FACTOR = 0.7
 
 
 def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
