@@ -19,10 +19,10 @@ from setuptools import Extension, setup
 BASE_FLAGS = ["-O3", "-fwrapv", "-fno-math-errno", "-std=c11", "-ffp-contract=fast"]
 IS_X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 ISA_FLAGS = {
-    "base": [],
-    "avx2": ["-mavx2", "-mfma", "-DFC_ACC_BYTES=256"],
+    "base": ["-DFC_VEC_BYTES=16"],
+    "avx2": ["-mavx2", "-mfma", "-DFC_ACC_BYTES=256", "-DFC_VEC_BYTES=32"],
     "avx512": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma",
-               "-mprefer-vector-width=512", "-DFC_ACC_BYTES=512"],
+               "-mprefer-vector-width=512", "-DFC_ACC_BYTES=512", "-DFC_VEC_BYTES=64"],
 }
 
 
@@ -53,7 +53,7 @@ extensions = [
     Extension(
         f"fastconv._direct_{isa}",
         [f"csrc/_direct_{isa}.pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "csrc"],
         extra_compile_args=(BASE_FLAGS + ISA_FLAGS[isa] if sys.platform != "win32" else [])
         + omp,
         extra_link_args=omp,

@@ -47,6 +47,12 @@ cdef extern from *:
     enum: FC_PREFETCH_ROWS
     enum: FC_SEP_STRIP_CHUNKS
 
+cdef extern from "_rows2.h":
+    int fc_row2_f(const float* src, Py_ssize_t bs, const float* w, Py_ssize_t K,
+                  Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo) noexcept nogil
+    int fc_row2_d(const double* src, Py_ssize_t bs, const double* w, Py_ssize_t K,
+                  Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo) noexcept nogil
+
 ctypedef fused num_t:
     float
     double
@@ -220,6 +226,18 @@ cdef inline void _row_w(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssiz
         _chunk(src + wo - n, bs, w, K, L, o + wo - n, n, n)
 
 
+cdef inline int _row2(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
+                      Py_ssize_t L, num_t* o0, num_t* o1, Py_ssize_t wo) noexcept nogil:
+    """Two output rows sharing their input loads (csrc/_rows2.h), bit-identical to
+    two _row calls; returns 0, computing nothing, where that loop does not apply."""
+    if num_t is float:
+        return fc_row2_f(src, bs, w, K, L, o0, o1, wo)
+    elif num_t is double:
+        return fc_row2_d(src, bs, w, K, L, o0, o1, wo)
+    else:
+        return 0
+
+
 cdef void _zero_slack(void* buf, Py_ssize_t nrows, Py_ssize_t stride, Py_ssize_t width,
                       size_t itemsize) noexcept nogil:
     """Zero columns ``width:stride`` of every row of a tile buffer: the rows are
@@ -277,8 +295,13 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
             for p in range(nr + K - 1):
                 _fill_row(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
                           wp, fill, buf + p * bs)
-            for i in range(nr):
+            i = 0
+            while i + 1 < nr and _row2(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0],
+                                       &out[r0 + i + 1, 0], Wo):
+                i = i + 2
+            while i < nr:
                 _row(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0], Wo)
+                i = i + 1
     free(colmap)
     free(bufs)
 

@@ -10,10 +10,13 @@ plane for a stack ``(..., H, W)``.
 How it is computed
 ------------------
 Every mode and boundary is the 'valid' correlation of the boundary-extended input
-(the one primitive of fastconv). The graph has one task per output chunk: it fills
-a window of the extended input, the chunk's own samples plus the halo the kernel
-reaches (``K - 1`` rows and ``L - 1`` columns in all), and runs fastconv 'valid'
-on it, so each output sample is computed once. The halo comes from the
+(the one primitive of fastconv). The graph has one task per output chunk, whose
+window of the extended input is the chunk's own samples plus the halo the kernel
+reaches (``K - 1`` rows and ``L - 1`` columns in all); each output sample is
+computed once. The task does not copy the window: the outputs whose window lies in
+the input chunk are computed from the chunk in place, straight into the result,
+and only the frame around them (a few rows and columns) from small windows
+assembled from the halo strips. The halo comes from the
 neighbouring chunks through one "rim" task per input chunk, which cuts the strips
 its neighbours need (a cluster ships strips, not chunks); outside the image the
 window follows scipy's fill / wrap / symm index rule, which also covers a kernel
