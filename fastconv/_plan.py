@@ -26,14 +26,15 @@ from . import _fft
 
 
 # Seconds per unit, at the default thread count, keyed by precision class: c_out
-# and c_tap are the medians of three tune() runs on the 2-core AVX-512 development
-# machine; c_fft is the median seconds per (block points x log2 block points) of
+# and c_tap fit the direct path's times at 1024^2 and 4096^2 (k = 3..15) on the
+# 2-core AVX-512 development machine (three tune() runs agree within their noise);
+# c_fft is the median seconds per (block points x log2 block points) of
 # the FFT path over 512^2..4096^2 images and k = 15..63 (the spread is +-30%).
 # 'single' covers float32/complex64 and integers up to 32 bits (int32 kernels),
 # 'double' covers float64/complex128/64-bit integers (and integer FFTs, in float64).
 DEFAULTS: dict[str, dict[str, float]] = {
-    "single": {"c_out": 1.9e-10, "c_tap": 1.6e-11, "c_fft": 4.0e-10},
-    "double": {"c_out": 4.0e-10, "c_tap": 2.95e-11, "c_fft": 6.5e-10},
+    "single": {"c_out": 1.8e-10, "c_tap": 1.15e-11, "c_fft": 5.0e-10},
+    "double": {"c_out": 2.4e-10, "c_tap": 2.5e-11, "c_fft": 8.0e-10},
 }
 
 # Below this predicted direct time, 'auto' does not look further.
