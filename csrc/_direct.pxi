@@ -52,6 +52,14 @@ cdef extern from "_rows2.h":
                   Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo) noexcept nogil
     int fc_row2_d(const double* src, Py_ssize_t bs, const double* w, Py_ssize_t K,
                   Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo) noexcept nogil
+    Py_ssize_t fc_cwidth_f() noexcept nogil
+    Py_ssize_t fc_cwidth_d() noexcept nogil
+    void fc_crows_f(const float* ss, const float* sr, const float* si, Py_ssize_t bs,
+                    const float* wc, const float* wm, const float* wp, Py_ssize_t K,
+                    Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo) noexcept nogil
+    void fc_crows_d(const double* ss, const double* sr, const double* si, Py_ssize_t bs,
+                    const double* wc, const double* wm, const double* wp, Py_ssize_t K,
+                    Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo) noexcept nogil
 
 ctypedef fused num_t:
     float
@@ -455,7 +463,9 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     ``xr``/``xi`` are the (any-strided) real and imaginary parts of the input,
     ``wr``/``wi`` of the kernel; ``out`` is the complex output viewed as reals,
     shape (Ho, 2*Wo). Tiles and threads as in :func:`correlate_valid`; each padded
-    row is stored split (re, im) so the inner loop vectorises.
+    row is stored split (re, im, and re + im) so the inner loop vectorises. Rows at
+    least one chunk wide take Gauss's three-multiplication form in row pairs
+    (csrc/_rows2.h); narrower ones the four-multiplication loop.
     """
     cdef Py_ssize_t M = xr.shape[0], N = xr.shape[1]
     cdef Py_ssize_t K = wr.shape[0], L = wr.shape[1]
@@ -465,23 +475,37 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef Py_ssize_t ch = FC_ACC_BYTES // (2 * sizeof(real_t))
     cdef Py_ssize_t wp = Wo + L - 1
     cdef Py_ssize_t bs = wp + ch
-    cdef Py_ssize_t T = FC_L2_BYTES // (2 * bs * sizeof(real_t)) - K + 1
+    cdef Py_ssize_t T = FC_L2_BYTES // (3 * bs * sizeof(real_t)) - K + 1
     T = _balanced_tile(T, K, Ho, nthreads)
     cdef Py_ssize_t ntiles = (Ho + T - 1) // T
     cdef int nt = max(1, min(nthreads, <int>ntiles))
     cdef Py_ssize_t rows = T + K - 1
-    cdef Py_ssize_t per = 2 * rows * bs
+    cdef Py_ssize_t per = 3 * rows * bs
+    cdef Py_ssize_t cw = fc_cwidth_f() if real_t is float else fc_cwidth_d()
+    cdef bint gauss = cw > 0 and Wo >= cw
+    # xr and xi are the two halves of one interleaved complex array
+    cdef bint inter = (M > 0 and N > 0 and xr.strides[1] == 2 * sizeof(real_t)
+                       and xi.strides[0] == xr.strides[0] and xi.strides[1] == xr.strides[1]
+                       and <char*>&xi[0, 0] == <char*>&xr[0, 0] + sizeof(real_t))
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef real_t* bufs = <real_t*>malloc(per * nt * sizeof(real_t))
-    if colmap == NULL or bufs == NULL:
+    cdef real_t* w3 = <real_t*>malloc(3 * K * L * sizeof(real_t))
+    if colmap == NULL or bufs == NULL or w3 == NULL:
         free(colmap)
         free(bufs)
+        free(w3)
         raise MemoryError("fastconv: could not allocate the tile buffers")
     cdef Py_ssize_t q, t, i, r0, nr, p, tid, src
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef real_t* bre
     cdef real_t* bim
-    _zero_slack(bufs, 2 * rows * nt, bs, wp, sizeof(real_t))
+    cdef real_t* bsum
+    # Gauss's weights: c, d - c and c + d for the planes re + im, re and im
+    for t in range(K * L):
+        w3[t] = wr[t // L, t % L]
+        w3[K * L + t] = wi[t // L, t % L] - wr[t // L, t % L]
+        w3[2 * K * L + t] = wr[t // L, t % L] + wi[t // L, t % L]
+    _zero_slack(bufs, 3 * rows * nt, bs, wp, sizeof(real_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
@@ -489,17 +513,59 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
             tid = threadid()
             bre = bufs + tid * per
             bim = bre + rows * bs
+            bsum = bim + rows * bs
             r0 = t * T
             nr = min(T, Ho - r0)
             for p in range(nr + K - 1):
                 src = _map_index(oy + r0 + p, M, boundary)
-                _fill_row(xr, src, colmap, qa, qb, ox, wp, fill_re, bre + p * bs)
-                _fill_row(xi, src, colmap, qa, qb, ox, wp, fill_im, bim + p * bs)
-            for i in range(nr):
-                _row_c(bre + i * bs, bim + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L,
-                       &out[r0 + i, 0], Wo)
+                if inter and src >= 0 and qb > qa:
+                    # one pass over the complex row splits it (the strided copy of
+                    # each plane ran element by element)
+                    _fill_span(xr, src, colmap, qa, qb, ox, 0, qa, fill_re, bre + p * bs)
+                    _fill_span(xi, src, colmap, qa, qb, ox, 0, qa, fill_im, bim + p * bs)
+                    _split(&xr[src, ox + qa], qb - qa, bre + p * bs + qa, bim + p * bs + qa)
+                    _fill_span(xr, src, colmap, qa, qb, ox, qb, wp, fill_re, bre + p * bs + qb)
+                    _fill_span(xi, src, colmap, qa, qb, ox, qb, wp, fill_im, bim + p * bs + qb)
+                else:
+                    _fill_row(xr, src, colmap, qa, qb, ox, wp, fill_re, bre + p * bs)
+                    _fill_row(xi, src, colmap, qa, qb, ox, wp, fill_im, bim + p * bs)
+                if gauss:
+                    for q in range(wp):
+                        bsum[p * bs + q] = bre[p * bs + q] + bim[p * bs + q]
+            if not gauss:
+                for i in range(nr):
+                    _row_c(bre + i * bs, bim + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L,
+                           &out[r0 + i, 0], Wo)
+                continue
+            i = 0
+            while K >= 2 and i + 1 < nr:
+                _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
+                       &out[r0 + i, 0], &out[r0 + i + 1, 0], Wo)
+                i = i + 2
+            while i < nr:
+                _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
+                       &out[r0 + i, 0], NULL, Wo)
+                i = i + 1
     free(colmap)
     free(bufs)
+    free(w3)
+
+
+cdef inline void _split(const real_t* z, Py_ssize_t n, real_t* re, real_t* im) noexcept nogil:
+    """n interleaved (re, im) pairs into two planes."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        re[j] = z[2 * j]
+        im[j] = z[2 * j + 1]
+
+
+cdef inline void _crows(const real_t* ss, const real_t* sr, const real_t* si, Py_ssize_t bs,
+                        const real_t* w3, Py_ssize_t K, Py_ssize_t L, real_t* o0,
+                        real_t* o1, Py_ssize_t wo) noexcept nogil:
+    if real_t is float:
+        fc_crows_f(ss, sr, si, bs, w3, w3 + K * L, w3 + 2 * K * L, K, L, o0, o1, wo)
+    else:
+        fc_crows_d(ss, sr, si, bs, w3, w3 + K * L, w3 + 2 * K * L, K, L, o0, o1, wo)
 
 
 def correlate_valid_strict_complex(const cnum_t[:, :] x, const cnum_t[:, ::1] w,

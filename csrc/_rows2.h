@@ -120,6 +120,133 @@ static int fc_row2_##SUF(const T* src, ptrdiff_t bs, const T* w, ptrdiff_t K,   
 FC_DEF_ROWS2(f, float)
 FC_DEF_ROWS2(d, double)
 
+/* Complex data as split planes, by Gauss's three multiplications: with
+ * x = a + ib and w = c + id,
+ *     k1 = c (a + b),  k2 = a (d - c),  k3 = b (c + d),
+ *     Re(w x) = k1 - k3,  Im(w x) = k1 + k2,
+ * so each tap costs three multiply-adds, over the planes s = a + b, a and b with
+ * weights c, d - c and c + d (wc, wm, wp below), instead of four. Rows go in pairs
+ * as above (three loads feed six FMAs); fc_crow1_* is the same sum for one row,
+ * operation for operation, for a tile's odd last row. Outputs are interleaved
+ * (re, im) like the complex result. Needs rows at least one chunk wide. */
+#if FC_VEC_BYTES >= 64
+#define FC_NVC 2
+#else
+#define FC_NVC 1  /* 2 rows x 3 sums + 3 loads + 6 weights: 15 of 16 registers */
+#endif
+
+#define FC_CLOAD3(SUF, s_, r_, i_, off)                                               \
+    for (j = 0; j < FC_NVC; j++) {                                                    \
+        vs[j] = fc_load_##SUF(s_ + (off) + j * FC_VL_##SUF);                          \
+        vr[j] = fc_load_##SUF(r_ + (off) + j * FC_VL_##SUF);                          \
+        vi[j] = fc_load_##SUF(i_ + (off) + j * FC_VL_##SUF);                          \
+    }
+
+#define FC_CSTORE(SUF, T, o, k1, k2, k3)                                              \
+    do {                                                                              \
+        T re_[FC_NVC * FC_VL_##SUF], im_[FC_NVC * FC_VL_##SUF];                       \
+        int c_;                                                                       \
+        for (j = 0; j < FC_NVC; j++) {                                                \
+            fc_vec_##SUF r_ = k1[j] - k3[j], i_ = k1[j] + k2[j];                      \
+            memcpy(re_ + j * FC_VL_##SUF, &r_, sizeof r_);                            \
+            memcpy(im_ + j * FC_VL_##SUF, &i_, sizeof i_);                            \
+        }                                                                             \
+        for (c_ = 0; c_ < FC_NVC * FC_VL_##SUF; c_++) {                               \
+            (o)[2 * c_] = re_[c_];                                                    \
+            (o)[2 * c_ + 1] = im_[c_];                                                \
+        }                                                                             \
+    } while (0)
+
+#define FC_DEF_CROWS2(SUF, T)                                                         \
+static inline void fc_cchunk1_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
+        const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0) {     \
+    fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC], vs[FC_NVC], vr[FC_NVC], vi[FC_NVC]; \
+    ptrdiff_t a, b, t;                                                                \
+    int j;                                                                            \
+    FC_CLOAD3(SUF, ss, sr, si, 0)                                                     \
+    for (j = 0; j < FC_NVC; j++) {                                                    \
+        p1[j] = wc[0] * vs[j]; p2[j] = wm[0] * vr[j]; p3[j] = wp[0] * vi[j];          \
+    }                                                                                 \
+    for (a = 0; a < K; a++)                                                           \
+        for (b = (a == 0); b < L; b++) {                                              \
+            t = a * L + b;                                                            \
+            FC_CLOAD3(SUF, ss + a * bs, sr + a * bs, si + a * bs, b)                  \
+            for (j = 0; j < FC_NVC; j++) {                                            \
+                p1[j] += wc[t] * vs[j]; p2[j] += wm[t] * vr[j]; p3[j] += wp[t] * vi[j]; \
+            }                                                                         \
+        }                                                                             \
+    FC_CSTORE(SUF, T, o0, p1, p2, p3);                                                \
+}                                                                                     \
+                                                                                      \
+static inline void fc_cchunk2_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
+        const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1) { \
+    fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC], q1[FC_NVC], q2[FC_NVC], q3[FC_NVC]; \
+    fc_vec_##SUF vs[FC_NVC], vr[FC_NVC], vi[FC_NVC];                                  \
+    ptrdiff_t a, b, t, u;                                                             \
+    int j;                                                                            \
+    /* input row 0: row 0's tap row 0 */                                              \
+    FC_CLOAD3(SUF, ss, sr, si, 0)                                                     \
+    for (j = 0; j < FC_NVC; j++) {                                                    \
+        p1[j] = wc[0] * vs[j]; p2[j] = wm[0] * vr[j]; p3[j] = wp[0] * vi[j];          \
+    }                                                                                 \
+    for (b = 1; b < L; b++) {                                                         \
+        FC_CLOAD3(SUF, ss, sr, si, b)                                                 \
+        for (j = 0; j < FC_NVC; j++) {                                                \
+            p1[j] += wc[b] * vs[j]; p2[j] += wm[b] * vr[j]; p3[j] += wp[b] * vi[j];   \
+        }                                                                             \
+    }                                                                                 \
+    /* input rows 1..K-1: tap row a of row 0, tap row a-1 of row 1 */                 \
+    for (a = 1; a < K; a++)                                                           \
+        for (b = 0; b < L; b++) {                                                     \
+            t = a * L + b;                                                            \
+            u = t - L;                                                                \
+            FC_CLOAD3(SUF, ss + a * bs, sr + a * bs, si + a * bs, b)                  \
+            for (j = 0; j < FC_NVC; j++) {                                            \
+                p1[j] += wc[t] * vs[j]; p2[j] += wm[t] * vr[j]; p3[j] += wp[t] * vi[j]; \
+            }                                                                         \
+            if (a == 1 && b == 0)                                                     \
+                for (j = 0; j < FC_NVC; j++) {                                        \
+                    q1[j] = wc[0] * vs[j]; q2[j] = wm[0] * vr[j]; q3[j] = wp[0] * vi[j]; \
+                }                                                                     \
+            else                                                                      \
+                for (j = 0; j < FC_NVC; j++) {                                        \
+                    q1[j] += wc[u] * vs[j]; q2[j] += wm[u] * vr[j]; q3[j] += wp[u] * vi[j]; \
+                }                                                                     \
+        }                                                                             \
+    /* input row K: row 1's tap row K-1 */                                            \
+    for (b = 0; b < L; b++) {                                                         \
+        u = (K - 1) * L + b;                                                          \
+        FC_CLOAD3(SUF, ss + K * bs, sr + K * bs, si + K * bs, b)                      \
+        for (j = 0; j < FC_NVC; j++) {                                                \
+            q1[j] += wc[u] * vs[j]; q2[j] += wm[u] * vr[j]; q3[j] += wp[u] * vi[j];   \
+        }                                                                             \
+    }                                                                                 \
+    FC_CSTORE(SUF, T, o0, p1, p2, p3);                                                \
+    FC_CSTORE(SUF, T, o1, q1, q2, q3);                                                \
+}                                                                                     \
+                                                                                      \
+/* Complex chunk width of these loops: rows narrower than this use the 4-FMA loop. */ \
+static inline ptrdiff_t fc_cwidth_##SUF(void) { return FC_NVC * FC_VL_##SUF; }         \
+                                                                                      \
+/* One (o1 == NULL) or two rows of wo >= fc_cwidth outputs; K >= 2 for two. */        \
+static void fc_crows_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs,         \
+        const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1,   \
+        ptrdiff_t wo) {                                                                \
+    const ptrdiff_t cw = FC_NVC * FC_VL_##SUF;                                          \
+    ptrdiff_t c0, c;                                                                    \
+    for (c0 = 0; c0 < wo; c0 += cw) {                                                   \
+        c = c0 + cw <= wo ? c0 : wo - cw; /* the last chunk shifted back */             \
+        if (o1)                                                                         \
+            fc_cchunk2_##SUF(ss + c, sr + c, si + c, bs, wc, wm, wp, K, L,               \
+                             o0 + 2 * c, o1 + 2 * c);                                   \
+        else                                                                            \
+            fc_cchunk1_##SUF(ss + c, sr + c, si + c, bs, wc, wm, wp, K, L, o0 + 2 * c);  \
+    }                                                                                   \
+}
+
+FC_DEF_CROWS2(f, float)
+FC_DEF_CROWS2(d, double)
+
 #else  /* no vector extensions: the one-row loop does all rows */
 
 static int fc_row2_f(const float* src, ptrdiff_t bs, const float* w, ptrdiff_t K,
@@ -131,6 +258,21 @@ static int fc_row2_d(const double* src, ptrdiff_t bs, const double* w, ptrdiff_t
                      ptrdiff_t L, double* o0, double* o1, ptrdiff_t wo) {
     (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)o1; (void)wo;
     return 0;
+}
+
+static ptrdiff_t fc_cwidth_f(void) { return -1; }
+static ptrdiff_t fc_cwidth_d(void) { return -1; }
+static void fc_crows_f(const float* ss, const float* sr, const float* si, ptrdiff_t bs,
+        const float* wc, const float* wm, const float* wp, ptrdiff_t K, ptrdiff_t L,
+        float* o0, float* o1, ptrdiff_t wo) {
+    (void)ss; (void)sr; (void)si; (void)bs; (void)wc; (void)wm; (void)wp; (void)K; (void)L;
+    (void)o0; (void)o1; (void)wo;
+}
+static void fc_crows_d(const double* ss, const double* sr, const double* si, ptrdiff_t bs,
+        const double* wc, const double* wm, const double* wp, ptrdiff_t K, ptrdiff_t L,
+        double* o0, double* o1, ptrdiff_t wo) {
+    (void)ss; (void)sr; (void)si; (void)bs; (void)wc; (void)wm; (void)wp; (void)K; (void)L;
+    (void)o0; (void)o1; (void)wo;
 }
 
 #endif

@@ -90,13 +90,12 @@ def precision(dt: np.dtype) -> str:
 
 
 def _cplx_factor(dt: np.dtype, path: str) -> float:
-    """A complex call's cost over a real one of the same precision. Direct: four
-    real multiply-adds per tap, and the complex kernel has no row pairing: it
-    measured 5.7-6.6x the real kernel (1024^2, k = 7/15), and 5.5 puts the FFT
-    crossover at k ~ 13-15 where it was measured. FFT: twice the points."""
+    """A complex call's cost over a real one of the same precision. Direct: three
+    real multiply-adds per tap (Gauss's form) on three planes; it measured 3.9-4.7x
+    the real kernel at 1024^2, k = 7-15. FFT: twice the points."""
     if dt.kind != "c":
         return 1.0
-    return 5.5 if path == "direct" else 2.0
+    return 4.0 if path == "direct" else 2.0
 
 
 def direct_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype) -> float:
