@@ -119,9 +119,13 @@ def correlate_plane_fft(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int]
         return out
     tiles = np.lib.stride_tricks.sliding_window_view(xp, (By, Bx))[::Sy, ::Sx]
     rows_per_batch = max(1, _BATCH_BYTES // (nx * By * Bx * 16))
+    # one buffer for every batch: a fresh one each time was fresh pages each time
+    batch = np.empty((min(rows_per_batch, ny),) + tiles.shape[1:], work_dtype)
     for r in range(0, ny, rows_per_batch):
         # a contiguous copy costs ~5% of the transform and makes it ~25% faster
-        f = fwd(np.ascontiguousarray(tiles[r:r + rows_per_batch]), axes=(-2, -1), **kw)
+        part = batch[:min(rows_per_batch, ny - r)]
+        np.copyto(part, tiles[r:r + rows_per_batch])
+        f = fwd(part, axes=(-2, -1), **kw)
         f *= spec
         blk = inv(f, s=(By, Bx), axes=(-2, -1), **kw)
         # Each block's valid part goes straight to its place (row-contiguous copies).
