@@ -71,7 +71,7 @@ from ._api import Boundary, Method, Mode
 from ._api import convolve2d as _convolve2d_np
 from ._api import correlate2d as _correlate2d_np
 from ._border import source_index
-from ._convolve2d import _out_shape_and_origin, correlate_plane_method
+from ._convolve2d import _out_shape_and_origin, correlate_plane, correlate_plane_method
 from ._threads import get_num_threads, threads
 
 __all__ = ["convolve2d", "correlate2d"]
@@ -390,6 +390,9 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
             i1, j1 = r1 - K + 1, c1 - L + 1
             _valid_into(view, w, res[..., r0:i1, c0:j1], method, dtype)
             boxes = [(0, r0, 0, Wo), (i1, Ho, 0, Wo), (r0, i1, 0, c0), (r0, i1, j1, Wo)]
+            # The frame's strips are a few rows or columns: direct, without planning
+            # (the plan per call cost more than the strip's arithmetic).
+            method = "direct"
         for a0, a1, b0, b1 in boxes:
             if a1 > a0 and b1 > b0:
                 win = _assemble(plan, srcs, (a0, a1 + K - 1), (b0, b1 + L - 1), fill, dtype)
@@ -441,8 +444,11 @@ def _valid_into(win: np.ndarray, w: np.ndarray, out: np.ndarray, method: str,
     kernel as applied: flipped for a convolution, conjugated for a correlation)."""
     shape = out.shape[-2:]
     for idx in np.ndindex(*win.shape[:-2]):
-        correlate_plane_method(win[idx], w, shape, (0, 0), V.FILL, 0, dtype, method,
-                               out=out[idx])
+        if method == "direct":
+            correlate_plane(win[idx], w, shape, (0, 0), V.FILL, 0, dtype, out=out[idx])
+        else:
+            correlate_plane_method(win[idx], w, shape, (0, 0), V.FILL, 0, dtype, method,
+                                   out=out[idx])
 
 
 _local = threading.local()
