@@ -13,6 +13,7 @@ from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport int32_t, int64_t
+from libc.math cimport INFINITY
 
 cdef extern from *:
     """
@@ -457,7 +458,8 @@ cdef inline void _row_cw(const real_t* sr, const real_t* si, Py_ssize_t bs,
 def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
                             const real_t[:, ::1] wr, const real_t[:, ::1] wi,
                             real_t[:, ::1] out, Py_ssize_t oy, Py_ssize_t ox, int boundary,
-                            real_t fill_re, real_t fill_im, int nthreads):
+                            real_t fill_re, real_t fill_im, int nthreads,
+                            bint allow_gauss=True):
     """The primitive for complex data given as real and imaginary planes.
 
     ``xr``/``xi`` are the (any-strided) real and imaginary parts of the input,
@@ -465,7 +467,8 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     shape (Ho, 2*Wo). Tiles and threads as in :func:`correlate_valid`; each padded
     row is stored split (re, im, and re + im) so the inner loop vectorises. Rows at
     least one chunk wide take Gauss's three-multiplication form in row pairs
-    (csrc/_rows2.h); narrower ones the four-multiplication loop.
+    (csrc/_rows2.h); narrower ones, and any call with ``allow_gauss`` false (the
+    caller's magnitudes could overflow its sums a + b), the four-multiplication loop.
     """
     cdef Py_ssize_t M = xr.shape[0], N = xr.shape[1]
     cdef Py_ssize_t K = wr.shape[0], L = wr.shape[1]
@@ -482,7 +485,7 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef Py_ssize_t rows = T + K - 1
     cdef Py_ssize_t per = 3 * rows * bs
     cdef Py_ssize_t cw = fc_cwidth_f() if real_t is float else fc_cwidth_d()
-    cdef bint gauss = cw > 0 and Wo >= cw
+    cdef bint gauss = allow_gauss and cw > 0 and Wo >= cw
     # xr and xi are the two halves of one interleaved complex array
     cdef bint inter = (M > 0 and N > 0 and xr.strides[1] == 2 * sizeof(real_t)
                        and xi.strides[0] == xr.strides[0] and xi.strides[1] == xr.strides[1]
@@ -594,13 +597,15 @@ def correlate_valid_strict_complex(const cnum_t[:, :] x, const cnum_t[:, ::1] w,
                 out[i, j] = acc
 
 
-def all_finite(const real_t[:, :] x, int nthreads):
-    """Whether every element is finite (``v - v`` is 0 for finite v, NaN for Inf
-    or NaN): an integer OR per row, which vectorises, at memory speed."""
+def all_finite(const real_t[:, :] x, int nthreads, double bound=INFINITY):
+    """Whether every element is finite and, given ``bound``, below it in magnitude
+    (NaN fails every comparison): an integer OR per row, which vectorises, at
+    memory speed."""
     cdef Py_ssize_t M = x.shape[0], N = x.shape[1], i, j
     cdef Py_ssize_t step = x.strides[1] // <Py_ssize_t>sizeof(real_t)
     cdef int bad = 0, row_bad
     cdef const real_t* r
+    cdef real_t b = <real_t>bound
     if M == 0 or N == 0:
         return True
     if x.strides[1] % <Py_ssize_t>sizeof(real_t):
@@ -611,9 +616,10 @@ def all_finite(const real_t[:, :] x, int nthreads):
             row_bad = 0
             if step == 1:
                 for j in range(N):
-                    row_bad = row_bad | (r[j] - r[j] != 0)
+                    row_bad = row_bad | (r[j] != r[j]) | (r[j] >= b) | (r[j] <= -b)
             else:
                 for j in range(N):
-                    row_bad = row_bad | (r[j * step] - r[j * step] != 0)
+                    row_bad = row_bad | (r[j * step] != r[j * step]) | (r[j * step] >= b) \
+                        | (r[j * step] <= -b)
             bad += row_bad
     return bad == 0
