@@ -323,9 +323,10 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     The output is cut into vertical strips one or two chunks wide (and, when there
     are too few strips for the threads, into bands of rows). A task walks down its
     strip: each padded input row is filtered once with ``v`` (1 x L) into a ring of
-    the last K intermediate rows, and each output row is the K x 1 pass with ``u``
-    over the ring. Every ring row is stored twice (slots j and j + K), so the K rows
-    an output needs are always consecutive. The ring and the input row stay in L1;
+    the last K + 1 intermediate rows, and output rows are the K x 1 pass with ``u``
+    over the ring, two at a time where they can share loads. Every ring row is stored
+    twice (slots j and j + K + 1), so the rows an output pair needs are always
+    consecutive. The ring and the input row stay in L1;
     no intermediate row is computed twice except at band edges.
     """
     cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
@@ -357,7 +358,8 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     cdef Py_ssize_t al = max(1, 64 // <Py_ssize_t>sizeof(num_t))
     cdef Py_ssize_t bs = (St + L - 1 + ch + al - 1) // al * al   # input row (+ slack)
     cdef Py_ssize_t hs = (St + ch + al - 1) // al * al           # ring row (+ slack)
-    cdef Py_ssize_t per = bs + 2 * K * hs
+    cdef Py_ssize_t R = K + 1                  # ring rows: an output pair reads K + 1
+    cdef Py_ssize_t per = bs + 2 * R * hs
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
     if colmap == NULL or raw == NULL:
@@ -385,16 +387,27 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
             nr = min(Tb, Ho - r0)
             # zero slack: the last vector of a row reads past its end
             _zero_slack(buf, 1, bs, sw + L - 1, sizeof(num_t))
-            _zero_slack(ring, 2 * K, hs, sw, sizeof(num_t))
+            _zero_slack(ring, 2 * R, hs, sw, sizeof(num_t))
+            i = 0
             for p in range(nr + K - 1):
                 _fill_span(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
                            c0, c0 + sw + L - 1, fill, buf)
-                j = p % K
+                j = p % R
                 _row(buf, bs, &v[0], one, L, ring + j * hs, sw)
-                memcpy(ring + (j + K) * hs, ring + j * hs, sw * sizeof(num_t))
-                if p >= K - 1:
-                    i = p - (K - 1)
-                    _row(ring + (i % K) * hs, hs, &u[0], K, 1, &out[r0 + i, c0], sw)
+                memcpy(ring + (j + R) * hs, ring + j * hs, sw * sizeof(num_t))
+                # Output row i needs ring rows i..i+K-1 (complete once p = i+K-1); it
+                # waits one row to go with i+1 through the pair loop, which shares
+                # each ring load between the two (as in correlate_valid).
+                while i < nr and p >= i + K - 1:
+                    if i + 1 < nr and p >= i + K and _row2(
+                            ring + (i % R) * hs, hs, &u[0], K, 1, &out[r0 + i, c0],
+                            &out[r0 + i + 1, c0], sw):
+                        i = i + 2
+                    elif i + 1 < nr and p < i + K and p < nr + K - 2:
+                        break
+                    else:
+                        _row(ring + (i % R) * hs, hs, &u[0], K, 1, &out[r0 + i, c0], sw)
+                        i = i + 1
     free(colmap)
     free(raw)
 
