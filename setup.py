@@ -61,5 +61,10 @@ extensions = [
     )
     for isa in isas
 ]
+# NEP 49 allocation policy that recycles large result buffers (no ISA flags, no OpenMP)
+extensions.append(Extension(
+    "fastconv._recycle", ["csrc/_recycle.pyx"], include_dirs=[np.get_include()],
+    extra_compile_args=BASE_FLAGS if sys.platform != "win32" else [],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")]))
 
 setup(ext_modules=cythonize(extensions, compiler_directives={"language_level": 3}))

@@ -26,6 +26,9 @@ cdef extern from *:
     #ifndef FC_SEP_STRIP_CHUNKS
     #define FC_SEP_STRIP_CHUNKS 2
     #endif
+    #ifndef FC_STREAM_BYTES
+    #define FC_STREAM_BYTES (16 << 20)
+    #endif
     #ifndef FC_PREFETCH_ROWS
     #define FC_PREFETCH_ROWS 2
     #endif
@@ -46,13 +49,19 @@ cdef extern from *:
     enum: FC_HALF_CH
     enum: FC_L2_BYTES
     enum: FC_PREFETCH_ROWS
+    enum: FC_STREAM_BYTES
     enum: FC_SEP_STRIP_CHUNKS
 
 cdef extern from "_rows2.h":
+    int fc_row1_f(const float* src, Py_ssize_t bs, const float* w, Py_ssize_t K,
+                  Py_ssize_t L, float* o0, Py_ssize_t wo) noexcept nogil
     int fc_row2_f(const float* src, Py_ssize_t bs, const float* w, Py_ssize_t K,
-                  Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo) noexcept nogil
+                  Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo, int stream) noexcept nogil
+    int fc_row1_d(const double* src, Py_ssize_t bs, const double* w, Py_ssize_t K,
+                  Py_ssize_t L, double* o0, Py_ssize_t wo) noexcept nogil
     int fc_row2_d(const double* src, Py_ssize_t bs, const double* w, Py_ssize_t K,
-                  Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo) noexcept nogil
+                  Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo, int stream) noexcept nogil
+    void fc_sfence() noexcept nogil
     Py_ssize_t fc_cwidth_f() noexcept nogil
     Py_ssize_t fc_cwidth_d() noexcept nogil
     void fc_crows_f(const float* ss, const float* sr, const float* si, Py_ssize_t bs,
@@ -82,6 +91,19 @@ cdef enum:
     FILL = 0
     WRAP = 1
     SYMM = 2
+
+
+# Outputs of at least this many bytes are written with streaming stores.
+cdef Py_ssize_t _stream_bytes = FC_STREAM_BYTES
+
+
+def set_stream_bytes(Py_ssize_t nbytes):
+    """Stream outputs of at least ``nbytes`` (tests and benchmarks force it either
+    way); returns the previous threshold."""
+    global _stream_bytes
+    prev = _stream_bytes
+    _stream_bytes = nbytes
+    return prev
 
 
 def openmp_enabled():
@@ -183,13 +205,17 @@ cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
     live in vector registers and each tap costs one load and one FMA per vector."""
     cdef num_t acc[FC_MAX_CH]
     cdef num_t wv
+    cdef num_t zero = 0
     cdef const num_t* s
     cdef Py_ssize_t a, b, c
     # the first tap initialises the sums: zeroing them first compiled to a
     # ``rep stos`` of the whole array per chunk (~25% of a 15-tap column pass)
     wv = w[0]
     for c in range(n):
-        acc[c] = wv * src[c]
+        # "+ 0" makes the first sum an FMA too: with a bare product, gcc may fuse
+        # either of the first two products into the next add, and did so differently
+        # in different loops (results then depended on the thread count)
+        acc[c] = wv * src[c] + zero
     for b in range(1, L):
         wv = w[b]
         for c in range(n):
@@ -211,7 +237,14 @@ cdef void _row(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
     # covered by chunks of the widest width that fits; the last one is shifted left
     # to end at the row's end, recomputing a few outputs by the same operations
     # (so bit-identical). A row narrower than one vector stores part of a vector
-    # that reads into the zeroed slack.
+    # that reads into the zeroed slack. float/double rows wide enough for the pair
+    # loop take its one-row twin, so a tile's odd row matches the pairs bit for bit.
+    if num_t is float:
+        if fc_row1_f(src, bs, w, K, L, o, wo):
+            return
+    elif num_t is double:
+        if fc_row1_d(src, bs, w, K, L, o, wo):
+            return
     if wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t)):
         _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t))
     elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 2):
@@ -236,13 +269,15 @@ cdef inline void _row_w(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssiz
 
 
 cdef inline int _row2(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
-                      Py_ssize_t L, num_t* o0, num_t* o1, Py_ssize_t wo) noexcept nogil:
+                      Py_ssize_t L, num_t* o0, num_t* o1, Py_ssize_t wo,
+                      int stream) noexcept nogil:
     """Two output rows sharing their input loads (csrc/_rows2.h), bit-identical to
-    two _row calls; returns 0, computing nothing, where that loop does not apply."""
+    two _row calls; returns 0, computing nothing, where that loop does not apply.
+    ``stream``: write aligned vectors with non-temporal stores (fence afterwards)."""
     if num_t is float:
-        return fc_row2_f(src, bs, w, K, L, o0, o1, wo)
+        return fc_row2_f(src, bs, w, K, L, o0, o1, wo, stream)
     elif num_t is double:
-        return fc_row2_d(src, bs, w, K, L, o0, o1, wo)
+        return fc_row2_d(src, bs, w, K, L, o0, o1, wo, stream)
     else:
         return 0
 
@@ -292,6 +327,9 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
     cdef Py_ssize_t q, t, i, r0, nr, p, tid
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef num_t* buf
+    # An output larger than the last-level cache of common CPUs is gone from cache
+    # before anyone reads it: stream it, saving the read of each line before its write.
+    cdef int stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes
     _zero_slack(bufs, (T + K - 1) * nt, bs, wp, sizeof(num_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
@@ -306,11 +344,13 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
                           wp, fill, buf + p * bs)
             i = 0
             while i + 1 < nr and _row2(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0],
-                                       &out[r0 + i + 1, 0], Wo):
+                                       &out[r0 + i + 1, 0], Wo, stream):
                 i = i + 2
             while i < nr:
                 _row(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0], Wo)
                 i = i + 1
+            if stream:
+                fc_sfence()
     free(colmap)
     free(bufs)
 
@@ -336,12 +376,11 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     if Ho == 0 or Wo == 0:
         return
     cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
-    cdef Py_ssize_t vw = ch // 8                      # one vector
     cdef Py_ssize_t St = FC_SEP_STRIP_CHUNKS * ch     # strip width
     cdef int nt0 = max(1, nthreads)
-    if (Wo + St - 1) // St < nt0:
-        # too few strips for the threads: narrower ones (whole vectors)
-        St = max(vw, ((Wo + nt0 - 1) // nt0 + vw - 1) // vw * vw)
+    # The strips do not depend on the thread count: a row's chunk widths decide its
+    # rounding (gcc fuses multiply-adds in some widths and not in others), and
+    # results must be identical for any count. Bands below share out narrow images.
     cdef Py_ssize_t nstrips = (Wo + St - 1) // St
     # Bands of rows when strips alone cannot keep the threads busy; each band
     # recomputes K-1 intermediate rows, so bands stay >= 4K rows tall.
@@ -374,6 +413,7 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef num_t* buf
     cdef num_t* ring
+    cdef int stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes  # as above
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
@@ -401,13 +441,15 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
                 while i < nr and p >= i + K - 1:
                     if i + 1 < nr and p >= i + K and _row2(
                             ring + (i % R) * hs, hs, &u[0], K, 1, &out[r0 + i, c0],
-                            &out[r0 + i + 1, c0], sw):
+                            &out[r0 + i + 1, c0], sw, stream):
                         i = i + 2
                     elif i + 1 < nr and p < i + K and p < nr + K - 2:
                         break
                     else:
                         _row(ring + (i % R) * hs, hs, &u[0], K, 1, &out[r0 + i, c0], sw)
                         i = i + 1
+            if stream:
+                fc_sfence()
     free(colmap)
     free(raw)
 

@@ -10,6 +10,7 @@ from ._api_family import (convolve, convolve1d, convolve2d_batch, correlate, cor
                           oaconvolve)
 from ._tune import tune
 from ._patch import patch_scipy, unpatch_scipy
+from ._memory import buffer_cache_info, set_buffer_cache
 from ._threads import get_num_threads, set_num_threads, threads
 
 __version__ = "0.1.0"
@@ -34,5 +35,7 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "threads",
+    "set_buffer_cache",
+    "buffer_cache_info",
     "__version__",
 ]

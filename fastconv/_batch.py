@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as V
-from . import _plan
+from . import _plan, _recycle
 from ._convolve2d import _fft_dtype, _out_shape_and_origin, conv2d_impl, correlate_plane_method
 from ._inplace import correlate_into
 from ._pool import run_split
@@ -52,7 +52,7 @@ def conv2d_batch_impl(stack: Any, kernel: Any, mode: Any, boundary: Any, fillval
         return np.empty(lead + shp, dt)
     out_shape, origin = _out_shape_and_origin(m, flip, img_shape, k.shape)
     w = np.ascontiguousarray(k[::-1, ::-1] if flip else k.conj(), dtype=dt)
-    out = np.empty((B,) + out_shape, dt)
+    out = _recycle.empty((B,) + out_shape, dt)
     if method == "auto" and 0 not in out_shape and w.size:
         # Plan once for the stack: planning (a rank test of the kernel, cost
         # model) costs more than the convolution of a small image. A forced

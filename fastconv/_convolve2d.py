@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import _fft, _plan
+from . import _fft, _plan, _recycle
 from . import _validate as V
 from ._isa import kernels
 from ._separable import correlate_plane_separable, factor
@@ -191,6 +191,13 @@ def _plan_auto(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: A
     return method, uv
 
 
+def recycling(*nbytes: int):
+    """Context for a call that makes arrays of up to ``max(nbytes)`` bytes: large
+    ones (results and temporaries, ours and scipy.fft's) then come from recycled
+    blocks, not freshly mapped and zeroed pages (see ``csrc/_recycle.pyx``)."""
+    return _recycle.active() if max(nbytes) >= _recycle.MIN_BYTES else nullcontext()
+
+
 def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
                            origin: tuple[int, int], boundary: int, fill: Any,
                            out_dtype: np.dtype, method: str = "auto",
@@ -201,6 +208,15 @@ def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, i
     A forced 'fft' or 'separable' still honours the exact contract: inputs holding
     Inf/NaN, long doubles, and integers whose FFT could round wrongly run direct.
     """
+    with recycling(x.nbytes, out_shape[0] * out_shape[1] * out_dtype.itemsize):
+        return _correlate_plane_method(x, w, out_shape, origin, boundary, fill, out_dtype,
+                                       method, out)
+
+
+def _correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
+                            origin: tuple[int, int], boundary: int, fill: Any,
+                            out_dtype: np.dtype, method: str,
+                            out: np.ndarray | None) -> np.ndarray:
     direct = lambda: correlate_plane(x, w, out_shape, origin, boundary, fill,  # noqa: E731
                                      out_dtype, out)
     fdt = _fft_dtype(out_dtype)
@@ -329,11 +345,12 @@ def conv2d_impl(in1: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
     if min(out_shape) < 0:
         raise ValueError("negative dimensions are not allowed")
     w = a2[::-1, ::-1] if flip else a2
-    x = a1.astype(dt, copy=False)
-    w = w.astype(dt, copy=False)
-    if plan_only:
-        return plan_method(x, w, out_shape, fill, dt)
-    out = correlate_plane_method(x, w, out_shape, origin, b, fill, dt, method)
+    with recycling(a1.size * dt.itemsize, out_shape[0] * out_shape[1] * dt.itemsize):
+        x = a1.astype(dt, copy=False)
+        w = w.astype(dt, copy=False)
+        if plan_only:
+            return plan_method(x, w, out_shape, fill, dt)
+        out = correlate_plane_method(x, w, out_shape, origin, b, fill, dt, method)
     if swapped and not flip:
         out = out[::-1, ::-1]
     return out

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _recycle
 from . import _validate as V
 from . import _validate_nd as VN
 from ._nd import correlate_nd
@@ -95,7 +96,7 @@ def _full_engine(x: np.ndarray, k: np.ndarray, ax: list[int], rest: list[int],
     w = w[(slice(None, None, -1),) * w.ndim]
     out_ax = tuple(x.shape[a] + k.shape[a] - 1 for a in ax)
     origin = tuple(-(k.shape[a] - 1) for a in ax)
-    out = np.empty((nrest,) + out_ax, fdt)
+    out = _recycle.empty((nrest,) + out_ax, fdt)
     for i in range(nrest):
         out[i] = correlate_nd(xs[i], w, out_ax, origin, fdt, "auto")
     out = out.reshape(tuple(x.shape[a] for a in rest) + out_ax)

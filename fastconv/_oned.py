@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _recycle
 from . import _validate as V
 from ._convolve2d import correlate_plane_method
 from ._inplace import correlate_rows
@@ -62,7 +63,7 @@ def correlate_1d(x: np.ndarray, w: np.ndarray, n_out: int, origin: int, dt: np.d
     st = x.strides[0]
     xv = np.lib.stride_tricks.as_strided(x[s0:], shape=(R, C + L - 1), strides=(C * st, st),
                                          writeable=False)
-    out = np.empty(n_out, dt)
+    out = _recycle.empty(n_out, dt)
     correlate_rows(out[i0:i0 + R * C].reshape(R, C), xv, w[None, :], dt, method)
     if i0 > 0:
         out[:i0] = _row(x, w, 0, i0, origin, dt, method)

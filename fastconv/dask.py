@@ -66,6 +66,7 @@ from numpy.typing import ArrayLike
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from . import _recycle
 from . import _validate as V
 from ._api import Boundary, Method, Mode
 from ._api import convolve2d as _convolve2d_np
@@ -379,7 +380,7 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
     """
     K, L = w.shape
     Ho, Wo = plan.rows[-1][1] - K + 1, plan.cols[-1][1] - L + 1
-    res = np.empty(plan.lead_shape + (Ho, Wo), dtype)
+    res = _recycle.empty(plan.lead_shape + (Ho, Wo), dtype)
     boxes = [(0, Ho, 0, Wo)]
     with threads(_task_threads()):
         core = _core_run(plan.rows, K), _core_run(plan.cols, L)

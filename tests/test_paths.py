@@ -216,17 +216,21 @@ def test_all_finite_each_isa(isa, dtype):
 def test_row_pairs_bit_identical_to_single_rows(isa, dtype):
     """Rows computed two at a time (csrc/_rows2.h, sharing input loads) equal, bit for
     bit, rows computed one at a time: a one-row 'valid' output always takes the
-    one-row loop. Widths span one pair chunk, several, and a shifted last chunk."""
-    from fastconv._isa import kernels
+    one-row loop. Widths span one pair chunk (16 float64 on AVX2, where the two
+    loops once fused the first products differently), several, and a shifted last
+    chunk; the thread count decides which rows are a tile's odd last one."""
+    mod = _isa.kernels(isa)
     rng = np.random.default_rng(4)
-    for (K, L), wo in [((2, 3), 64), ((5, 7), 129), ((3, 3), 300), ((7, 2), 17), ((4, 9), 1000)]:
+    cases = [((2, 3), 64), ((5, 7), 129), ((3, 3), 300), ((7, 2), 17), ((4, 9), 1000)]
+    cases += [((5, 7), wo) for wo in range(8, 72, 3)]
+    for (K, L), wo in cases:
         x = rng.standard_normal((12 + K - 1, wo + L - 1)).astype(dtype)
         w = rng.standard_normal((K, L)).astype(dtype)
         whole = np.empty((12, wo), dtype)
-        kernels().correlate_valid(x, w, whole, 0, 0, 0, dtype(0), 1)
+        mod.correlate_valid(x, w, whole, 0, 0, 0, dtype(0), 1)
         for i in range(12):
             row = np.empty((1, wo), dtype)
-            kernels().correlate_valid(x[i:i + K], w, row, 0, 0, 0, dtype(0), 1)
+            mod.correlate_valid(x[i:i + K], w, row, 0, 0, 0, dtype(0), 1)
             assert row.tobytes() == whole[i:i + 1].tobytes(), (K, L, wo, i)
         assert_matches(whole, ss.correlate2d(x, w, "valid"), x, w)
 
@@ -274,3 +278,37 @@ def test_complex_near_overflow_matches_scipy(isa, dtype):
         got = fastconv.correlate2d(x, w, "valid", method="direct")
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, ref, rtol=1e-5 if rt == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("separable", [False, True], ids=["direct", "separable"])
+def test_streaming_stores_bit_identical(isa, dtype, separable):
+    """Outputs written with non-temporal stores (the kernels do so above a size,
+    here forced for every size) equal normally stored ones bit for bit, on aligned
+    and unaligned rows, on one thread and two."""
+    mod = _isa.kernels(isa)
+    rng = np.random.default_rng(7)
+    u, v = rng.standard_normal(5).astype(dtype), rng.standard_normal(7).astype(dtype)
+    w = np.outer(u, v)
+    for shape in [(64, 256), (37, 1000), (129, 64), (50, 17)]:
+        x = rng.standard_normal((shape[0] + 4, shape[1] + 6)).astype(dtype)
+        outs = []
+        for nbytes, nt in [(1 << 62, 1), (0, 1), (0, 2)]:
+            prev = mod.set_stream_bytes(nbytes)
+            try:
+                # an offset row start: the kernels stream only aligned vectors
+                o = np.empty((shape[0], shape[1] + 1), dtype)[:, 1:]
+                if separable:
+                    mod.correlate_valid_separable(x, u, v, o, 0, 0, 0, dtype(0), nt)
+                else:
+                    mod.correlate_valid(x, w, o, 0, 0, 0, dtype(0), nt)
+                outs.append(o.copy())
+                o2 = np.empty(shape, dtype)
+                (mod.correlate_valid_separable(x, u, v, o2, 0, 0, 0, dtype(0), nt) if separable
+                 else mod.correlate_valid(x, w, o2, 0, 0, 0, dtype(0), nt))
+                outs.append(o2)
+            finally:
+                mod.set_stream_bytes(prev)
+        for o in outs[1:]:
+            assert o.tobytes() == outs[0].tobytes(), shape
+        assert_matches(outs[1], ss.correlate2d(x, w, "valid"), x, w)
