@@ -145,14 +145,17 @@ def test_bad_cap_types_raise(bad):
 
 
 @pytest.mark.parametrize("env, cap", [("0", 0), ("1.5", 3 * MB // 2), ("", 512 * MB)])
-def test_cap_from_environment(env, cap):
+def test_cap_from_environment(env, cap, tmp_path):
+    # run outside the checkout, whose uncompiled source folder would shadow the install
     code = "import fastconv; print(fastconv.buffer_cache_info()['cap'])"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env={"FASTCONV_BUFFER_CACHE_MB": env, "PATH": ""}, check=True)
+                       env={"FASTCONV_BUFFER_CACHE_MB": env, "PATH": ""}, check=True,
+                       cwd=tmp_path)
     assert int(r.stdout) == cap
 
 
-def test_bad_environment_value_is_a_clear_error():
+def test_bad_environment_value_is_a_clear_error(tmp_path):
     r = subprocess.run([sys.executable, "-c", "import fastconv"], capture_output=True,
-                       text=True, env={"FASTCONV_BUFFER_CACHE_MB": "lots", "PATH": ""})
+                       text=True, env={"FASTCONV_BUFFER_CACHE_MB": "lots", "PATH": ""},
+                       cwd=tmp_path)
     assert r.returncode != 0 and "FASTCONV_BUFFER_CACHE_MB" in r.stderr
