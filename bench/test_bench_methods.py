@@ -73,9 +73,15 @@ def test_separable_gaussian(benchmark, dtype):
     g = np.exp(-np.linspace(-2.5, 2.5, k) ** 2)
     h = np.outer(g, g).astype(dtype)
     x = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
-    t_direct = best_time(lambda: fastconv.convolve2d(x, h, "same", method="direct"), 3)
-    benchmark.pedantic(lambda: fastconv.convolve2d(x, h, "same"), rounds=3, iterations=1)
-    t = benchmark.stats.stats.min
+    sep = lambda: fastconv.convolve2d(x, h, "same")   # noqa: E731
+    direct = lambda: fastconv.convolve2d(x, h, "same", method="direct")  # noqa: E731
+    # Calls of 3-10 ms: the best of 3 was at the mercy of one busy moment, so take
+    # the best of 12, the two paths in turn, so that a busy spell slows both.
+    t, t_direct = float("inf"), float("inf")
+    for _ in range(12):
+        t = min(t, best_time(sep, 1))
+        t_direct = min(t_direct, best_time(direct, 1))
+    benchmark.pedantic(sep, rounds=3, iterations=1)
     row = {"image": f"{n}^2", "k": k, "dtype": np.dtype(dtype).name,
            "path": fastconv.choose_method(x, h, "same"), "fastconv ms": f"{t * 1e3:.2f}",
            "vs own direct": f"{t_direct / t:.1f}x (target 3x)"}

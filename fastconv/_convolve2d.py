@@ -142,9 +142,12 @@ def _check_boundary_input(x: np.ndarray, boundary: int) -> None:
                          "is not empty (scipy crashes here)")
 
 
-def _all_finite(x: np.ndarray, w: np.ndarray, fill: Any) -> bool:
+def _all_finite(x: np.ndarray | None, w: np.ndarray, fill: Any) -> bool:
+    """Whether x (None: not checked here), w and fill are free of Inf and NaN."""
     if not (np.isfinite(w).all() and np.isfinite(fill)):
         return False
+    if x is None:
+        return True
     if x.dtype.kind == "c" and x.dtype.itemsize <= 16:
         parts = (x.real, x.imag)
     else:
@@ -173,7 +176,10 @@ def _fft_dtype(dt: np.dtype) -> np.dtype | None:
 def plan_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: Any,
                 dt: np.dtype) -> str:
     """The method correlate_plane_method(..., 'auto') runs for these inputs."""
-    return _plan_auto(x, w, out_shape, fill, dt)[0]
+    method = _plan_auto(x, w, out_shape, fill, dt)[0]
+    if _checks_itself(method, dt) and not _all_finite(x, w, fill):
+        return "direct"       # what the fused kernel falls back to when it finds them
+    return method
 
 
 def _plan_auto(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: Any,
@@ -183,7 +189,8 @@ def _plan_auto(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: A
     if 0 in out_shape or w.size == 0:
         return "direct", None
     method, uv = _plan.choose(out_shape, w, dt, _fft_dtype(dt) is not None)
-    if method != "direct" and not _all_finite(x, w, fill):
+    if method != "direct" and not _all_finite(None if _checks_itself(method, dt) else x,
+                                              w, fill):
         return "direct", None
     if method == "fft" and dt.kind in "iu" and not _fft.integer_fft_is_exact(
             x, w, fill, _fft.block_shape(out_shape, w.shape, True)):
@@ -229,7 +236,8 @@ def _correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, 
             uv = factor(w)
             if uv is None:
                 raise ValueError("method='separable' needs a rank-1 (outer product) kernel")
-        if fdt is None or not _all_finite(x, w, fill):
+        if fdt is None or not _all_finite(None if _checks_itself(method, out_dtype) else x,
+                                          w, fill):
             return direct()
         if method == "fft" and out_dtype.kind in "iu" and not _fft.integer_fft_is_exact(
                 x, w, fill, _fft.block_shape(out_shape, w.shape, True)):
@@ -239,9 +247,11 @@ def _correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, 
     _check_boundary_input(x, boundary)
     if method == "separable":
         sdt = out_dtype if out_dtype.kind in "fc" else _compute_dtype(out_dtype)
-        if out_dtype.kind != "c" and _backend != "numba":
+        if _checks_itself(method, out_dtype):
             res = _separable_fused(x, *uv, out_shape, origin, boundary, fill, sdt,
                                    out if _writable_in_place(out, sdt) else None)
+            if res is None:      # x held Inf or NaN: the direct loop treats them as scipy
+                return direct()
         else:   # complex or the Numba backend: two passes of the plain primitive
             res = correlate_plane_separable(x, *uv, out_shape, origin, boundary, fill, sdt,
                                             correlate_plane)
@@ -255,16 +265,25 @@ def _correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, 
     return _deliver(res, out)
 
 
+def _checks_itself(method: str, dt: np.dtype) -> bool:
+    """Whether ``method`` runs the fused separable kernel, which finds Inf and NaN
+    in x itself (so x needs no separate pass over memory first)."""
+    return method == "separable" and dt.kind != "c" and _backend != "numba"
+
+
 def _separable_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
                      out_shape: tuple[int, int], origin: tuple[int, int], boundary: int,
-                     fill: Any, ct: np.dtype, out: np.ndarray | None = None) -> np.ndarray:
-    """Both 1-D passes in one compiled call (the intermediate stays in L2)."""
+                     fill: Any, ct: np.dtype, out: np.ndarray | None = None
+                     ) -> np.ndarray | None:
+    """Both 1-D passes in one compiled call (the intermediate stays in L1); None
+    when x turned out to hold Inf or NaN (``out`` then holds garbage)."""
     if out is None:
         out = np.empty(out_shape, ct)
     nt = _threads_for(out_shape[0] * out_shape[1] * (u.size + v.size))
-    kernels().correlate_valid_separable(x.astype(ct, copy=False), u.astype(ct), v.astype(ct),
-                                        out, origin[0], origin[1], boundary, ct.type(fill), nt)
-    return out
+    finite = kernels().correlate_valid_separable(x.astype(ct, copy=False), u.astype(ct),
+                                                 v.astype(ct), out, origin[0], origin[1],
+                                                 boundary, ct.type(fill), nt)
+    return out if finite else None
 
 
 def _gauss_is_safe(xv: np.ndarray, w: np.ndarray, fill: complex, rt: np.dtype) -> bool:

@@ -118,6 +118,27 @@ def test_non_finite_inputs_keep_direct_semantics(method):
     assert_matches(got, ss.convolve2d(a, b, "same"), a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("where", [(0, 0), (299, 511), (150, 3)])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_separable_kernel_finds_non_finite_inputs_itself(dtype, boundary, where, bad):
+    """The fused separable kernel scans its intermediate rows instead of a separate
+    pass over x: a single Inf or NaN anywhere (corners, edges feeding the boundary
+    extension) still sends the call to the direct loop and scipy's result."""
+    a = np.random.default_rng(3).random((300, 512)).astype(dtype)
+    a[where] = bad
+    b = _gauss(9, dtype)
+    assert fastconv.choose_method(a, b, "same") == "direct"
+    for mode in ("same", "valid", "full"):
+        got = fastconv.convolve2d(a, b, mode, boundary, method="separable")
+        ref = ss.convolve2d(a, b, mode, boundary)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+        assert_matches(np.where(np.isfinite(ref), got, 0), np.where(np.isfinite(ref), ref, 0),
+                       a, b)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int32, np.uint8])
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", MODES)
@@ -275,3 +296,17 @@ def test_long_double_always_runs_direct(method):
     direct = fastconv.convolve2d(a, b, "same", method="direct")
     np.testing.assert_array_equal(fastconv.convolve2d(a, b, "same", method=method), direct)
     assert fastconv.choose_method(a, b, "same") == "direct"
+
+
+def test_separable_falls_back_where_its_infinities_would_differ():
+    """A kernel whose corner products underflow to 0 while its factors do not: at an
+    Inf, direct (scipy) sums 0 * inf = nan, the two passes inf * 1e-200 = inf. The
+    kernel finds the Inf itself and the call returns scipy's nan/inf pattern."""
+    g = np.array([1e-200, 1, 0.5, 1, 1e-200])
+    w = np.outer(g, g)
+    a = np.random.default_rng(0).random((300, 512))
+    a[150, 200] = np.inf
+    ref = ss.convolve2d(a, w, "same")
+    got = fastconv.convolve2d(a, w, "same", method="separable")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
