@@ -555,7 +555,7 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
                             const real_t[:, ::1] wr, const real_t[:, ::1] wi,
                             real_t[:, ::1] out, Py_ssize_t oy, Py_ssize_t ox, int boundary,
                             real_t fill_re, real_t fill_im, int nthreads,
-                            bint allow_gauss=True):
+                            bint allow_gauss=True, double bound=INFINITY):
     """The primitive for complex data given as real and imaginary planes.
 
     ``xr``/``xi`` are the (any-strided) real and imaginary parts of the input,
@@ -565,12 +565,17 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     least one chunk wide take Gauss's three-multiplication form in row pairs
     (csrc/_rows2.h); narrower ones, and any call with ``allow_gauss`` false (the
     caller's magnitudes could overflow its sums a + b), the four-multiplication loop.
+
+    Returns 1 when Gauss's form ran and every part of x it read was below ``bound``
+    in magnitude (so finite), 0 when one was not (the output is then garbage: the
+    caller redoes it the exact way), 2 when the four-multiplication loop ran (x
+    unchecked). Checking the split rows in L2 replaced a pass over x in memory.
     """
     cdef Py_ssize_t M = xr.shape[0], N = xr.shape[1]
     cdef Py_ssize_t K = wr.shape[0], L = wr.shape[1]
     cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1] // 2
     if Ho == 0 or Wo == 0:
-        return
+        return 2
     cdef Py_ssize_t ch = FC_ACC_BYTES // (2 * sizeof(real_t))
     cdef Py_ssize_t wp = Wo + L - 1
     cdef Py_ssize_t bs = wp + ch
@@ -599,6 +604,9 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef real_t* bre
     cdef real_t* bim
     cdef real_t* bsum
+    cdef real_t b = <real_t>bound
+    cdef int bad = 0, row_bad
+    cdef int* badp = &bad       # shared across the team (see correlate_valid_separable)
     # Gauss's weights: c, d - c and c + d for the planes re + im, re and im
     for t in range(K * L):
         w3[t] = wr[t // L, t % L]
@@ -629,8 +637,16 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
                     _fill_row(xr, src, colmap, qa, qb, ox, wp, fill_re, bre + p * bs)
                     _fill_row(xi, src, colmap, qa, qb, ox, wp, fill_im, bim + p * bs)
                 if gauss:
+                    row_bad = 0
                     for q in range(wp):
                         bsum[p * bs + q] = bre[p * bs + q] + bim[p * bs + q]
+                        # NaN fails every comparison, so this also proves x finite
+                        row_bad = row_bad | (bre[p * bs + q] >= b) | (bre[p * bs + q] <= -b) \
+                            | (bim[p * bs + q] >= b) | (bim[p * bs + q] <= -b) \
+                            | (bre[p * bs + q] != bre[p * bs + q]) \
+                            | (bim[p * bs + q] != bim[p * bs + q])
+                    if row_bad:
+                        badp[0] = 1
             if not gauss:
                 for i in range(nr):
                     _row_c(bre + i * bs, bim + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L,
@@ -648,6 +664,9 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     free(colmap)
     free(bufs)
     free(w3)
+    if not gauss:
+        return 2
+    return 0 if bad else 1
 
 
 cdef inline void _split(const real_t* z, Py_ssize_t n, real_t* re, real_t* im) noexcept nogil:

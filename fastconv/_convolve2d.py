@@ -286,42 +286,50 @@ def _separable_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
     return out if finite else None
 
 
-def _gauss_is_safe(xv: np.ndarray, w: np.ndarray, fill: complex, rt: np.dtype) -> bool:
-    """Whether the three-multiplication form cannot overflow where the four-term one
-    would not: every |part| of x and of the fill below S and sum |parts of w| below S,
-    S = sqrt(max / 8), bound every partial sum by max / 4. One compiled pass, which
-    also proves x finite."""
-    if rt not in (np.float32, np.float64) or xv.ndim != 2:
-        return False
+def _gauss_bound(xv: np.ndarray, w: np.ndarray, fill: complex, rt: np.dtype) -> float | None:
+    """The bound S = sqrt(max / 8) under which Gauss's three-multiplication form
+    cannot overflow where the four-term one would not, or None where the kernel and
+    fill alone rule it out: every |part| of x and of the fill below S and sum |parts
+    of w| below S bound every partial sum by max / 4. The kernel checks x itself."""
+    if _backend == "numba" or rt not in (np.float32, np.float64) or xv.ndim != 2:
+        return None
     s = math.sqrt(float(np.finfo(rt).max) / 8)
     if not (abs(fill.real) < s and abs(fill.imag) < s
             and float(np.abs(w.real).sum() + np.abs(w.imag).sum()) < s):
-        return False
-    return all(kernels().all_finite(p, 1, s) for p in (xv.real, xv.imag))
+        return None
+    return s
 
 
 def _correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, nt):
     fill = complex(fill)
     xv = x.astype(out_dtype, copy=False)
-    gauss = _backend != "numba" and _gauss_is_safe(xv, w, fill, rt)
-    if not gauss and not _all_finite(x, w, fill):
-        # C99 complex products recover infinities that the split path turns into
-        # NaN; scipy multiplies in C99 complex, so follow it exactly here.
-        out = np.empty(out_shape, out_dtype)
-        kernels().correlate_valid_strict_complex(x.astype(out_dtype, copy=False),
-                                                 np.ascontiguousarray(w, dtype=out_dtype),
-                                                 out, oy, ox, boundary, fill, nt)
-        return out
     xr, xi = xv.real, xv.imag
     fr, fi = fill.real, fill.imag
     wr = np.ascontiguousarray(w.real, dtype=rt)
     wi = np.ascontiguousarray(w.imag, dtype=rt)
     out = np.empty(out_shape, out_dtype)
-    if _backend != "numba" and rt != np.longdouble:
+    native = _backend != "numba" and rt != np.longdouble
+    s = _gauss_bound(xv, w, fill, rt)
+    if s is not None:
+        # Optimistic: Gauss's form, the kernel checking |parts of x| < S as it
+        # splits the rows. Rarely wrong; then the exact paths below redo it.
+        done = kernels().correlate_valid_complex(xr, xi, wr, wi, out.view(rt), oy, ox,
+                                                 boundary, rt.type(fr), rt.type(fi), nt,
+                                                 True, s)
+        if done == 1 or (done == 2 and _all_finite(x, w, fill)):
+            return out
+    if not _all_finite(x, w, fill):
+        # C99 complex products recover infinities that the split path turns into
+        # NaN; scipy multiplies in C99 complex, so follow it exactly here.
+        kernels().correlate_valid_strict_complex(x.astype(out_dtype, copy=False),
+                                                 np.ascontiguousarray(w, dtype=out_dtype),
+                                                 out, oy, ox, boundary, fill, nt)
+        return out
+    if native:
         # Native kernel: reads the real and imaginary planes of x in place (any
         # strides) and writes the interleaved result; one pass, no temporaries.
         kernels().correlate_valid_complex(xr, xi, wr, wi, out.view(rt), oy, ox, boundary,
-                                          rt.type(fr), rt.type(fi), nt, gauss)
+                                          rt.type(fr), rt.type(fi), nt, False)
         return out
     # Elsewhere: four (or two) real correlations of the strided planes.
     direct = _direct_fn(rt)
