@@ -68,10 +68,10 @@ cdef extern from "_rows2.h":
     Py_ssize_t fc_cwidth_d() noexcept nogil
     void fc_crows_f(const float* ss, const float* sr, const float* si, Py_ssize_t bs,
                     const float* wc, const float* wm, const float* wp, Py_ssize_t K,
-                    Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo) noexcept nogil
+                    Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo, int stream) noexcept nogil
     void fc_crows_d(const double* ss, const double* sr, const double* si, Py_ssize_t bs,
                     const double* wc, const double* wm, const double* wp, Py_ssize_t K,
-                    Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo) noexcept nogil
+                    Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo, int stream) noexcept nogil
 
 ctypedef fused num_t:
     float
@@ -607,6 +607,7 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef real_t b = <real_t>bound
     cdef int bad = 0, row_bad
     cdef int* badp = &bad       # shared across the team (see correlate_valid_separable)
+    cdef int stream = Ho * Wo * 2 * <Py_ssize_t>sizeof(real_t) >= _stream_bytes
     # Gauss's weights: c, d - c and c + d for the planes re + im, re and im
     for t in range(K * L):
         w3[t] = wr[t // L, t % L]
@@ -655,12 +656,14 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
             i = 0
             while K >= 2 and i + 1 < nr:
                 _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
-                       &out[r0 + i, 0], &out[r0 + i + 1, 0], Wo)
+                       &out[r0 + i, 0], &out[r0 + i + 1, 0], Wo, stream)
                 i = i + 2
             while i < nr:
                 _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
-                       &out[r0 + i, 0], NULL, Wo)
+                       &out[r0 + i, 0], NULL, Wo, stream)
                 i = i + 1
+            if stream:
+                fc_sfence()
     free(colmap)
     free(bufs)
     free(w3)
@@ -679,11 +682,11 @@ cdef inline void _split(const real_t* z, Py_ssize_t n, real_t* re, real_t* im) n
 
 cdef inline void _crows(const real_t* ss, const real_t* sr, const real_t* si, Py_ssize_t bs,
                         const real_t* w3, Py_ssize_t K, Py_ssize_t L, real_t* o0,
-                        real_t* o1, Py_ssize_t wo) noexcept nogil:
+                        real_t* o1, Py_ssize_t wo, int stream) noexcept nogil:
     if real_t is float:
-        fc_crows_f(ss, sr, si, bs, w3, w3 + K * L, w3 + 2 * K * L, K, L, o0, o1, wo)
+        fc_crows_f(ss, sr, si, bs, w3, w3 + K * L, w3 + 2 * K * L, K, L, o0, o1, wo, stream)
     else:
-        fc_crows_d(ss, sr, si, bs, w3, w3 + K * L, w3 + 2 * K * L, K, L, o0, o1, wo)
+        fc_crows_d(ss, sr, si, bs, w3, w3 + K * L, w3 + 2 * K * L, K, L, o0, o1, wo, stream)
 
 
 def correlate_valid_strict_complex(const cnum_t[:, :] x, const cnum_t[:, ::1] w,

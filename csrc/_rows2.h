@@ -61,9 +61,20 @@ static inline void fc_sfence(void) { }
 #define FC_CAN_STREAM(p) 0
 #endif
 
-#define FC_DEF_ROWS2(SUF, T)                                                          \
+#define FC_DEF_ROWS2(SUF, T, IT)                                                      \
 typedef T fc_vec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                     \
+typedef IT fc_ivec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                   \
 enum { FC_VL_##SUF = FC_VEC_BYTES / sizeof(T) };                                       \
+                                                                                       \
+/* Lanes (a0, b0, a1, b1, ...) from the low (zlo) or high (zhi) halves of a and b:    \
+   (re, im) pairs for a streamed complex store. */                                     \
+static inline fc_vec_##SUF fc_zip_##SUF(fc_vec_##SUF a, fc_vec_##SUF b, int hi) {      \
+    fc_ivec_##SUF m;                                                                   \
+    int l;                                                                             \
+    for (l = 0; l < FC_VL_##SUF; l++)                                                  \
+        m[l] = (IT)((l & 1) * FC_VL_##SUF + l / 2 + hi * (FC_VL_##SUF / 2));           \
+    return __builtin_shuffle(a, b, m);                                                 \
+}                                                                                      \
                                                                                        \
 static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                                 \
     fc_vec_##SUF v;                                                                    \
@@ -205,8 +216,8 @@ static int fc_row2_##SUF(const T* src, ptrdiff_t bs, const T* w, ptrdiff_t K,   
     return 1;                                                                           \
 }
 
-FC_DEF_ROWS2(f, float)
-FC_DEF_ROWS2(d, double)
+FC_DEF_ROWS2(f, float, int)
+FC_DEF_ROWS2(d, double, long long)
 
 /* Complex data as split planes, by Gauss's three multiplications: with
  * x = a + ib and w = c + id,
@@ -234,6 +245,16 @@ FC_DEF_ROWS2(d, double)
     do {                                                                              \
         T re_[FC_NVC * FC_VL_##SUF], im_[FC_NVC * FC_VL_##SUF];                       \
         int c_;                                                                       \
+        if (stream && FC_CAN_STREAM(o)) { /* same values, streamed (see fc_chunk2) */  \
+            for (j = 0; j < FC_NVC; j++) {                                            \
+                fc_vec_##SUF r_ = k1[j] - k3[j], i_ = k1[j] + k2[j];                  \
+                fc_vec_##SUF lo_ = fc_zip_##SUF(r_, i_, 0);                           \
+                fc_vec_##SUF hi_ = fc_zip_##SUF(r_, i_, 1);                           \
+                FC_STREAM_##SUF((o) + 2 * j * FC_VL_##SUF, lo_);                      \
+                FC_STREAM_##SUF((o) + (2 * j + 1) * FC_VL_##SUF, hi_);                \
+            }                                                                         \
+            break;                                                                    \
+        }                                                                             \
         for (j = 0; j < FC_NVC; j++) {                                                \
             fc_vec_##SUF r_ = k1[j] - k3[j], i_ = k1[j] + k2[j];                      \
             memcpy(re_ + j * FC_VL_##SUF, &r_, sizeof r_);                            \
@@ -247,7 +268,8 @@ FC_DEF_ROWS2(d, double)
 
 #define FC_DEF_CROWS2(SUF, T)                                                         \
 static inline void fc_cchunk1_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
-        const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0) {     \
+        const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0,       \
+        int stream) {                                                                 \
     fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC], vs[FC_NVC], vr[FC_NVC], vi[FC_NVC]; \
     ptrdiff_t a, b, t;                                                                \
     int j;                                                                            \
@@ -267,7 +289,8 @@ static inline void fc_cchunk1_##SUF(const T* ss, const T* sr, const T* si, ptrdi
 }                                                                                     \
                                                                                       \
 static inline void fc_cchunk2_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
-        const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1) { \
+        const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, \
+        int stream) {                                                                 \
     fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC], q1[FC_NVC], q2[FC_NVC], q3[FC_NVC]; \
     fc_vec_##SUF vs[FC_NVC], vr[FC_NVC], vi[FC_NVC];                                  \
     ptrdiff_t a, b, t, u;                                                             \
@@ -319,16 +342,17 @@ static inline ptrdiff_t fc_cwidth_##SUF(void) { return FC_NVC * FC_VL_##SUF; }  
 /* One (o1 == NULL) or two rows of wo >= fc_cwidth outputs; K >= 2 for two. */        \
 static void fc_crows_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs,         \
         const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1,   \
-        ptrdiff_t wo) {                                                                \
+        ptrdiff_t wo, int stream) {                                                    \
     const ptrdiff_t cw = FC_NVC * FC_VL_##SUF;                                          \
     ptrdiff_t c0, c;                                                                    \
     for (c0 = 0; c0 < wo; c0 += cw) {                                                   \
         c = c0 + cw <= wo ? c0 : wo - cw; /* the last chunk shifted back */             \
         if (o1)                                                                         \
             fc_cchunk2_##SUF(ss + c, sr + c, si + c, bs, wc, wm, wp, K, L,               \
-                             o0 + 2 * c, o1 + 2 * c);                                   \
+                             o0 + 2 * c, o1 + 2 * c, stream && c == c0);                \
         else                                                                            \
-            fc_cchunk1_##SUF(ss + c, sr + c, si + c, bs, wc, wm, wp, K, L, o0 + 2 * c);  \
+            fc_cchunk1_##SUF(ss + c, sr + c, si + c, bs, wc, wm, wp, K, L, o0 + 2 * c,   \
+                             stream && c == c0);                                        \
     }                                                                                   \
 }
 
@@ -374,15 +398,15 @@ static ptrdiff_t fc_cwidth_f(void) { return -1; }
 static ptrdiff_t fc_cwidth_d(void) { return -1; }
 static void fc_crows_f(const float* ss, const float* sr, const float* si, ptrdiff_t bs,
         const float* wc, const float* wm, const float* wp, ptrdiff_t K, ptrdiff_t L,
-        float* o0, float* o1, ptrdiff_t wo) {
+        float* o0, float* o1, ptrdiff_t wo, int stream) {
     (void)ss; (void)sr; (void)si; (void)bs; (void)wc; (void)wm; (void)wp; (void)K; (void)L;
-    (void)o0; (void)o1; (void)wo;
+    (void)o0; (void)o1; (void)wo; (void)stream;
 }
 static void fc_crows_d(const double* ss, const double* sr, const double* si, ptrdiff_t bs,
         const double* wc, const double* wm, const double* wp, ptrdiff_t K, ptrdiff_t L,
-        double* o0, double* o1, ptrdiff_t wo) {
+        double* o0, double* o1, ptrdiff_t wo, int stream) {
     (void)ss; (void)sr; (void)si; (void)bs; (void)wc; (void)wm; (void)wp; (void)K; (void)L;
-    (void)o0; (void)o1; (void)wo;
+    (void)o0; (void)o1; (void)wo; (void)stream;
 }
 
 #endif
