@@ -21,10 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from . import _recycle
 from ._border import extended_window
+from ._pool import run_split
+from ._threads import threads
 
-# Batches of blocks are transformed together; this caps their float64 bytes.
-_BATCH_BYTES = 32 << 20
+# Batches of blocks are transformed together; this caps the bytes of a batch's
+# spectra (2 MiB: 3 blocks of 288^2 float64, 6 of float32; 4 MiB and all blocks at
+# once measured 1.0-1.2x and 1.1-1.4x slower at 4096^2, k = 31-63).
+_BATCH_BYTES = 2 << 20
 
 
 def _fft_module():
@@ -54,10 +59,11 @@ def block_length(n_out: int, k: int, real: bool) -> int:
     waste. Lengths above ``_MAX_BLOCK`` leave the cache and run slower per point.
     """
     whole = next_fast_len(n_out + k - 1, real)
-    # One block per axis skips the tiles' copies and per-batch work: 1024^2 with a
-    # 23 x 23 kernel took 6.3 ms as one 1080^2 block, 10.0 ms as 16 blocks of 288^2.
-    best, best_cost = whole, _axis_cost(whole, n_out, k) * (
-        _WHOLE_DISCOUNT if whole <= _MAX_BLOCK else 1.0)
+    # No bonus for one block per axis any more: since blocks are transformed in
+    # small batches on every core (correlate_plane_fft), 1024^2 with k = 31 took
+    # 5.6 ms (f32) and 8.2 ms (f64) in 288^2 blocks against 7.6-10 and 13-17 ms
+    # as one 1080^2 block.
+    best, best_cost = whole, _axis_cost(whole, n_out, k)
     # Short transforms cost more per point than B log B says (per-line overhead).
     b = next_fast_len(max(2 * k, _MIN_BLOCK), real)
     while b < whole:
@@ -75,7 +81,6 @@ def _is_bad_pow2(b: int) -> bool:
 
 
 _MIN_BLOCK, _MAX_BLOCK = 256, 2048
-_WHOLE_DISCOUNT = 0.6
 
 
 def _axis_cost(b: int, n_out: int, k: int) -> float:
@@ -102,40 +107,58 @@ def correlate_plane_fft(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int]
     By, Bx = block or block_shape(out_shape, w.shape, real)
     Sy, Sx = By - K + 1, Bx - L + 1              # outputs per block
     ny, nx = -(-Ho // Sy), -(-Wo // Sx)
-    # Padded window, rounded up to whole blocks (the extra is zeros, discarded).
-    xp = np.empty((ny * Sy + K - 1, nx * Sx + L - 1), work_dtype)
-    extended_window(x, origin, xp[:Ho + K - 1, :Wo + L - 1], boundary, fill)
-    xp[Ho + K - 1:] = 0
-    xp[:Ho + K - 1, Wo + L - 1:] = 0
     fft, scipy_fft = _fft_module()
     kw = {"workers": nthreads} if scipy_fft else {}
     fwd, inv = (fft.rfft2, fft.irfft2) if real else (fft.fft2, fft.ifft2)
     spec = _spectrum(w, work_dtype, (By, Bx), fwd, kw)
     out = np.empty((Ho, Wo), work_dtype)
     if ny == nx == 1:
+        # the padded window; the transform zero-pads it to the block
+        xp = extended_window(x, origin, np.empty((Ho + K - 1, Wo + L - 1), work_dtype),
+                             boundary, fill)
         f = fwd(xp, s=(By, Bx), **kw)
         f *= spec
         out[...] = inv(f, s=(By, Bx), **kw)[K - 1:K - 1 + Ho, L - 1:L - 1 + Wo]
         return out
-    tiles = np.lib.stride_tricks.sliding_window_view(xp, (By, Bx))[::Sy, ::Sx]
-    rows_per_batch = max(1, _BATCH_BYTES // (nx * By * Bx * 16))
-    # one buffer for every batch: a fresh one each time was fresh pages each time
-    batch = np.empty((min(rows_per_batch, ny),) + tiles.shape[1:], work_dtype)
-    for r in range(0, ny, rows_per_batch):
-        # a contiguous copy costs ~5% of the transform and makes it ~25% faster
-        part = batch[:min(rows_per_batch, ny - r)]
-        np.copyto(part, tiles[r:r + rows_per_batch])
-        f = fwd(part, axes=(-2, -1), **kw)
-        f *= spec
-        blk = inv(f, s=(By, Bx), axes=(-2, -1), **kw)
-        # Each block's valid part goes straight to its place (row-contiguous copies).
-        for i in range(blk.shape[0]):
-            y0 = (r + i) * Sy
-            ny_ = min(Sy, Ho - y0)
-            for j in range(nx):
-                x0 = j * Sx
-                nx_ = min(Sx, Wo - x0)
-                out[y0:y0 + ny_, x0:x0 + nx_] = blk[i, j, K - 1:K - 1 + ny_, L - 1:L - 1 + nx_]
+    # Blocks go in small batches, in row-major order: their spectra must stay in
+    # cache between the forward transform, the product and the inverse. 288^2
+    # float64 blocks: 16 per batch took 208 ms per 256 blocks, 2-8 per batch 128-145.
+    spec_bytes = By * (Bx // 2 + 1 if real else Bx) * 2 * work_dtype.itemsize
+    nb = max(1, min(ny * nx, _BATCH_BYTES // spec_bytes))
+    nblocks = ny * nx
+    kw1 = {"workers": 1} if scipy_fft else {}
+
+    def run(lo: int, hi: int) -> None:
+        """Batches lo .. hi-1, start to finish, on one core. The batches are spread
+        over a pool of such workers: the copies in and out of the blocks (a third
+        of the time) then run on every core too, not between multi-threaded
+        transforms while the other cores wait."""
+        with _recycle.active():
+            # one buffer for every batch: a fresh one each time was fresh pages
+            batch = np.empty((nb, By, Bx), work_dtype)
+            for b0 in range(lo * nb, min(hi * nb, nblocks), nb):
+                part = batch[:min(nb, nblocks - b0)]
+                for m in range(part.shape[0]):
+                    # Each block straight from x (a plain copy inside it): no
+                    # padded copy of the whole window first. Blocks reaching past
+                    # the window read the boundary's values, not zeros: finite,
+                    # and they only feed discarded outputs (overlap-save keeps
+                    # outputs whose inputs lie in the window).
+                    r, j = divmod(b0 + m, nx)
+                    extended_window(x, (origin[0] + r * Sy, origin[1] + j * Sx), part[m],
+                                    boundary, fill)
+                f = fwd(part, axes=(-2, -1), **kw1)
+                f *= spec
+                blk = inv(f, s=(By, Bx), axes=(-2, -1), **kw1)
+                # Each block's valid part goes straight to its place.
+                for m in range(blk.shape[0]):
+                    y0, x0 = (b0 + m) // nx * Sy, (b0 + m) % nx * Sx
+                    ny_, nx_ = min(Sy, Ho - y0), min(Sx, Wo - x0)
+                    out[y0:y0 + ny_, x0:x0 + nx_] = blk[m, K - 1:K - 1 + ny_,
+                                                        L - 1:L - 1 + nx_]
+
+    with threads(nthreads):
+        run_split(run, -(-nblocks // nb))
     return out
 
 

@@ -33,8 +33,8 @@ from . import _fft
 # 'single' covers float32/complex64 and integers up to 32 bits (int32 kernels),
 # 'double' covers float64/complex128/64-bit integers (and integer FFTs, in float64).
 DEFAULTS: dict[str, dict[str, float]] = {
-    "single": {"c_out": 1.8e-10, "c_tap": 1.15e-11, "c_fft": 5.0e-10},
-    "double": {"c_out": 2.4e-10, "c_tap": 2.5e-11, "c_fft": 8.0e-10},
+    "single": {"c_out": 1.8e-10, "c_tap": 1.0e-11, "c_fft": 2.7e-10},
+    "double": {"c_out": 2.4e-10, "c_tap": 2.05e-11, "c_fft": 4.5e-10},
 }
 
 # Below this predicted direct time, 'auto' does not look further.
@@ -127,8 +127,9 @@ def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype)
             + (Ho + K) * (Wo + L) * c["c_out"])
 
 
-# Seconds per unit of a single-block transform over a tiled one (measured 0.6-0.8).
-_SINGLE_BLOCK_FACTOR = 0.7
+# Seconds per unit of a single-block transform over a tiled one: one transform on
+# all cores against batches of blocks on a worker per core (fitted 1.23-1.24).
+_SINGLE_BLOCK_FACTOR = 1.25
 
 
 def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,

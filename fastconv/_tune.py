@@ -85,7 +85,8 @@ def _fit(dt: np.dtype, n: int, repeat: int, step: Callable[[str], None]) -> dict
         step(f"{dt.name} fft k={k}")
         by, bx = _fft.block_shape((n, n), (k, k), True)
         blocks = -(-n // (by - k + 1)) * -(-n // (bx - k + 1))
-        fits.append((t - (n + k) ** 2 * c_out) / (blocks * by * bx * math.log2(by * bx)))
+        single = _plan._SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
+        fits.append((t - (n + k) ** 2 * c_out) / (blocks * by * bx * math.log2(by * bx) * single))
     c_fft = _clamp(float(np.median(fits)), default["c_fft"])
     return {"c_out": c_out, "c_tap": c_tap, "c_fft": c_fft}
 
