@@ -62,8 +62,6 @@ cdef extern from "_rows2.h":
     int fc_row2_d(const double* src, Py_ssize_t bs, const double* w, Py_ssize_t K,
                   Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo, int stream) noexcept nogil
     void fc_sfence() noexcept nogil
-    int fc_nonfinite_f(const float* p, Py_ssize_t n) noexcept nogil
-    int fc_nonfinite_d(const double* p, Py_ssize_t n) noexcept nogil
     Py_ssize_t fc_cwidth_f() noexcept nogil
     Py_ssize_t fc_cwidth_d() noexcept nogil
     void fc_crows_f(const float* ss, const float* sr, const float* si, Py_ssize_t bs,
@@ -237,7 +235,7 @@ cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
 
 
 cdef void _row(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
-               Py_ssize_t L, num_t* o, Py_ssize_t wo) noexcept nogil:
+               Py_ssize_t L, num_t* o, Py_ssize_t wo, num_t* o2=NULL) noexcept nogil:
     # Every chunk has a literal width, so it vectorises with its accumulators in
     # registers (a runtime-width tail ran scalar, ~5x slower per output). The row is
     # covered by chunks of the widest width that fits; the last one is shifted left
@@ -245,22 +243,25 @@ cdef void _row(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
     # (so bit-identical). A row narrower than one vector stores part of a vector
     # that reads into the zeroed slack. float/double rows wide enough for the pair
     # loop take its one-row twin, so a tile's odd row matches the pairs bit for bit.
-    if num_t is float:
-        if fc_row1_f(src, bs, w, K, L, o, wo):
-            return
-    elif num_t is double:
-        if fc_row1_d(src, bs, w, K, L, o, wo):
-            return
+    # ``o2``: store the row there too (the separable ring's second copy, K = 1,
+    # where the pair loop never applies).
+    if o2 == NULL:
+        if num_t is float:
+            if fc_row1_f(src, bs, w, K, L, o, wo):
+                return
+        elif num_t is double:
+            if fc_row1_d(src, bs, w, K, L, o, wo):
+                return
     if wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t)):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t))
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t), o2)
     elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 2):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 2)
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 2, o2)
     elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 4):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 4)
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 4, o2)
     elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 8):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 8)
+        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 8, o2)
     else:
-        _chunk(src, bs, w, K, L, o, FC_ACC_BYTES // sizeof(num_t) // 8, wo)
+        _chunk(src, bs, w, K, L, o, FC_ACC_BYTES // sizeof(num_t) // 8, wo, o2)
 
 
 cdef inline void _row_w(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
@@ -275,22 +276,6 @@ cdef inline void _row_w(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssiz
     if c0 < wo:
         _chunk(src + wo - n, bs, w, K, L, o + wo - n, n, n,
                o2 + wo - n if o2 != NULL else NULL)
-
-
-cdef void _row_twice(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
-                     Py_ssize_t L, num_t* o, num_t* o2, Py_ssize_t wo) noexcept nogil:
-    """_row's chunks (not its pair-loop twin), each stored at ``o`` and ``o2``: the
-    separable ring's two copies of a row without a memcpy (13% of that path)."""
-    if wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t)):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t), o2)
-    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 2):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 2, o2)
-    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 4):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 4, o2)
-    elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 8):
-        _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t) // 8, o2)
-    else:
-        _chunk(src, bs, w, K, L, o, FC_ACC_BYTES // sizeof(num_t) // 8, wo, o2)
 
 
 cdef inline int _row2(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
@@ -463,17 +448,14 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
                 _fill_span(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
                            c0, c0 + sw + L - 1, fill, buf)
                 j = p % R
-                # 1 x L pass: K = one, so never the pair loop's twin
-                _row_twice(buf, bs, &v[0], one, L, ring + j * hs, ring + (j + R) * hs, sw)
+                # 1 x L pass, stored at both of the row's ring slots
+                _row(buf, bs, &v[0], one, L, ring + j * hs, sw, ring + (j + R) * hs)
                 # An Inf or NaN among the inputs makes its intermediate values
                 # non-finite (x * v is inf or nan for any v); the caller then redoes
                 # the call direct, which treats them as scipy does. Scanning the
                 # row here, in L1, replaced a separate pass over the whole input.
-                if num_t is float:
-                    if fc_nonfinite_f(ring + j * hs, sw):
-                        badp[0] = 1
-                elif num_t is double:
-                    if fc_nonfinite_d(ring + j * hs, sw):
+                if num_t is float or num_t is double:
+                    if _exceeds(ring + j * hs, sw, INFINITY):
                         badp[0] = 1
                 # Output row i needs ring rows i..i+K-1 (complete once p = i+K-1); it
                 # waits one row to go with i+1 through the pair loop, which shares
@@ -605,7 +587,7 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef real_t* bim
     cdef real_t* bsum
     cdef real_t b = <real_t>bound
-    cdef int bad = 0, row_bad
+    cdef int bad = 0
     cdef int* badp = &bad       # shared across the team (see correlate_valid_separable)
     cdef int stream = Ho * Wo * 2 * <Py_ssize_t>sizeof(real_t) >= _stream_bytes
     # Gauss's weights: c, d - c and c + d for the planes re + im, re and im
@@ -638,15 +620,9 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
                     _fill_row(xr, src, colmap, qa, qb, ox, wp, fill_re, bre + p * bs)
                     _fill_row(xi, src, colmap, qa, qb, ox, wp, fill_im, bim + p * bs)
                 if gauss:
-                    row_bad = 0
                     for q in range(wp):
                         bsum[p * bs + q] = bre[p * bs + q] + bim[p * bs + q]
-                        # NaN fails every comparison, so this also proves x finite
-                        row_bad = row_bad | (bre[p * bs + q] >= b) | (bre[p * bs + q] <= -b) \
-                            | (bim[p * bs + q] >= b) | (bim[p * bs + q] <= -b) \
-                            | (bre[p * bs + q] != bre[p * bs + q]) \
-                            | (bim[p * bs + q] != bim[p * bs + q])
-                    if row_bad:
+                    if _exceeds(bre + p * bs, wp, b) or _exceeds(bim + p * bs, wp, b):
                         badp[0] = 1
             if not gauss:
                 for i in range(nr):
@@ -715,6 +691,16 @@ def correlate_valid_strict_complex(const cnum_t[:, :] x, const cnum_t[:, ::1] w,
                 out[i, j] = acc
 
 
+cdef inline int _exceeds(const real_t* r, Py_ssize_t n, real_t b) noexcept nogil:
+    """1 if r[0:n] holds a NaN or a value of magnitude >= b (b = inf: an Inf): an
+    integer OR, which vectorises (NaN fails every comparison)."""
+    cdef int bad = 0
+    cdef Py_ssize_t j
+    for j in range(n):
+        bad = bad | (r[j] != r[j]) | (r[j] >= b) | (r[j] <= -b)
+    return bad
+
+
 def all_finite(const real_t[:, :] x, int nthreads, double bound=INFINITY):
     """Whether every element is finite and, given ``bound``, below it in magnitude
     (NaN fails every comparison): an integer OR per row, which vectorises, at
@@ -733,8 +719,7 @@ def all_finite(const real_t[:, :] x, int nthreads, double bound=INFINITY):
             r = &x[i, 0]
             row_bad = 0
             if step == 1:
-                for j in range(N):
-                    row_bad = row_bad | (r[j] != r[j]) | (r[j] >= b) | (r[j] <= -b)
+                row_bad = _exceeds(r, N, b)
             else:
                 for j in range(N):
                     row_bad = row_bad | (r[j * step] != r[j * step]) | (r[j * step] >= b) \

@@ -83,21 +83,6 @@ static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                          
     return v;                                                                          \
 }                                                                                      \
                                                                                        \
-/* 1 if p[0:n] holds an Inf or NaN. Reads whole vectors up to n rounded up: the      \
-   caller's row has finite slack there. x * 0 is 0 for finite x and NaN otherwise,   \
-   and a NaN stays in the sum. */                                                     \
-static int fc_nonfinite_##SUF(const T* p, ptrdiff_t n) {                               \
-    fc_vec_##SUF acc = p[0] * (fc_vec_##SUF){0};                                       \
-    T s = 0;                                                                           \
-    ptrdiff_t i;                                                                       \
-    int l;                                                                             \
-    for (i = 0; i < n; i += FC_VL_##SUF)                                               \
-        acc += fc_load_##SUF(p + i) * (T)0;                                            \
-    for (l = 0; l < FC_VL_##SUF; l++)                                                  \
-        s += acc[l];                                                                   \
-    return s != 0 || s != s;                                                           \
-}                                                                                      \
-                                                                                       \
 /* FC_NV vectors of outputs of rows o0 and o1 (K >= 2). */                             \
 static inline void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,             \
                                    ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream) {\
@@ -362,14 +347,6 @@ FC_DEF_CROWS2(d, double)
 #else  /* no vector extensions: the one-row loop does all rows */
 
 static void fc_sfence(void) { }
-static int fc_nonfinite_f(const float* p, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) if (!(p[i] - p[i] == 0)) return 1;
-    return 0;
-}
-static int fc_nonfinite_d(const double* p, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) if (!(p[i] - p[i] == 0)) return 1;
-    return 0;
-}
 
 static int fc_row1_f(const float* src, ptrdiff_t bs, const float* w, ptrdiff_t K,
                      ptrdiff_t L, float* o0, ptrdiff_t wo) {
