@@ -365,6 +365,115 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
     free(bufs)
 
 
+cdef void _gather_row(const Py_ssize_t* cedges, Py_ssize_t nc, const Py_ssize_t* blk,
+                      Py_ssize_t p, Py_ssize_t next_p, num_t fill,
+                      num_t* dst) noexcept nogil:
+    """Window row ``p`` of the blocks ``blk`` (this row's run: nc entries of
+    (address, row step, column step) in bytes, address 0 for fill) into dst; the
+    block's row ``next_p`` (-1: none) is prefetched, as the plain kernel does."""
+    cdef Py_ssize_t j, q, n, cs
+    cdef const char* src
+    for j in range(nc):
+        n = cedges[j + 1] - cedges[j]
+        if n <= 0:
+            continue
+        if blk[3 * j] == 0:
+            for q in range(n):
+                dst[cedges[j] + q] = fill
+            continue
+        src = <const char*>blk[3 * j] + p * blk[3 * j + 1]
+        cs = blk[3 * j + 2]
+        if cs == <Py_ssize_t>sizeof(num_t):
+            if next_p >= 0:
+                _prefetch(<const char*>blk[3 * j] + next_p * blk[3 * j + 1],
+                          n * sizeof(num_t))
+            memcpy(dst + cedges[j], src, n * sizeof(num_t))
+        else:
+            for q in range(n):
+                dst[cedges[j] + q] = (<const num_t*>(src + q * cs))[0]
+
+
+def correlate_valid_blocks(const Py_ssize_t[::1] redges, const Py_ssize_t[::1] cedges,
+                           const Py_ssize_t[:, ::1] blocks, const num_t[:, ::1] w,
+                           num_t[:, :] out, num_t fill, int nthreads, Py_ssize_t row0=0,
+                           Py_ssize_t out_bytes=-1):
+    """out = the 'valid' correlation with w of a window made of blocks of arrays.
+
+    The window's rows are cut at ``redges`` (increasing, from 0 to at least
+    ``row0 + Ho + K - 1``: out's rows are the window's outputs from ``row0`` on, so
+    that rows of one window can be computed apart) and its columns at ``cedges``
+    (from 0 to ``Wo + L - 1``); ``out_bytes`` is the size of the whole result
+    out is part of, when rows are so computed apart (it decides the streaming
+    stores; -1: out's own). Block ``(i, j)`` is
+    ``blocks[i * nc + j]`` = (address of its first sample, row step, column step),
+    in bytes, or an address of 0 for fill samples. The caller keeps the arrays
+    alive and the blocks inside them. A Dask task's window (its chunk and strips of
+    the neighbours around it) is so correlated in one call, never copied whole:
+    each tile gathers its rows into the per-thread buffer, as correlate_valid
+    gathers its padded rows.
+    """
+    cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
+    cdef Py_ssize_t nr = redges.shape[0] - 1, nc = cedges.shape[0] - 1
+    _check_rows_contiguous(out.strides[1], sizeof(num_t), Wo)
+    if nr < 1 or nc < 1 or blocks.shape[0] != nr * nc or blocks.shape[1] != 3:
+        raise ValueError("fastconv: the block table does not match its edges")
+    if redges[0] != 0 or row0 < 0 or redges[nr] < row0 + Ho + K - 1 or cedges[0] != 0 \
+            or cedges[nc] != Wo + L - 1:
+        raise ValueError("fastconv: the blocks do not make the window of out")
+    cdef Py_ssize_t e
+    for e in range(nr):
+        if redges[e + 1] < redges[e]:
+            raise ValueError("fastconv: the row edges decrease")
+    for e in range(nc):
+        if cedges[e + 1] < cedges[e]:
+            raise ValueError("fastconv: the column edges decrease")
+    if Ho == 0 or Wo == 0:
+        return
+    cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
+    cdef Py_ssize_t wp = Wo + L - 1
+    cdef Py_ssize_t bs = wp + ch
+    cdef Py_ssize_t T = FC_L2_BYTES // (bs * sizeof(num_t)) - K + 1
+    T = _balanced_tile(T, K, Ho, nthreads)
+    cdef Py_ssize_t ntiles = (Ho + T - 1) // T
+    cdef int nt = max(1, min(nthreads, <int>ntiles))
+    cdef Py_ssize_t per = (T + K - 1) * bs
+    cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
+    if bufs == NULL:
+        raise MemoryError("fastconv: could not allocate the tile buffers")
+    cdef Py_ssize_t t, i, r0, nr_t, p, P, run, nxt
+    cdef num_t* buf
+    if out_bytes < 0:
+        out_bytes = Ho * Wo * <Py_ssize_t>sizeof(num_t)
+    cdef int stream = out_bytes >= _stream_bytes
+    _zero_slack(bufs, (T + K - 1) * nt, bs, wp, sizeof(num_t))
+    with nogil:
+        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
+            buf = bufs + threadid() * per
+            r0 = t * T
+            nr_t = min(T, Ho - r0)
+            run = 0
+            for p in range(nr_t + K - 1):
+                P = row0 + r0 + p
+                while redges[run + 1] <= P:
+                    run = run + 1
+                nxt = P - redges[run] + FC_PREFETCH_ROWS
+                if P + FC_PREFETCH_ROWS >= redges[run + 1]:
+                    nxt = -1
+                _gather_row(&cedges[0], nc, &blocks[run * nc, 0], P - redges[run], nxt,
+                            fill, buf + p * bs)
+            i = 0
+            while i + 1 < nr_t and _row2(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0],
+                                         &out[r0 + i + 1, 0], Wo, stream):
+                i = i + 2
+            while i < nr_t:
+                _row(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0], Wo)
+                i = i + 1
+            if stream:
+                fc_sfence()
+    free(bufs)
+
+
 def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
                               const num_t[::1] v, num_t[:, :] out, Py_ssize_t oy,
                               Py_ssize_t ox, int boundary, num_t fill, int nthreads):

@@ -43,6 +43,11 @@ def direct_backend(name: str) -> Iterator[None]:
         _backend = old
 
 
+def direct_backend_name() -> str:
+    """The direct kernel set now: 'auto', 'cython' or 'numba'."""
+    return _backend
+
+
 def _direct_fn(ct: np.dtype) -> Callable:
     """The ``correlate_valid`` that will run for compute type ``ct``."""
     if _backend == "numba" and ct != np.longdouble:   # numba has no long double

@@ -11,7 +11,9 @@ import os
 from functools import lru_cache
 from types import ModuleType
 
-from . import _direct_base
+from ._openmp import load_kernel_module
+
+_direct_base = load_kernel_module("fastconv._direct_base")
 
 ISAS = ("base", "avx2", "avx512")
 

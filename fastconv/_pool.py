@@ -26,7 +26,10 @@ _owner_pid = os.getpid()
 _lock = threading.Lock()
 
 
-def _executor(n: int) -> ThreadPoolExecutor:
+def executor(n: int) -> ThreadPoolExecutor:
+    """The process's pool of ``n`` workers (one per ``n``, made on first use, made
+    anew in a forked child); callers submit GIL-free work that runs one thread
+    each."""
     global _owner_pid
     with _lock:
         if os.getpid() != _owner_pid:
@@ -59,7 +62,7 @@ def run_split(task: Callable[[int, int], None], n_items: int) -> None:
         with threads(1):
             task(lo, hi)
 
-    ex = _executor(nt)
+    ex = executor(nt)
     futures = [ex.submit(one, int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
     for f in futures:
         f.result()

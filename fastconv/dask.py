@@ -13,10 +13,11 @@ Every mode and boundary is the 'valid' correlation of the boundary-extended inpu
 (the one primitive of fastconv). The graph has one task per output chunk, whose
 window of the extended input is the chunk's own samples plus the halo the kernel
 reaches (``K - 1`` rows and ``L - 1`` columns in all); each output sample is
-computed once. The task does not copy the window: the outputs whose window lies in
-the input chunk are computed from the chunk in place, straight into the result,
-and only the frame around them (a few rows and columns) from small windows
-assembled from the halo strips. The halo comes from the
+computed once. The task does not copy the window: the direct kernel reads it in
+place as a grid of blocks (the chunk and the halo strips around it) in one call,
+as the in-memory call reads its image (the other methods compute the outputs
+whose window lies in the chunk from the chunk in place, and the frame around them
+from small windows assembled from the strips). The halo comes from the
 neighbouring chunks through one "rim" task per input chunk, which cuts the strips
 its neighbours need (a cluster ships strips, not chunks); outside the image the
 window follows scipy's fill / wrap / symm index rule, which also covers a kernel
@@ -48,7 +49,12 @@ process default, from ``set_num_threads`` or ``FASTCONV_NUM_THREADS``: a
 the calling thread), lowered on a distributed worker to ``OMP_NUM_THREADS`` when
 that is set (distributed's nanny sets it to 1 in each worker process, its own guard
 against oversubscription). The kernels release the GIL, so the threaded scheduler
-runs chunks in parallel.
+runs chunks in parallel. One exception: where tasks run side by side in a process
+(``S > 1``), a large task of the direct kernel (~2 ms of work or more) instead
+hands its rows in pieces to fastconv's own pool of ``B`` workers, shared by all the
+tasks of the process, so that a core one task leaves idle (at the end of the
+graph, or while the scheduler hands out the next task) runs pieces of another;
+still no more than ``B`` threads compute at once.
 """
 from __future__ import annotations
 
@@ -72,7 +78,10 @@ from ._api import Boundary, Method, Mode
 from ._api import convolve2d as _convolve2d_np
 from ._api import correlate2d as _correlate2d_np
 from ._border import source_index
-from ._convolve2d import _out_shape_and_origin, correlate_plane, correlate_plane_method
+from . import _plan, _pool
+from ._convolve2d import (_MIN_WORK_PER_THREAD, _out_shape_and_origin, correlate_plane,
+                          correlate_plane_method, direct_backend_name)
+from ._isa import kernels
 from ._threads import get_num_threads, threads
 
 __all__ = ["convolve2d", "correlate2d"]
@@ -240,6 +249,10 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
     # the kernel as the primitive applies it, as the in-memory call prepares it
     w = (k[::-1, ::-1] if flip else k.conj()).astype(dt)
     fn = partial(_halo_block, w=w, method=method, fill=fill, dtype=dt)
+    # The direct kernel reads the window's blocks in place when the sources hold the
+    # result type (it would otherwise cast them) and the method is direct.
+    gather = x.dtype == dt and dt in _GATHER_TYPES
+    direct_for: dict[tuple, bool] = {}
     dsk: dict = {}
     strips: dict[tuple, dict[tuple, int]] = {}     # input chunk -> {strip: its index}
 
@@ -262,7 +275,12 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
                 where = [[source(lead_idx, r, c) for c in csrc] for r in rsrc]
                 keys = [[key for key, _ in row] for row in where]
                 picks = [[pick for _, pick in row] for row in where]
-                plan = _Plan(lead_shape, rruns, cruns, picks)
+                plan = _Plan(lead_shape, rruns, cruns, picks, k.shape)
+                if gather and plan.out_shape not in direct_for:
+                    direct_for[plan.out_shape] = method == "direct" or (
+                        method == "auto" and _plan.choose(plan.out_shape, w, dt,
+                                                          dt != np.longdouble)[0] == "direct")
+                plan.gather = gather and direct_for[plan.out_shape]
                 dsk[(out_name, *lead_idx, i, j)] = (fn, plan, keys)
     for key, own in strips.items():
         dsk[(rim, *key[1:])] = (partial(_cut_rim, boxes=tuple(own)), key)
@@ -272,14 +290,75 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
 
 
 class _Plan:
-    """What one task assembles: the shape of its leading axes and, per image axis,
-    the runs of extended samples and where each comes from, and which strip of
-    each rim it reads. An opaque object to Dask (its graph must not look inside for
-    keys)."""
+    """What one task computes, worked out when the graph is built: the shape of its
+    leading axes and of its output; its window as a grid of blocks of the sources
+    (``edges`` of the rows and columns, and per cell the sources' place in ``picks``
+    and the slices of them, or -1 for fill), which the direct kernel reads in one
+    call; and, for the other methods, the block of outputs computed in place from
+    one input chunk (``core``: the chunk's place, its slices and the output rows
+    and columns; or None) and the bands of outputs around it, each from one window
+    assembled from strips (see :func:`_bands`). An opaque object to Dask (its graph
+    must not look inside for keys)."""
 
     def __init__(self, lead_shape: tuple[int, ...], rows: list, cols: list,
-                 picks: list[list[int | None]]):
-        self.lead_shape, self.rows, self.cols, self.picks = lead_shape, rows, cols, picks
+                 picks: list[list[int | None]], kshape: tuple[int, int]):
+        self.lead_shape, self.picks = lead_shape, picks
+        (K, L), (Ho, Wo) = kshape, (rows[-1][1] - kshape[0] + 1, cols[-1][1] - kshape[1] + 1)
+        self.out_shape = (Ho, Wo)
+        # the window as blocks of the sources, for the one-call kernel
+        self.edges = tuple(np.array([r[0] for r in runs] + [runs[-1][1]], np.intp)
+                           for runs in (rows, cols))
+        self.cells = [(rb, cb, rs, cs) for _, _, rb, rs in rows for _, _, cb, cs in cols]
+        self.gather = False         # set by the graph: the direct kernel runs the task
+        core = _core_run(rows, K), _core_run(cols, L)
+        if None in core:
+            # no output lies in one chunk: the whole window, assembled
+            self.core = None
+            self.bands = _bands(rows, cols, kshape, 0, [(0, Ho)], (0, Wo))
+            return
+        (r0, r1, rb, rs), (c0, c1, cb, cs) = core
+        i1, j1 = r1 - K + 1, c1 - L + 1
+        self.core = (rb, cb, rs, cs, slice(r0, i1), slice(c0, j1))
+        # The frame: the rows above and below the core (full width) stacked in one
+        # window, the columns left and right of it side by side in another.
+        self.bands = (_bands(rows, cols, kshape, 0, [(0, r0), (i1, Ho)], (0, Wo))
+                      + _bands(rows, cols, kshape, 1, [(0, c0), (j1, Wo)], (r0, i1)))
+
+
+def _bands(rows: list, cols: list, kshape: tuple[int, int], axis: int,
+           pieces: list[tuple[int, int]], across: tuple[int, int]) -> list[tuple]:
+    """One window holding the input of several blocks of outputs, side by side.
+
+    The blocks span outputs ``across`` on one axis and ``pieces`` on ``axis``; their
+    input windows are laid next to each other along ``axis``, so one 'valid'
+    correlation of the whole computes them all (with ``k - 1`` outputs of no use
+    between two blocks: for a frame a few samples wide this costs less than a call
+    per block). Returns ``[]`` or ``[(window shape, copies, outputs)]``: the copies
+    that fill the window, ``(window rows, window cols, rows' chunk, cols' chunk,
+    source rows, source cols)`` with chunk -1 for fill, and the outputs as
+    ``(rows, cols of the correlation, rows, cols of the task's result)``.
+    """
+    pieces = [(a, b) for a, b in pieces if b > a]
+    if not pieces or across[1] <= across[0]:
+        return []
+    k, k_across = kshape[axis], kshape[1 - axis]
+    span = (across[0], across[1] + k_across - 1)
+    copies, outs, off = [], [], 0
+    for a, b in pieces:
+        ext = (a, b + k - 1)
+        runs = (ext, span) if axis == 0 else (span, ext)
+        for r0, r1, rb, rs in _clip(rows, *runs[0]):
+            for c0, c1, cb, cs in _clip(cols, *runs[1]):
+                dst = (slice(off + r0, off + r1), slice(c0, c1)) if axis == 0 else \
+                      (slice(r0, r1), slice(off + c0, off + c1))
+                copies.append((*dst, rb, cb, rs, cs))
+        mine = slice(off, off + b - a)
+        res = (slice(a, b), slice(*across))
+        outs.append(((mine, slice(None)) if axis == 0 else (slice(None), mine),
+                     res if axis == 0 else res[::-1]))
+        off += b - a + k - 1
+    shape = (off, span[1] - span[0]) if axis == 0 else (span[1] - span[0], off)
+    return [(shape, copies, outs)]
 
 
 class _AxisPlan:
@@ -372,33 +451,114 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
                 fill: Any, dtype: np.dtype) -> np.ndarray:
     """One output chunk: the 'valid' correlation of its window of the extended input.
 
-    The window is never copied whole: the largest block of it that one input chunk
-    holds in order (the chunk itself, for a chunk inside the image) is correlated in
-    place, straight into the result, and only the frame of outputs around it, whose
-    windows cross chunks or the boundary, is assembled from strips (8192^2 float32 in
-    1024^2 chunks, 7x7, one thread: the copy of whole windows cost 15% of the time).
+    The window is never copied whole. The direct kernel reads it in place, block
+    by block (the chunk and the strips around it), in one call. Other methods (and
+    sources the kernel cannot read as they are) correlate the largest block of the
+    window that one input chunk holds in order in place, straight into the result,
+    and only the frame of outputs around it, whose windows cross chunks or the
+    boundary, from two windows assembled from strips (8192^2 float32 in 1024^2
+    chunks, 7x7, one thread: the copy of whole windows cost 15% of the time).
     """
-    K, L = w.shape
-    Ho, Wo = plan.rows[-1][1] - K + 1, plan.cols[-1][1] - L + 1
-    res = _recycle.empty(plan.lead_shape + (Ho, Wo), dtype)
-    boxes = [(0, Ho, 0, Wo)]
-    with threads(_task_threads()):
-        core = _core_run(plan.rows, K), _core_run(plan.cols, L)
-        if None not in core:
-            (r0, r1, rb, rs), (c0, c1, cb, cs) = core
+    res = _recycle.empty(plan.lead_shape + plan.out_shape, dtype)
+    budget, slots = _budget_and_slots()
+    if plan.gather and _gather_into(plan, srcs, w, res, fill, dtype, budget, slots):
+        return res
+    with threads(max(1, budget // slots)):
+        if plan.core is not None:
+            rb, cb, rs, cs, ro, co = plan.core
             src, pick = srcs[rb][cb], plan.picks[rb][cb]
-            view = (src if pick is None else src[pick])[..., rs, cs]
-            i1, j1 = r1 - K + 1, c1 - L + 1
-            _valid_into(view, w, res[..., r0:i1, c0:j1], method, dtype)
-            boxes = [(0, r0, 0, Wo), (i1, Ho, 0, Wo), (r0, i1, 0, c0), (r0, i1, j1, Wo)]
-            # The frame's strips are a few rows or columns: direct, without planning
-            # (the plan per call cost more than the strip's arithmetic).
+            _valid_into((src if pick is None else src[pick])[..., rs, cs], w,
+                        res[..., ro, co], method, dtype)
+            # The frame's bands are a few rows or columns: direct, without planning
+            # (the plan per call cost more than the band's arithmetic).
             method = "direct"
-        for a0, a1, b0, b1 in boxes:
-            if a1 > a0 and b1 > b0:
-                win = _assemble(plan, srcs, (a0, a1 + K - 1), (b0, b1 + L - 1), fill, dtype)
-                _valid_into(win, w, res[..., a0:a1, b0:b1], method, dtype)
+        for shape, copies, outs in plan.bands:
+            win = _scratch(plan.lead_shape + shape, dtype)
+            for wr, wc, rb, cb, rs, cs in copies:
+                if rb < 0 or cb < 0:
+                    win[..., wr, wc] = fill
+                else:
+                    src, pick = srcs[rb][cb], plan.picks[rb][cb]
+                    win[..., wr, wc] = (src if pick is None else src[pick])[..., rs, cs]
+            if len(outs) == 1:
+                _valid_into(win, w, res[..., outs[0][1][0], outs[0][1][1]], method, dtype)
+                continue
+            K, L = w.shape
+            val = np.empty(plan.lead_shape + (shape[0] - K + 1, shape[1] - L + 1), dtype)
+            _valid_into(win, w, val, method, dtype)
+            for (vr, vc), (ro, co) in outs:
+                res[..., ro, co] = val[..., vr, vc]
     return res
+
+
+# The types the direct kernel computes in as they are (no cast of the sources).
+_GATHER_TYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.longdouble,
+                                            np.int32, np.int64))
+
+
+def _gather_into(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, res: np.ndarray,
+                 fill: Any, dtype: np.dtype, budget: int, slots: int) -> bool:
+    """``res`` = the task's outputs by the direct kernel, which reads the window's
+    blocks in place (the frame around the chunk included: 8192^2 float32 in 2048^2
+    chunks, 7x7, the frame computed apart from assembled strips cost ~8% of each
+    task). False, with nothing written, where it does not apply: a source that is
+    not a numpy array of the result type, or the Numba kernel.
+
+    Threads: with tasks running side by side here (``slots > 1``), a large task's
+    rows go in pieces to fastconv's pool of ``budget`` workers, which all the tasks
+    share: no more threads than the budget, and a core left idle by one task (at
+    the end of the graph, or while the scheduler hands out the next task) takes
+    pieces of another. Otherwise the task runs ``budget // slots`` threads (one
+    OpenMP team when alone, as the in-memory call does).
+    """
+    if direct_backend_name() == "numba" and dtype != np.longdouble:
+        return False
+    table = np.zeros((len(plan.cells), 3), np.intp)
+    lead = np.zeros((len(plan.cells), len(plan.lead_shape)), np.intp)
+    for n, (rb, cb, rs, cs) in enumerate(plan.cells):
+        if rb < 0 or cb < 0:
+            continue        # fill: address 0
+        src, pick = srcs[rb][cb], plan.picks[rb][cb]
+        a = src if pick is None else src[pick]
+        if type(a) is not np.ndarray or a.dtype != dtype:
+            return False
+        st = a.strides
+        table[n] = (a.ctypes.data + rs.start * st[-2] + cs.start * st[-1],
+                    rs.step * st[-2], cs.step * st[-1])
+        lead[n] = st[:-2]
+    (Ho, Wo), (K, L) = plan.out_shape, w.shape
+    wc = np.ascontiguousarray(w, dtype)
+    fill = dtype.type(fill)
+    work = Ho * Wo * K * L
+    run = kernels().correlate_valid_blocks
+    pool = None
+    if slots > 1 and budget > 1 and work >= _POOL_MIN_WORK and Ho > 1:
+        pool = _pool.executor(budget)
+        edges = np.linspace(0, Ho, min(Ho, _PIECES_PER_TASK) + 1).astype(int)
+    for idx in np.ndindex(*plan.lead_shape):
+        cells = table
+        if idx:
+            cells = table.copy()
+            cells[:, 0] += np.where(table[:, 0] != 0, lead @ np.array(idx, np.intp), 0)
+        if pool is None:
+            nt = max(1, min(budget // slots, work // _MIN_WORK_PER_THREAD))
+            run(*plan.edges, cells, wc, res[idx], fill, nt)
+            continue
+        futures = [pool.submit(run, *plan.edges, cells, wc, res[idx][a:b], fill, 1, a,
+                               res[idx].nbytes)
+                   for a, b in zip(edges[:-1], edges[1:])]
+        for f in futures:
+            f.result()
+    return True
+
+
+# Tasks of at least this many multiply-adds (~2 ms on one core) go to the shared
+# pool, in this many row pieces: enough that a free core finds work; for smaller
+# tasks the handing over costs more than the idle core (8192^2 float32, 7x7, 2
+# cores: 2048^2 chunks 0.83x plain in a thread per task, 0.87x in 2 pieces, 0.85x
+# in 4; 1024^2 chunks 0.90x in a thread per task, 0.82x in pieces).
+_POOL_MIN_WORK = 1 << 26
+_PIECES_PER_TASK = 2
 
 
 def _core_run(runs: list, k: int) -> tuple | None:
@@ -407,22 +567,6 @@ def _core_run(runs: list, k: int) -> tuple | None:
     best = max((r for r in runs if r[2] >= 0 and r[3].step == 1), default=None,
                key=lambda r: r[1] - r[0])
     return best if best is not None and best[1] - best[0] >= k else None
-
-
-def _assemble(plan: _Plan, srcs: list[list[Any]], rows: tuple[int, int],
-              cols: tuple[int, int], fill: Any, dtype: np.dtype) -> np.ndarray:
-    """Rows ``rows[0]:rows[1]`` and columns ``cols[0]:cols[1]`` of a task's window of
-    the extended input (cast to the result type), copied from the input chunks."""
-    (R0, R1), (C0, C1) = rows, cols
-    win = _scratch(plan.lead_shape + (R1 - R0, C1 - C0), dtype)
-    for r0, r1, rb, rs in _clip(plan.rows, R0, R1):
-        for c0, c1, cb, cs in _clip(plan.cols, C0, C1):
-            if rb < 0 or cb < 0:
-                win[..., r0:r1, c0:c1] = fill
-                continue
-            src, pick = srcs[rb][cb], plan.picks[rb][cb]
-            win[..., r0:r1, c0:c1] = (src if pick is None else src[pick])[..., rs, cs]
-    return win
 
 
 def _clip(runs: list, lo: int, hi: int) -> list:
@@ -498,6 +642,13 @@ def _each_plane(block: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np
 def _task_threads() -> int:
     """fastconv threads for one task: the process's budget shared by the tasks the
     scheduler runs at once here (the rule is in the module docstring)."""
+    budget, slots = _budget_and_slots()
+    return max(1, budget // slots)
+
+
+def _budget_and_slots() -> tuple[int, int]:
+    """The process's thread budget ``B`` and the tasks ``S`` the scheduler runs at
+    once in it (the rule is in the module docstring)."""
     budget = get_num_threads()
     worker = _distributed_worker()
     if worker is not None:
@@ -511,7 +662,7 @@ def _task_threads() -> int:
         slots = 1        # the synchronous scheduler
     else:
         slots = dask.config.get("num_workers", None) or dask.system.CPU_COUNT
-    return max(1, budget // max(1, slots))
+    return max(1, budget), max(1, slots)
 
 
 def _distributed_worker() -> Any:

@@ -145,6 +145,91 @@ def test_method_is_applied_per_window(method, dtype):
             fd.convolve2d(x, _rand(rng, (3, 3), dtype), method=method)
 
 
+@pytest.mark.parametrize("pool", [False, True], ids=["task-threads", "shared-pool"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64],
+                         ids=lambda d: np.dtype(d).name)
+def test_direct_tasks_read_the_window_in_place(monkeypatch, dtype, pool):
+    """The direct kernel reads each task's window (chunk and halo strips) in place,
+    in one call or in row pieces on the shared pool, for every mode and boundary:
+    integers bit-exact (floats to rounding: a column's sums may take another
+    vector loop in a narrower chunk)."""
+    rng = np.random.default_rng(21)
+    a = (rng.standard_normal((70, 90)) * 50).astype(dtype)
+    b = (rng.standard_normal((7, 4)) * 5).astype(dtype)
+    calls = {"whole": 0, "pieces": 0}
+    run_whole, executor = fd._gather_into, fd._pool.executor
+
+    def counting_gather(*args):
+        calls["whole"] += 1
+        return run_whole(*args)
+
+    class CountingPool:
+        def __init__(self, n):
+            self.ex = executor(n)
+
+        def submit(self, *args):
+            calls["pieces"] += 1
+            return self.ex.submit(*args)
+
+    monkeypatch.setattr(fd, "_gather_into", counting_gather)
+    monkeypatch.setattr(fd._pool, "executor", CountingPool)
+    # the pool serves tasks side by side that are large enough
+    monkeypatch.setattr(fd, "_POOL_MIN_WORK", 0 if pool else 1 << 62)
+    prev = fastconv.get_num_threads()
+    fastconv.set_num_threads(2)
+    try:
+        with dask.config.set(num_workers=2):
+            for func in FUNCS:
+                for mode in MODES:
+                    for boundary in BOUNDARIES:
+                        x = da.from_array(a, chunks=(23, 40))
+                        got = getattr(fd, func)(x, b, mode, boundary, 3,
+                                                method="direct").compute(scheduler="threads")
+                        ref = _ref(func, a, b, mode, boundary, 3, method="direct")
+                        assert_matches(got, ref, a, b, 3)
+                        if a.dtype.kind == "i":
+                            np.testing.assert_array_equal(got, ref)
+    finally:
+        fastconv.set_num_threads(prev)
+    assert calls["whole"] > 0 and (calls["pieces"] > 0) == pool
+
+
+def test_tasks_fall_back_where_the_kernel_cannot_read_the_sources():
+    """Chunks of another type than the result, non-numpy chunks and the Numba
+    kernel go the assembled way; the answer is the same."""
+    rng = np.random.default_rng(22)
+    a = rng.standard_normal((40, 50)).astype(np.float32)
+    b = rng.standard_normal((5, 3))
+    ref = fastconv.convolve2d(a, b, "same", "symm")        # float64 result
+    x = da.from_array(a, chunks=(15, 20))
+    assert_matches(fd.convolve2d(x, b, "same", "symm").compute(), ref, a, b)
+    b32 = b.astype(np.float32)
+    ref32 = fastconv.convolve2d(a, b32, "same", "symm")
+    as_matrix = x.map_blocks(lambda c: c.view(np.matrix))
+    assert_matches(fd.convolve2d(as_matrix, b32, "same", "symm").compute(), ref32, a, b32)
+    from fastconv._convolve2d import direct_backend
+    with direct_backend("numba"):
+        assert_matches(fd.convolve2d(x, b32, "same", "symm").compute(), ref32, a, b32)
+
+
+def test_block_kernel_refuses_a_table_that_does_not_make_the_window():
+    from fastconv._isa import kernels
+    run = kernels().correlate_valid_blocks
+    a = np.arange(30.0).reshape(5, 6)
+    w, out = np.ones((2, 2)), np.empty((4, 5))
+    table = np.array([[a.ctypes.data, a.strides[0], a.strides[1]]], np.intp)
+    r, c = np.array([0, 5], np.intp), np.array([0, 6], np.intp)
+    run(r, c, table, w, out, 0.0, 1)
+    np.testing.assert_array_equal(out, ss.correlate2d(a, w, "valid"))
+    for bad in ((np.array([0, 4], np.intp), c, table), (r, np.array([0, 7], np.intp), table),
+                (r, c, np.zeros((2, 3), np.intp)), (np.array([0, 6, 5], np.intp), c,
+                                                    np.zeros((2, 3), np.intp))):
+        with pytest.raises(ValueError):
+            run(*bad, w, out, 0.0, 1)
+    with pytest.raises(ValueError):
+        run(r, c, table, w, out, 0.0, 1, 1)        # row0 past the window
+
+
 def test_swapped_valid_mode_and_empty_inputs():
     rng = np.random.default_rng(9)
     small, big = rng.standard_normal((3, 4)), rng.standard_normal((6, 8))

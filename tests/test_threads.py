@@ -98,3 +98,41 @@ def test_openmp_state_is_reported():
     mod = _isa.kernels()
     assert isinstance(mod.openmp_enabled(), bool)
     assert mod.omp_max_threads() >= 1
+
+
+_IDLE_CPU = """
+import os, sys, time, numpy as np, fastconv
+from fastconv._isa import kernels
+assert "GOMP_SPINCOUNT" not in os.environ or os.environ["GOMP_SPINCOUNT"] == sys.argv[1]
+x = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
+h = np.ones((5, 5), np.float32)
+burnt = []
+with fastconv.threads(2):
+    for _ in range(6):
+        fastconv.convolve2d(x, h, "same")
+        c = time.process_time()
+        time.sleep(0.05)            # the team is idle: what its threads burn now
+        burnt.append(time.process_time() - c)
+print(kernels().openmp_enabled(), sorted(burnt)[len(burnt) // 2])
+"""
+
+
+def test_idle_openmp_threads_hand_back_their_core_soon(tmp_path):
+    """fastconv loads libgomp with a short spin (fastconv._openmp): after a call the
+    team's threads burn far less CPU than with a long spin, which a user's own
+    GOMP_SPINCOUNT still sets; the environment is left as it was."""
+    def idle_cpu(spin: str | None) -> float:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+        if spin is not None:
+            env["GOMP_SPINCOUNT"] = spin
+        out = subprocess.run([sys.executable, "-c", _IDLE_CPU, spin or ""], env=env,
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        enabled, burnt = out.stdout.split()
+        if enabled != "True" or (os.cpu_count() or 1) < 2:
+            pytest.skip("needs OpenMP and two cores")
+        return float(burnt)
+
+    ours, long_spin = idle_cpu(None), idle_cpu("3000000")
+    assert ours < 0.5 * long_spin, (ours, long_spin)
