@@ -4,19 +4,21 @@
 against the same convolution as a Dask graph on the threaded scheduler (over a Dask
 array whose chunks are already in memory, each a contiguous array), in 2048^2
 chunks (16 MiB, 16 tasks: Dask's guidance is chunks of tens of MB or more; the
-target applies here) and in 1024^2 chunks (64 tasks, for scale), timed alternately (best of several) so that a busy machine slows both
-alike. The graph is timed three ways: ``.persist()``, the chunked result held in
-memory (the cost of chunking itself: the target of >= 0.8x plain); ``da.store`` into
-an existing array (what a pipeline that writes its result somewhere does: it adds a
-copy of every chunk into the target, 256 MB, which the plain call never makes); and
-``.compute()`` (which instead gathers the chunks into a new 256 MB array in one task).
-As the steadiest measure of the chunking overhead on a shared machine, both also run
-on one thread (the synchronous scheduler against plain fastconv). For scale, the entry also times Dask storing a
-trivial graph of the same chunks (``-x``): one cheap pass, an allocation and a store
-per chunk, the least any chunked pipeline that writes its result pays. The LocalCluster
-entry reports the throughput of two worker processes of one thread each on data
-already held by the workers, for 1024^2 and 4096^2 chunks (each task costs a
-cluster far more than a thread pool, so larger chunks pay).
+target applies here) and in 1024^2 chunks (64 tasks, for scale), timed alternately
+(best of several) so that a busy machine slows both alike. The graph is timed three
+ways: ``.persist()``, the chunked result held in memory (the cost of chunking
+itself: the target of >= 0.8x plain, timed alternately with plain alone, best of
+9); ``da.store`` into an existing array (what a pipeline that writes its result
+somewhere does: it adds a copy of every chunk into the target, 256 MB, which the
+plain call never makes); and ``.compute()`` (which instead gathers the chunks into
+a new 256 MB array in one task). As the steadiest measure of the chunking overhead
+on a shared machine, both also run on one thread (the synchronous scheduler against
+plain fastconv). For scale, the entry also times Dask storing a trivial graph of
+the same chunks (``-x``): one cheap pass, an allocation and a store per chunk, the
+least any chunked pipeline that writes its result pays. The LocalCluster entry
+reports the throughput of two worker processes of one thread each on data already
+held by the workers, for 1024^2 and 4096^2 chunks (each task costs a cluster far
+more than a thread pool, so larger chunks pay).
 """
 from __future__ import annotations
 
@@ -69,17 +71,20 @@ def test_threaded_scheduler_vs_plain(benchmark, data, chunk):
     trivial = xd.map_blocks(np.negative)
     np.testing.assert_allclose(lazy.compute(scheduler="threads"),
                                fastconv.convolve2d(x, h, "same"), rtol=0, atol=1e-3)
-    t = _alternate_best({
-        "plain": lambda: fastconv.convolve2d(x, h, "same"),
-        "persist": lambda: lazy.persist(scheduler="threads"),
+    plain = lambda: fastconv.convolve2d(x, h, "same")  # noqa: E731
+    # The target's pair alone first: .compute() maps a fresh 256 MB result per call,
+    # whose page faults (slow on a VM) disturbed the calls after it.
+    t = _alternate_best({"plain": plain, "persist": lambda: lazy.persist(scheduler="threads")},
+                        rounds=9)
+    t.update(_alternate_best({
         "store": lambda: da.store(lazy, out, lock=False, scheduler="threads"),
         "compute": lambda: lazy.compute(scheduler="threads"),
         "sync": lambda: lazy.compute(scheduler="sync"),
         "trivial": lambda: da.store(trivial, out, lock=False, scheduler="threads"),
-    })
+    }))
     with fastconv.threads(1):      # the synchronous scheduler runs in this thread
         t1 = _alternate_best({
-            "plain": lambda: fastconv.convolve2d(x, h, "same"),
+            "plain": plain,
             "sync": lambda: da.store(lazy, out, lock=False, scheduler="sync"),
         })
     benchmark.pedantic(lambda: da.store(lazy, out, lock=False, scheduler="threads"),

@@ -195,8 +195,9 @@ def test_direct_tasks_read_the_window_in_place(monkeypatch, dtype, pool):
 
 
 def test_tasks_fall_back_where_the_kernel_cannot_read_the_sources():
-    """Chunks of another type than the result, non-numpy chunks and the Numba
-    kernel go the assembled way; the answer is the same."""
+    """Chunks of another type than the result and the Numba kernel go the
+    assembled way, numpy subclasses (np.matrix, a memory map) the in-place way; the
+    answer is the same."""
     rng = np.random.default_rng(22)
     a = rng.standard_normal((40, 50)).astype(np.float32)
     b = rng.standard_normal((5, 3))
@@ -228,6 +229,24 @@ def test_block_kernel_refuses_a_table_that_does_not_make_the_window():
             run(*bad, w, out, 0.0, 1)
     with pytest.raises(ValueError):
         run(r, c, table, w, out, 0.0, 1, 1)        # row0 past the window
+
+
+@pytest.mark.parametrize("client", [False, True], ids=["in-process", "client-exists"])
+def test_halo_read_in_place_or_through_rim_tasks(monkeypatch, client):
+    """Without a distributed client a task reads its neighbours' chunks in place (one
+    task per chunk); with one, rim tasks cut the strips (two per chunk). Same answer."""
+    monkeypatch.setattr(fd, "_cluster_client_exists", lambda: client)
+    rng = np.random.default_rng(23)
+    a, b = rng.standard_normal((2, 40, 33)), rng.standard_normal((6, 3))
+    x = da.from_array(a, chunks=(1, 12, 10))
+    for mode, boundary in (("same", "symm"), ("full", "wrap"), ("valid", "fill")):
+        lazy = fd.convolve2d(x, b, mode, boundary, 1.5)
+        keys = list(lazy.__dask_graph__())
+        rims = [k for k in keys if "fastconv-rim" in str(k)]
+        assert (0 < len(rims) <= x.npartitions) if client else not rims
+        assert len(keys) == x.npartitions + lazy.npartitions + len(rims)
+        ref = np.stack([fastconv.convolve2d(p, b, mode, boundary, 1.5) for p in a])
+        assert_matches(lazy.compute(scheduler="threads"), ref, a, b, 1.5)
 
 
 def test_swapped_valid_mode_and_empty_inputs():
@@ -351,7 +370,10 @@ def test_distributed_cluster_matches_in_memory(cluster, dtype):
     x = da.from_array(a, chunks=(2, 11, (20, 3, 15)))
     for func in FUNCS:
         for mode, boundary in (("same", "symm"), ("full", "wrap"), ("valid", "fill")):
-            got = getattr(fd, func)(x, b, mode, boundary, 2).compute(scheduler=cluster)
+            lazy = getattr(fd, func)(x, b, mode, boundary, 2)
+            # built with a client in the process: halo strips, not chunks, travel
+            assert any("fastconv-rim" in str(key) for key in lazy.__dask_graph__())
+            got = lazy.compute(scheduler=cluster)
             ref = np.stack([_ref(func, p, b, mode, boundary, 2) for p in a])
             assert_matches(got, ref, a, b, 2)
 
