@@ -642,6 +642,33 @@ cdef inline void _row_cw(const real_t* sr, const real_t* si, Py_ssize_t bs,
         _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0, n, n)
 
 
+cdef void _fill_complex_row(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssize_t src,
+                            const Py_ssize_t* colmap, Py_ssize_t qa, Py_ssize_t qb,
+                            Py_ssize_t ox, Py_ssize_t wp, real_t fill_re, real_t fill_im,
+                            bint inter, bint gauss, real_t b, real_t* bre, real_t* bim,
+                            real_t* bsum, int* badp) noexcept nogil:
+    """One padded row of the complex input, split into its re and im planes (and,
+    for Gauss's form, re + im, with the magnitude check); ``inter``: xr and xi are
+    one interleaved array."""
+    cdef Py_ssize_t q
+    if inter and src >= 0 and qb > qa:
+        # one pass over the complex row splits it (the strided copy of each plane
+        # ran element by element)
+        _fill_span(xr, src, colmap, qa, qb, ox, 0, qa, fill_re, bre)
+        _fill_span(xi, src, colmap, qa, qb, ox, 0, qa, fill_im, bim)
+        _split(&xr[src, ox + qa], qb - qa, bre + qa, bim + qa)
+        _fill_span(xr, src, colmap, qa, qb, ox, qb, wp, fill_re, bre + qb)
+        _fill_span(xi, src, colmap, qa, qb, ox, qb, wp, fill_im, bim + qb)
+    else:
+        _fill_row(xr, src, colmap, qa, qb, ox, wp, fill_re, bre)
+        _fill_row(xi, src, colmap, qa, qb, ox, wp, fill_im, bim)
+    if gauss:
+        for q in range(wp):
+            bsum[q] = bre[q] + bim[q]
+        if _exceeds(bre, wp, b) or _exceeds(bim, wp, b):
+            badp[0] = 1
+
+
 def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
                             const real_t[:, ::1] wr, const real_t[:, ::1] wi,
                             real_t[:, ::1] out, Py_ssize_t oy, Py_ssize_t ox, int boundary,
@@ -690,7 +717,8 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
         free(bufs)
         free(w3)
         raise MemoryError("fastconv: could not allocate the tile buffers")
-    cdef Py_ssize_t q, t, i, r0, nr, p, tid, src
+    cdef Py_ssize_t q, t, i, r0, nr, p, tid, filled, need, nxt
+    cdef bint pair
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef real_t* bre
     cdef real_t* bim
@@ -715,38 +743,41 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
             bsum = bim + rows * bs
             r0 = t * T
             nr = min(T, Ho - r0)
-            for p in range(nr + K - 1):
-                src = _map_index(oy + r0 + p, M, boundary)
-                if inter and src >= 0 and qb > qa:
-                    # one pass over the complex row splits it (the strided copy of
-                    # each plane ran element by element)
-                    _fill_span(xr, src, colmap, qa, qb, ox, 0, qa, fill_re, bre + p * bs)
-                    _fill_span(xi, src, colmap, qa, qb, ox, 0, qa, fill_im, bim + p * bs)
-                    _split(&xr[src, ox + qa], qb - qa, bre + p * bs + qa, bim + p * bs + qa)
-                    _fill_span(xr, src, colmap, qa, qb, ox, qb, wp, fill_re, bre + p * bs + qb)
-                    _fill_span(xi, src, colmap, qa, qb, ox, qb, wp, fill_im, bim + p * bs + qb)
-                else:
-                    _fill_row(xr, src, colmap, qa, qb, ox, wp, fill_re, bre + p * bs)
-                    _fill_row(xi, src, colmap, qa, qb, ox, wp, fill_im, bim + p * bs)
-                if gauss:
-                    for q in range(wp):
-                        bsum[p * bs + q] = bre[p * bs + q] + bim[p * bs + q]
-                    if _exceeds(bre + p * bs, wp, b) or _exceeds(bim + p * bs, wp, b):
-                        badp[0] = 1
             if not gauss:
+                for p in range(nr + K - 1):
+                    _fill_complex_row(xr, xi, _map_index(oy + r0 + p, M, boundary), colmap,
+                                      qa, qb, ox, wp, fill_re, fill_im, inter, 0, b,
+                                      bre + p * bs, bim + p * bs, bsum + p * bs, badp)
                 for i in range(nr):
                     _row_c(bre + i * bs, bim + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L,
                            &out[r0 + i, 0], Wo)
                 continue
+            # Rows are split just before the outputs that first need them, not all
+            # up front: the loads of the next rows (prefetched) stream in while the
+            # multiply-adds run, instead of the two taking turns.
+            filled = 0
             i = 0
-            while K >= 2 and i + 1 < nr:
-                _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
-                       &out[r0 + i, 0], &out[r0 + i + 1, 0], Wo, stream)
-                i = i + 2
             while i < nr:
-                _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
-                       &out[r0 + i, 0], NULL, Wo, stream)
-                i = i + 1
+                pair = K >= 2 and i + 1 < nr
+                need = i + K + 1 if pair else i + K
+                while filled < need:
+                    _fill_complex_row(xr, xi, _map_index(oy + r0 + filled, M, boundary),
+                                      colmap, qa, qb, ox, wp, fill_re, fill_im, inter, 1, b,
+                                      bre + filled * bs, bim + filled * bs,
+                                      bsum + filled * bs, badp)
+                    if filled + FC_PREFETCH_ROWS < nr + K - 1:
+                        nxt = _map_index(oy + r0 + filled + FC_PREFETCH_ROWS, M, boundary)
+                        if inter and nxt >= 0 and qb > qa:
+                            _prefetch(&xr[nxt, ox + qa], 2 * (qb - qa) * sizeof(real_t))
+                    filled = filled + 1
+                if pair:
+                    _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
+                           &out[r0 + i, 0], &out[r0 + i + 1, 0], Wo, stream)
+                    i = i + 2
+                else:
+                    _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
+                           &out[r0 + i, 0], NULL, Wo, stream)
+                    i = i + 1
             if stream:
                 fc_sfence()
     free(colmap)
