@@ -252,7 +252,7 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
     whole = not _cluster_client_exists()
     rows, cols = (_AxisPlan(x.chunks[ax], k.shape[i], origin[i], out_shape[i], b, whole)
                   for i, ax in enumerate((x.ndim - 2, x.ndim - 1)))
-    token = tokenize(x, k, flip, m, b, fill, method)
+    token = tokenize(x, k, flip, m, b, fill, method, whole)
     out_name = f"fastconv-{name}-{token}"
     rim = f"fastconv-rim-{token}"
     # the kernel as the primitive applies it, as the in-memory call prepares it
