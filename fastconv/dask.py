@@ -64,6 +64,7 @@ still no more than ``B`` threads compute at once.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -620,7 +621,7 @@ def _scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A window buffer, reused from task to task by this thread: a fresh multi-MB
     array per task costs page faults (8192^2 float32 in 1024^2 chunks, 7x7, one
     thread, synchronous scheduler: 386 ms with fresh windows, 292 ms reused)."""
-    size = int(np.prod(shape)) * dtype.itemsize
+    size = math.prod(shape) * dtype.itemsize
     if size > _SCRATCH_MAX_BYTES:
         return np.empty(shape, dtype)
     buf = getattr(_local, "buf", None)
