@@ -48,7 +48,10 @@ process's thread budget: ``S`` is 1 for the synchronous scheduler (tasks run in
 the main thread), dask's ``num_workers`` setting (default: the CPU count) for
 the threaded scheduler, and on a distributed worker the sum of ``nthreads`` over
 the workers in this process (one worker per process, unless the cluster runs its
-workers in-process).
+workers in-process). In a worker process of the multiprocessing scheduler (a
+child process running tasks in its main thread) ``S`` is 1 and ``B`` is divided
+by ``num_workers`` as that process sees it (default: the CPU count), the number
+of such processes.
 ``B`` is :func:`fastconv.get_num_threads` in the thread running the task (the
 process default, from ``set_num_threads`` or ``FASTCONV_NUM_THREADS``: a
 ``fastconv.threads()`` block reaches only the synchronous scheduler, which runs in
@@ -65,6 +68,7 @@ still no more than ``B`` threads compute at once.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import sys
 import threading
@@ -675,6 +679,10 @@ def _budget_and_slots() -> tuple[int, int]:
         slots = sum(w.state.nthreads for w in list(others)) or worker.state.nthreads
     elif threading.current_thread() is threading.main_thread():
         slots = 1        # the synchronous scheduler
+        if multiprocessing.parent_process() is not None:
+            # a worker process of the multiprocessing scheduler: one task at a time
+            # here, and as many such processes as dask's num_workers
+            budget //= dask.config.get("num_workers", None) or dask.system.CPU_COUNT
     else:
         slots = dask.config.get("num_workers", None) or dask.system.CPU_COUNT
     return max(1, budget), max(1, slots)

@@ -314,6 +314,17 @@ def test_thread_rule_per_scheduler():
     assert got.max() == max(1, budget // 2)
 
 
+def test_thread_rule_in_multiprocessing_workers():
+    """The multiprocessing scheduler's worker processes share the cores: each takes
+    the budget over dask's worker count (the CPU count by default), not all of it."""
+    def seen(blk):
+        return np.full((1, 1), fd._task_threads())
+
+    x = da.zeros((4, 4), chunks=2)
+    got = x.map_blocks(seen, chunks=(1, 1)).compute(scheduler="processes")
+    assert got.max() == max(1, fastconv.get_num_threads() // dask.system.CPU_COUNT)
+
+
 def test_import_fastconv_does_not_import_dask(tmp_path):
     code = ("import sys, fastconv; assert 'dask' not in sys.modules, 'dask imported'; "
             "import fastconv.dask; assert 'dask.array' in sys.modules")
