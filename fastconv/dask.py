@@ -72,7 +72,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Callable
 
 import dask
@@ -305,39 +305,44 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
 
 
 class _Plan:
-    """What one task computes, worked out when the graph is built: the shape of its
-    leading axes and of its output; its window as a grid of blocks of the sources
-    (``edges`` of the rows and columns, and per cell the sources' place in ``picks``
-    and the slices of them, or -1 for fill), which the direct kernel reads in one
-    call; and, for the other methods, the block of outputs computed in place from
-    one input chunk (``core``: the chunk's place, its slices and the output rows
-    and columns; or None) and the bands of outputs around it, each from one window
-    assembled from strips (see :func:`_bands`). An opaque object to Dask (its graph
-    must not look inside for keys)."""
+    """What one task computes: the shape of its leading axes and of its output; its
+    window as a grid of blocks of the sources (``edges`` of the rows and columns,
+    and per cell the sources' place in ``picks`` and the slices of them, or -1 for
+    fill), which the direct kernel reads in one call; and, for the other methods,
+    ``frame``: the block of outputs computed in place from one input chunk (the
+    chunk's place, its slices and the output rows and columns; or None) and the
+    bands of outputs around it, each from one window assembled from strips (see
+    :func:`_bands`). An opaque object to Dask (its graph must not look inside for
+    keys)."""
 
     def __init__(self, lead_shape: tuple[int, ...], rows: list, cols: list,
                  picks: list[list[int | None]], kshape: tuple[int, int]):
         self.lead_shape, self.picks = lead_shape, picks
-        (K, L), (Ho, Wo) = kshape, (rows[-1][1] - kshape[0] + 1, cols[-1][1] - kshape[1] + 1)
-        self.out_shape = (Ho, Wo)
+        self.rows, self.cols, self.kshape = rows, cols, kshape
+        self.out_shape = (rows[-1][1] - kshape[0] + 1, cols[-1][1] - kshape[1] + 1)
         # the window as blocks of the sources, for the one-call kernel
         self.edges = tuple(np.array([r[0] for r in runs] + [runs[-1][1]], np.intp)
                            for runs in (rows, cols))
         self.cells = [(rb, cb, rs, cs) for _, _, rb, rs in rows for _, _, cb, cs in cols]
         self.gather = False         # set by the graph: the direct kernel runs the task
+
+    @cached_property
+    def frame(self) -> tuple[tuple | None, list]:
+        """``(core, bands)`` for the other methods, worked out on first use (a
+        graph of thousands of direct tasks never needs them)."""
+        rows, cols, kshape = self.rows, self.cols, self.kshape
+        (K, L), (Ho, Wo) = kshape, self.out_shape
         core = _core_run(rows, K), _core_run(cols, L)
         if None in core:
             # no output lies in one chunk: the whole window, assembled
-            self.core = None
-            self.bands = _bands(rows, cols, kshape, 0, [(0, Ho)], (0, Wo))
-            return
+            return None, _bands(rows, cols, kshape, 0, [(0, Ho)], (0, Wo))
         (r0, r1, rb, rs), (c0, c1, cb, cs) = core
         i1, j1 = r1 - K + 1, c1 - L + 1
-        self.core = (rb, cb, rs, cs, slice(r0, i1), slice(c0, j1))
         # The frame: the rows above and below the core (full width) stacked in one
         # window, the columns left and right of it side by side in another.
-        self.bands = (_bands(rows, cols, kshape, 0, [(0, r0), (i1, Ho)], (0, Wo))
-                      + _bands(rows, cols, kshape, 1, [(0, c0), (j1, Wo)], (r0, i1)))
+        return ((rb, cb, rs, cs, slice(r0, i1), slice(c0, j1)),
+                _bands(rows, cols, kshape, 0, [(0, r0), (i1, Ho)], (0, Wo))
+                + _bands(rows, cols, kshape, 1, [(0, c0), (j1, Wo)], (r0, i1)))
 
 
 def _bands(rows: list, cols: list, kshape: tuple[int, int], axis: int,
@@ -482,16 +487,17 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
     budget, slots = _budget_and_slots()
     if plan.gather and _gather_into(plan, srcs, w, res, fill, dtype, budget, slots):
         return res
+    core, bands = plan.frame
     with threads(max(1, budget // slots)):
-        if plan.core is not None:
-            rb, cb, rs, cs, ro, co = plan.core
+        if core is not None:
+            rb, cb, rs, cs, ro, co = core
             src, pick = srcs[rb][cb], plan.picks[rb][cb]
             _valid_into((src if pick is None else src[pick])[..., rs, cs], w,
                         res[..., ro, co], method, dtype)
             # The frame's bands are a few rows or columns: direct, without planning
             # (the plan per call cost more than the band's arithmetic).
             method = "direct"
-        for shape, copies, outs in plan.bands:
+        for shape, copies, outs in bands:
             win = _scratch(plan.lead_shape + shape, dtype)
             for wr, wc, rb, cb, rs, cs in copies:
                 if rb < 0 or cb < 0:
