@@ -292,6 +292,21 @@ cdef inline int _row2(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_
         return 0
 
 
+cdef inline void _tile_rows(const num_t* buf, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
+                            Py_ssize_t L, char* o, Py_ssize_t ostride, Py_ssize_t nr,
+                            Py_ssize_t wo, int stream) noexcept nogil:
+    """A tile's ``nr`` output rows (the first at ``o``, ``ostride`` bytes apart) from
+    its padded rows in ``buf``: in pairs that share their input loads where the pair
+    loop applies, else one by one."""
+    cdef Py_ssize_t i = 0
+    while i + 1 < nr and _row2(buf + i * bs, bs, w, K, L, <num_t*>(o + i * ostride),
+                               <num_t*>(o + (i + 1) * ostride), wo, stream):
+        i = i + 2
+    while i < nr:
+        _row(buf + i * bs, bs, w, K, L, <num_t*>(o + i * ostride), wo)
+        i = i + 1
+
+
 cdef void _zero_slack(void* buf, Py_ssize_t nrows, Py_ssize_t stride, Py_ssize_t width,
                       size_t itemsize) noexcept nogil:
     """Zero columns ``width:stride`` of every row of a tile buffer: the rows are
@@ -334,7 +349,7 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
         free(colmap)
         free(bufs)
         raise MemoryError("fastconv: could not allocate the tile buffers")
-    cdef Py_ssize_t q, t, i, r0, nr, p, tid
+    cdef Py_ssize_t q, t, r0, nr, p, tid
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef num_t* buf
     # An output larger than the last-level cache of common CPUs is gone from cache
@@ -352,13 +367,8 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
             for p in range(nr + K - 1):
                 _fill_row(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
                           wp, fill, buf + p * bs)
-            i = 0
-            while i + 1 < nr and _row2(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0],
-                                       &out[r0 + i + 1, 0], Wo, stream):
-                i = i + 2
-            while i < nr:
-                _row(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0], Wo)
-                i = i + 1
+            _tile_rows(buf, bs, &w[0, 0], K, L, <char*>&out[r0, 0], out.strides[0], nr, Wo,
+                       stream)
             if stream:
                 fc_sfence()
     free(colmap)
@@ -441,7 +451,7 @@ def correlate_valid_blocks(const Py_ssize_t[::1] redges, const Py_ssize_t[::1] c
     cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
     if bufs == NULL:
         raise MemoryError("fastconv: could not allocate the tile buffers")
-    cdef Py_ssize_t t, i, r0, nr_t, p, P, run, nxt
+    cdef Py_ssize_t t, r0, nr_t, p, P, run, nxt
     cdef num_t* buf
     if out_bytes < 0:
         out_bytes = Ho * Wo * <Py_ssize_t>sizeof(num_t)
@@ -462,13 +472,8 @@ def correlate_valid_blocks(const Py_ssize_t[::1] redges, const Py_ssize_t[::1] c
                     nxt = -1
                 _gather_row(&cedges[0], nc, &blocks[run * nc, 0], P - redges[run], nxt,
                             fill, buf + p * bs)
-            i = 0
-            while i + 1 < nr_t and _row2(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0],
-                                         &out[r0 + i + 1, 0], Wo, stream):
-                i = i + 2
-            while i < nr_t:
-                _row(buf + i * bs, bs, &w[0, 0], K, L, &out[r0 + i, 0], Wo)
-                i = i + 1
+            _tile_rows(buf, bs, &w[0, 0], K, L, <char*>&out[r0, 0], out.strides[0], nr_t,
+                       Wo, stream)
             if stream:
                 fc_sfence()
     free(bufs)
