@@ -335,50 +335,31 @@ class _Plan:
         core = _core_run(rows, K), _core_run(cols, L)
         if None in core:
             # no output lies in one chunk: the whole window, assembled
-            return None, _bands(rows, cols, kshape, 0, [(0, Ho)], (0, Wo))
+            return None, _bands(rows, cols, kshape, [(0, Ho, 0, Wo)])
         (r0, r1, rb, rs), (c0, c1, cb, cs) = core
         i1, j1 = r1 - K + 1, c1 - L + 1
-        # The frame: the rows above and below the core (full width) stacked in one
-        # window, the columns left and right of it side by side in another.
+        # the frame: the rows above and below the core, the columns left and right
         return ((rb, cb, rs, cs, slice(r0, i1), slice(c0, j1)),
-                _bands(rows, cols, kshape, 0, [(0, r0), (i1, Ho)], (0, Wo))
-                + _bands(rows, cols, kshape, 1, [(0, c0), (j1, Wo)], (r0, i1)))
+                _bands(rows, cols, kshape, [(0, r0, 0, Wo), (i1, Ho, 0, Wo),
+                                            (r0, i1, 0, c0), (r0, i1, j1, Wo)]))
 
 
-def _bands(rows: list, cols: list, kshape: tuple[int, int], axis: int,
-           pieces: list[tuple[int, int]], across: tuple[int, int]) -> list[tuple]:
-    """One window holding the input of several blocks of outputs, side by side.
-
-    The blocks span outputs ``across`` on one axis and ``pieces`` on ``axis``; their
-    input windows are laid next to each other along ``axis``, so one 'valid'
-    correlation of the whole computes them all (with ``k - 1`` outputs of no use
-    between two blocks: for a frame a few samples wide this costs less than a call
-    per block). Returns ``[]`` or ``[(window shape, copies, outputs)]``: the copies
-    that fill the window, ``(window rows, window cols, rows' chunk, cols' chunk,
-    source rows, source cols)`` with chunk -1 for fill, and the outputs as
-    ``(rows, cols of the correlation, rows, cols of the task's result)``.
-    """
-    pieces = [(a, b) for a, b in pieces if b > a]
-    if not pieces or across[1] <= across[0]:
-        return []
-    k, k_across = kshape[axis], kshape[1 - axis]
-    span = (across[0], across[1] + k_across - 1)
-    copies, outs, off = [], [], 0
-    for a, b in pieces:
-        ext = (a, b + k - 1)
-        runs = (ext, span) if axis == 0 else (span, ext)
-        for r0, r1, rb, rs in _clip(rows, *runs[0]):
-            for c0, c1, cb, cs in _clip(cols, *runs[1]):
-                dst = (slice(off + r0, off + r1), slice(c0, c1)) if axis == 0 else \
-                      (slice(r0, r1), slice(off + c0, off + c1))
-                copies.append((*dst, rb, cb, rs, cs))
-        mine = slice(off, off + b - a)
-        res = (slice(a, b), slice(*across))
-        outs.append(((mine, slice(None)) if axis == 0 else (slice(None), mine),
-                     res if axis == 0 else res[::-1]))
-        off += b - a + k - 1
-    shape = (off, span[1] - span[0]) if axis == 0 else (span[1] - span[0], off)
-    return [(shape, copies, outs)]
+def _bands(rows: list, cols: list, kshape: tuple[int, int],
+           boxes: list[tuple[int, int, int, int]]) -> list[tuple]:
+    """For each non-empty box of outputs ``(a0, a1, b0, b1)``, the window it needs:
+    ``(window shape, copies, output rows, output cols)``, the copies that fill the
+    window being ``(window rows, window cols, rows' chunk, cols' chunk, source rows,
+    source cols)``, with chunk -1 for fill."""
+    (K, L), out = kshape, []
+    for a0, a1, b0, b1 in boxes:
+        if a1 <= a0 or b1 <= b0:
+            continue
+        copies = [(slice(r0, r1), slice(c0, c1), rb, cb, rs, cs)
+                  for r0, r1, rb, rs in _clip(rows, a0, a1 + K - 1)
+                  for c0, c1, cb, cs in _clip(cols, b0, b1 + L - 1)]
+        out.append(((a1 - a0 + K - 1, b1 - b0 + L - 1), copies, slice(a0, a1),
+                    slice(b0, b1)))
+    return out
 
 
 class _AxisPlan:
@@ -480,7 +461,7 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
     sources the kernel cannot read as they are) correlate the largest block of the
     window that one input chunk holds in order in place, straight into the result,
     and only the frame of outputs around it, whose windows cross chunks or the
-    boundary, from two windows assembled from strips (8192^2 float32 in 1024^2
+    boundary, from small windows assembled from strips (8192^2 float32 in 1024^2
     chunks, 7x7, one thread: the copy of whole windows cost 15% of the time).
     """
     res = _recycle.empty(plan.lead_shape + plan.out_shape, dtype)
@@ -497,7 +478,7 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
             # The frame's bands are a few rows or columns: direct, without planning
             # (the plan per call cost more than the band's arithmetic).
             method = "direct"
-        for shape, copies, outs in bands:
+        for shape, copies, ro, co in bands:
             win = _scratch(plan.lead_shape + shape, dtype)
             for wr, wc, rb, cb, rs, cs in copies:
                 if rb < 0 or cb < 0:
@@ -505,14 +486,7 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
                 else:
                     src, pick = srcs[rb][cb], plan.picks[rb][cb]
                     win[..., wr, wc] = (src if pick is None else src[pick])[..., rs, cs]
-            if len(outs) == 1:
-                _valid_into(win, w, res[..., outs[0][1][0], outs[0][1][1]], method, dtype)
-                continue
-            K, L = w.shape
-            val = np.empty(plan.lead_shape + (shape[0] - K + 1, shape[1] - L + 1), dtype)
-            _valid_into(win, w, val, method, dtype)
-            for (vr, vc), (ro, co) in outs:
-                res[..., ro, co] = val[..., vr, vc]
+            _valid_into(win, w, res[..., ro, co], method, dtype)
     return res
 
 
