@@ -70,6 +70,20 @@ cdef extern from "_rows2.h":
     void fc_crows_d(const double* ss, const double* sr, const double* si, Py_ssize_t bs,
                     const double* wc, const double* wm, const double* wp, Py_ssize_t K,
                     Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo, int stream) noexcept nogil
+    void fc_crows4_f(const float* ss, const float* sr, const float* si, Py_ssize_t bs,
+                     const float* g, Py_ssize_t K, Py_ssize_t L, float* o, Py_ssize_t os,
+                     Py_ssize_t wo, int stream) noexcept nogil
+    void fc_crows4_d(const double* ss, const double* sr, const double* si, Py_ssize_t bs,
+                     const double* g, Py_ssize_t K, Py_ssize_t L, double* o, Py_ssize_t os,
+                     Py_ssize_t wo, int stream) noexcept nogil
+    Py_ssize_t fc_zwidth_f() noexcept nogil
+    Py_ssize_t fc_zwidth_d() noexcept nogil
+    void fc_zrows_f(const float* src, Py_ssize_t bs, const float* wr, const float* wi,
+                    Py_ssize_t K, Py_ssize_t L, float* o0, float* o1, Py_ssize_t wo,
+                    int stream, const char* pf0, const char* pf1, Py_ssize_t pfn) noexcept nogil
+    void fc_zrows_d(const double* src, Py_ssize_t bs, const double* wr, const double* wi,
+                    Py_ssize_t K, Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo,
+                    int stream, const char* pf0, const char* pf1, Py_ssize_t pfn) noexcept nogil
 
 ctypedef fused num_t:
     float
@@ -685,8 +699,8 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     ``wr``/``wi`` of the kernel; ``out`` is the complex output viewed as reals,
     shape (Ho, 2*Wo). Tiles and threads as in :func:`correlate_valid`; each padded
     row is stored split (re, im, and re + im) so the inner loop vectorises. Rows at
-    least one chunk wide take Gauss's three-multiplication form in row pairs
-    (csrc/_rows2.h); narrower ones, and any call with ``allow_gauss`` false (the
+    least one chunk wide take Gauss's three-multiplication form in groups of four
+    rows, then pairs, then single rows (csrc/_rows2.h); narrower ones, and any call with ``allow_gauss`` false (the
     caller's magnitudes could overflow its sums a + b), the four-multiplication loop.
 
     Returns 1 when Gauss's form ran and every part of x it read was below ``bound``
@@ -716,14 +730,14 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
                        and <char*>&xi[0, 0] == <char*>&xr[0, 0] + sizeof(real_t))
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef real_t* bufs = <real_t*>malloc(per * nt * sizeof(real_t))
-    cdef real_t* w3 = <real_t*>malloc(3 * K * L * sizeof(real_t))
+    cdef real_t* w3 = <real_t*>malloc(6 * K * L * sizeof(real_t))
     if colmap == NULL or bufs == NULL or w3 == NULL:
         free(colmap)
         free(bufs)
         free(w3)
         raise MemoryError("fastconv: could not allocate the tile buffers")
     cdef Py_ssize_t q, t, i, r0, nr, p, tid, filled, need, nxt
-    cdef bint pair
+    cdef bint pair, quad
     cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
     cdef real_t* bre
     cdef real_t* bim
@@ -737,6 +751,10 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
         w3[t] = wr[t // L, t % L]
         w3[K * L + t] = wi[t // L, t % L] - wr[t // L, t % L]
         w3[2 * K * L + t] = wr[t // L, t % L] + wi[t // L, t % L]
+    for t in range(K * L):      # the same, interleaved per tap (the four-row loop's)
+        w3[3 * K * L + 3 * t] = w3[t]
+        w3[3 * K * L + 3 * t + 1] = w3[K * L + t]
+        w3[3 * K * L + 3 * t + 2] = w3[2 * K * L + t]
     _zero_slack(bufs, 3 * rows * nt, bs, wp, sizeof(real_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
@@ -763,8 +781,9 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
             filled = 0
             i = 0
             while i < nr:
+                quad = i + 3 < nr
                 pair = K >= 2 and i + 1 < nr
-                need = i + K + 1 if pair else i + K
+                need = i + K + 3 if quad else (i + K + 1 if pair else i + K)
                 while filled < need:
                     _fill_complex_row(xr, xi, _map_index(oy + r0 + filled, M, boundary),
                                       colmap, qa, qb, ox, wp, fill_re, fill_im, inter, 1, b,
@@ -775,7 +794,11 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
                         if inter and nxt >= 0 and qb > qa:
                             _prefetch(&xr[nxt, ox + qa], 2 * (qb - qa) * sizeof(real_t))
                     filled = filled + 1
-                if pair:
+                if quad:
+                    _crows4(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3 + 3 * K * L, K,
+                            L, &out[r0 + i, 0], out.strides[0] // sizeof(real_t), Wo, stream)
+                    i = i + 4
+                elif pair:
                     _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
                            &out[r0 + i, 0], &out[r0 + i + 1, 0], Wo, stream)
                     i = i + 2
@@ -793,12 +816,163 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     return 0 if bad else 1
 
 
+def zcomplex_width(int itemsize):
+    """Narrowest output row (in complex samples) correlate_valid_zcomplex takes for
+    parts of ``itemsize`` bytes (4 or 8); -1 where this build has no such loop."""
+    return fc_zwidth_f() if itemsize == 4 else fc_zwidth_d()
+
+
+cdef void _fill_zrow(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssize_t src,
+                     const Py_ssize_t* colmap, Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox,
+                     Py_ssize_t wp, real_t fill_re, real_t fill_im, bint inter,
+                     real_t* dst) noexcept nogil:
+    """One padded row of the complex input, interleaved (re, im) like the array."""
+    cdef Py_ssize_t q, c
+    if src < 0:
+        for q in range(wp):
+            dst[2 * q] = fill_re
+            dst[2 * q + 1] = fill_im
+        return
+    for q in range(qa):
+        c = colmap[q]
+        dst[2 * q] = xr[src, c] if c >= 0 else fill_re
+        dst[2 * q + 1] = xi[src, c] if c >= 0 else fill_im
+    if inter and qb > qa:
+        memcpy(dst + 2 * qa, &xr[src, ox + qa], 2 * (qb - qa) * sizeof(real_t))
+    else:
+        for q in range(qa, qb):
+            dst[2 * q] = xr[src, ox + q]
+            dst[2 * q + 1] = xi[src, ox + q]
+    for q in range(qb, wp):
+        c = colmap[q]
+        dst[2 * q] = xr[src, c] if c >= 0 else fill_re
+        dst[2 * q + 1] = xi[src, c] if c >= 0 else fill_im
+
+
+def correlate_valid_zcomplex(const real_t[:, :] xr, const real_t[:, :] xi,
+                             const real_t[:, ::1] wr, const real_t[:, ::1] wi,
+                             real_t[:, ::1] out, Py_ssize_t oy, Py_ssize_t ox, int boundary,
+                             real_t fill_re, real_t fill_im, int nthreads,
+                             double bound=INFINITY):
+    """The complex primitive on interleaved rows, four multiplications a tap.
+
+    Arguments as :func:`correlate_valid_complex`; rows at least
+    :func:`zcomplex_width` wide (the caller checks). Each tile's padded rows are
+    copied as they are, interleaved, with no split (csrc/_rows2.h, fc_zrows_*).
+    Returns 1 when every part of x it read was below ``bound`` in magnitude (NaN
+    fails), 0 when one was not: the output is then garbage and the caller redoes
+    the call the exact way. The check runs on the copied rows, in L1.
+    """
+    cdef Py_ssize_t M = xr.shape[0], N = xr.shape[1]
+    cdef Py_ssize_t K = wr.shape[0], L = wr.shape[1]
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1] // 2
+    cdef Py_ssize_t cw = fc_zwidth_f() if real_t is float else fc_zwidth_d()
+    if Ho == 0 or Wo == 0:
+        return 1
+    if cw <= 0 or Wo < cw:
+        raise ValueError("fastconv: rows too narrow for the interleaved complex loop")
+    cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(real_t)
+    cdef Py_ssize_t wp = Wo + L - 1
+    # rows start on cache lines: a tap's loads are then aligned every fourth tap
+    cdef Py_ssize_t bs = (2 * wp + 2 * ch + 63 // sizeof(real_t)) // (64 // sizeof(real_t)) \
+        * (64 // sizeof(real_t))
+    cdef Py_ssize_t T = FC_L2_BYTES // (bs * sizeof(real_t)) - K + 1
+    T = _balanced_tile(T, K, Ho, nthreads)
+    cdef Py_ssize_t ntiles = (Ho + T - 1) // T
+    cdef int nt = max(1, min(nthreads, <int>ntiles))
+    cdef Py_ssize_t rows = T + K - 1
+    cdef Py_ssize_t per = rows * bs
+    cdef bint inter = (M > 0 and N > 0 and xr.strides[1] == 2 * sizeof(real_t)
+                       and xi.strides[0] == xr.strides[0] and xi.strides[1] == xr.strides[1]
+                       and <char*>&xi[0, 0] == <char*>&xr[0, 0] + sizeof(real_t))
+    cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
+    cdef void* raw = malloc(per * nt * sizeof(real_t) + 64)
+    if colmap == NULL or raw == NULL:
+        free(colmap)
+        free(raw)
+        raise MemoryError("fastconv: could not allocate the tile buffers")
+    cdef real_t* bufs = <real_t*>((<size_t>raw + 63) & ~(<size_t>63))
+    cdef Py_ssize_t q, t, i, r0, nr, filled, need, nxt
+    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
+    cdef real_t* buf
+    cdef const char* pf0
+    cdef const char* pf1
+    cdef real_t b = <real_t>bound
+    cdef int bad = 0
+    cdef int* badp = &bad       # shared across the team (see correlate_valid_separable)
+    cdef int stream = Ho * Wo * 2 * <Py_ssize_t>sizeof(real_t) >= _stream_bytes
+    _zero_slack(bufs, rows * nt, bs, 2 * wp, sizeof(real_t))
+    for q in range(wp):
+        colmap[q] = _map_index(ox + q, N, boundary)
+    with nogil:
+        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
+            buf = bufs + threadid() * per
+            r0 = t * T
+            nr = min(T, Ho - r0)
+            # rows are copied just before the outputs that first need them
+            filled = 0
+            i = 0
+            while i < nr:
+                need = i + K + 1 if (K >= 2 and i + 1 < nr) else i + K
+                while filled < need:
+                    _fill_zrow(xr, xi, _map_index(oy + r0 + filled, M, boundary), colmap,
+                               qa, qb, ox, wp, fill_re, fill_im, inter, buf + filled * bs)
+                    if _exceeds(buf + filled * bs, 2 * wp, b):
+                        badp[0] = 1
+                    filled = filled + 1
+                # The next pair's two new rows are prefetched into L2, a slice per
+                # chunk of this pair, so their loads overlap its multiply-adds (a
+                # whole row's prefetches at once stalled the loop as the copy did).
+                pf0 = NULL
+                pf1 = NULL
+                if inter and qb > qa:
+                    nxt = _map_index(oy + r0 + filled, M, boundary)
+                    if filled < nr + K - 1 and nxt >= 0:
+                        pf0 = <const char*>&xr[nxt, ox + qa]
+                    nxt = _map_index(oy + r0 + filled + 1, M, boundary)
+                    if filled + 1 < nr + K - 1 and nxt >= 0:
+                        pf1 = <const char*>&xr[nxt, ox + qa]
+                if K >= 2 and i + 1 < nr:
+                    _zrows(buf + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L, &out[r0 + i, 0],
+                           &out[r0 + i + 1, 0], Wo, stream, pf0, pf1,
+                           2 * (qb - qa) * sizeof(real_t))
+                    i = i + 2
+                else:
+                    _zrows(buf + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L, &out[r0 + i, 0],
+                           NULL, Wo, stream, pf0, pf1, 2 * (qb - qa) * sizeof(real_t))
+                    i = i + 1
+            if stream:
+                fc_sfence()
+    free(colmap)
+    free(raw)
+    return 0 if bad else 1
+
+
+cdef inline void _zrows(const real_t* src, Py_ssize_t bs, const real_t* wr, const real_t* wi,
+                        Py_ssize_t K, Py_ssize_t L, real_t* o0, real_t* o1, Py_ssize_t wo,
+                        int stream, const char* pf0, const char* pf1,
+                        Py_ssize_t pfn) noexcept nogil:
+    if real_t is float:
+        fc_zrows_f(src, bs, wr, wi, K, L, o0, o1, wo, stream, pf0, pf1, pfn)
+    else:
+        fc_zrows_d(src, bs, wr, wi, K, L, o0, o1, wo, stream, pf0, pf1, pfn)
+
+
 cdef inline void _split(const real_t* z, Py_ssize_t n, real_t* re, real_t* im) noexcept nogil:
     """n interleaved (re, im) pairs into two planes."""
     cdef Py_ssize_t j
     for j in range(n):
         re[j] = z[2 * j]
         im[j] = z[2 * j + 1]
+
+
+cdef inline void _crows4(const real_t* ss, const real_t* sr, const real_t* si, Py_ssize_t bs,
+                         const real_t* g, Py_ssize_t K, Py_ssize_t L, real_t* o,
+                         Py_ssize_t os, Py_ssize_t wo, int stream) noexcept nogil:
+    if real_t is float:
+        fc_crows4_f(ss, sr, si, bs, g, K, L, o, os, wo, stream)
+    else:
+        fc_crows4_d(ss, sr, si, bs, g, K, L, o, os, wo, stream)
 
 
 cdef inline void _crows(const real_t* ss, const real_t* sr, const real_t* si, Py_ssize_t bs,

@@ -344,6 +344,267 @@ static void fc_crows_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, 
 FC_DEF_CROWS2(f, float)
 FC_DEF_CROWS2(d, double)
 
+/* Four rows at once by the same sums: input row p feeds output rows p-3..p, so one
+ * vector loaded from each plane feeds up to twelve FMAs (the pairs: six), and the
+ * loop is bound by the FMAs, not the loads. Each row's sum runs over the taps in the
+ * same order, first tap an FMA onto zero, as fc_cchunk1/2: bit-identical. One
+ * vector of outputs a row: 4 rows x 3 sums + 3 loads fit 16 registers. */
+/* Input row p's taps for the rows in mask M (a literal: bit r = row r), row r's
+ * weights (c, d - c, c + d interleaved per tap) at g_r; named accumulators, which
+ * GCC keeps in registers across the switch (arrays it kept in memory). */
+#define FC_C4_TAP(SUF, M, R, GR)                                                      \
+    if ((M) & (1 << R)) {                                                             \
+        s1_##R += GR[3 * b] * vs;                                                     \
+        s2_##R += GR[3 * b + 1] * vr;                                                 \
+        s3_##R += GR[3 * b + 2] * vi;                                                 \
+    }
+#define FC_C4_ROW(SUF, M)                                                             \
+    for (b = 0; b < L; b++) {                                                         \
+        vs = fc_load_##SUF(s_ + b);                                                   \
+        vr = fc_load_##SUF(r_ + b);                                                   \
+        vi = fc_load_##SUF(i_ + b);                                                   \
+        FC_C4_TAP(SUF, M, 0, g0) FC_C4_TAP(SUF, M, 1, g1)                             \
+        FC_C4_TAP(SUF, M, 2, g2) FC_C4_TAP(SUF, M, 3, g3)                             \
+    }                                                                                 \
+    break;
+
+#define FC_DEF_CROWS4(SUF, T)                                                         \
+static inline void fc_cstore1_##SUF(T* o, fc_vec_##SUF k1, fc_vec_##SUF k2,           \
+                                    fc_vec_##SUF k3, int stream) {                    \
+    fc_vec_##SUF r_ = k1 - k3, i_ = k1 + k2;                                          \
+    fc_vec_##SUF lo_ = fc_zip_##SUF(r_, i_, 0), hi_ = fc_zip_##SUF(r_, i_, 1);        \
+    if (stream && FC_CAN_STREAM(o)) {                                                 \
+        FC_STREAM_##SUF(o, lo_);                                                      \
+        FC_STREAM_##SUF(o + FC_VL_##SUF, hi_);                                        \
+        return;                                                                       \
+    }                                                                                 \
+    memcpy(o, &lo_, sizeof lo_);                                                      \
+    memcpy(o + FC_VL_##SUF, &hi_, sizeof hi_);                                        \
+}                                                                                     \
+                                                                                      \
+static inline void fc_cchunk4_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
+        const T* g, ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t os, int stream) {       \
+    const fc_vec_##SUF z = {0};                                                       \
+    fc_vec_##SUF s1_0 = z, s2_0 = z, s3_0 = z, s1_1 = z, s2_1 = z, s3_1 = z;          \
+    fc_vec_##SUF s1_2 = z, s2_2 = z, s3_2 = z, s1_3 = z, s2_3 = z, s3_3 = z;          \
+    fc_vec_##SUF vs, vr, vi;                                                          \
+    const T *g0, *g1, *g2, *g3;                                                       \
+    ptrdiff_t p, b;                                                                   \
+    int r, m;                                                                         \
+    for (p = 0; p < K + 3; p++) {                                                     \
+        const T* s_ = ss + p * bs;                                                    \
+        const T* r_ = sr + p * bs;                                                    \
+        const T* i_ = si + p * bs;                                                    \
+        /* rows r with tap row p - r in [0, K) */                                     \
+        m = 0;                                                                        \
+        for (r = 0; r < 4; r++)                                                       \
+            if (p >= r && p - r < K) m |= 1 << r;                                     \
+        g0 = g + 3 * p * L;                                                           \
+        g1 = g0 - 3 * L;                                                              \
+        g2 = g1 - 3 * L;                                                              \
+        g3 = g2 - 3 * L;                                                              \
+        switch (m) {                                                                  \
+        case 15: FC_C4_ROW(SUF, 15)                                                   \
+        case 1: FC_C4_ROW(SUF, 1)                                                     \
+        case 3: FC_C4_ROW(SUF, 3)                                                     \
+        case 7: FC_C4_ROW(SUF, 7)                                                     \
+        case 2: FC_C4_ROW(SUF, 2)                                                     \
+        case 6: FC_C4_ROW(SUF, 6)                                                     \
+        case 14: FC_C4_ROW(SUF, 14)                                                   \
+        case 4: FC_C4_ROW(SUF, 4)                                                     \
+        case 12: FC_C4_ROW(SUF, 12)                                                   \
+        default: FC_C4_ROW(SUF, 8)                                                    \
+        }                                                                             \
+    }                                                                                 \
+    fc_cstore1_##SUF(o, s1_0, s2_0, s3_0, stream);                                    \
+    fc_cstore1_##SUF(o + os, s1_1, s2_1, s3_1, stream);                               \
+    fc_cstore1_##SUF(o + 2 * os, s1_2, s2_2, s3_2, stream);                           \
+    fc_cstore1_##SUF(o + 3 * os, s1_3, s2_3, s3_3, stream);                           \
+}                                                                                     \
+                                                                                      \
+/* Four rows (o, o + os, ...; os in reals) of wo >= FC_VL complex outputs. */         \
+static void fc_crows4_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs,        \
+        const T* g, ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t os, ptrdiff_t wo,         \
+        int stream) {                                                                   \
+    const ptrdiff_t cw = FC_VL_##SUF;                                                   \
+    ptrdiff_t c0, c;                                                                    \
+    for (c0 = 0; c0 < wo; c0 += cw) {                                                   \
+        c = c0 + cw <= wo ? c0 : wo - cw;                                               \
+        fc_cchunk4_##SUF(ss + c, sr + c, si + c, bs, g, K, L, o + 2 * c, os,                \
+                         stream && c == c0);                                            \
+    }                                                                                   \
+}
+
+FC_DEF_CROWS4(f, float)
+FC_DEF_CROWS4(d, double)
+
+/* Complex data interleaved (re, im), by the four-multiplication form: with
+ * w = c + id, the sums R = sum c x and I = sum d x run over the interleaved rows
+ * as two real correlations (a tap's shift is two reals), and
+ *     out = (R.re - I.im, R.im + I.re)
+ * swaps I's pairs once per output vector, not per tap. Four real multiply-adds a
+ * tap against Gauss's three, but the rows need no split, sum or second plane, and
+ * one loaded vector feeds four FMAs in a row pair (Gauss's: two): where the taps
+ * are few the loads and the split are the cost, not the FMAs. fc_zchunk1_* is the
+ * same sum for one row, operation for operation. Needs rows at least fc_zwidth
+ * complex outputs wide. */
+#if FC_VEC_BYTES >= 64
+#define FC_NVZ 4  /* 2 rows x 2 sums x 4 + 4 loads + 4 weights: 24 of 32 registers */
+#else
+#define FC_NVZ 2  /* 2 rows x 2 sums x 2 + 2 loads + 4 weights: 14 of 16 registers */
+#endif
+
+#define FC_DEF_ZROWS2(SUF, T, IT)                                                     \
+/* (R.re - I.im, R.im + I.re) lane pair by lane pair; the product by +-1 is exact,  \
+   so contracting it into an FMA rounds the same. */                                  \
+static inline fc_vec_##SUF fc_zfin_##SUF(fc_vec_##SUF r, fc_vec_##SUF i) {            \
+    fc_ivec_##SUF m;                                                                  \
+    fc_vec_##SUF sg;                                                                  \
+    int l;                                                                            \
+    for (l = 0; l < FC_VL_##SUF; l++) {                                               \
+        m[l] = (IT)(l ^ 1);                                                           \
+        sg[l] = (l & 1) ? (T)1 : (T)-1;                                               \
+    }                                                                                 \
+    return r + sg * __builtin_shuffle(i, m);                                          \
+}                                                                                     \
+                                                                                      \
+static inline void fc_zstore_##SUF(T* o, const fc_vec_##SUF* r, const fc_vec_##SUF* i, \
+                                   int stream) {                                      \
+    int j;                                                                            \
+    if (stream && FC_CAN_STREAM(o)) {                                                 \
+        for (j = 0; j < FC_NVZ; j++) {                                                \
+            fc_vec_##SUF z = fc_zfin_##SUF(r[j], i[j]);                               \
+            FC_STREAM_##SUF(o + j * FC_VL_##SUF, z);                                  \
+        }                                                                             \
+        return;                                                                       \
+    }                                                                                 \
+    for (j = 0; j < FC_NVZ; j++) {                                                    \
+        fc_vec_##SUF z = fc_zfin_##SUF(r[j], i[j]);                                   \
+        memcpy(o + j * FC_VL_##SUF, &z, sizeof z);                                    \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+static inline void fc_zchunk1_##SUF(const T* src, ptrdiff_t bs, const T* wr,          \
+        const T* wi, ptrdiff_t K, ptrdiff_t L, T* o0, int stream) {                   \
+    fc_vec_##SUF r0[FC_NVZ], i0[FC_NVZ], v[FC_NVZ];                                   \
+    const T* s;                                                                       \
+    ptrdiff_t a, b, t;                                                                \
+    int j;                                                                            \
+    for (j = 0; j < FC_NVZ; j++) {                                                    \
+        v[j] = fc_load_##SUF(src + j * FC_VL_##SUF);                                  \
+        r0[j] = wr[0] * v[j] + (T)0;                                                  \
+        i0[j] = wi[0] * v[j] + (T)0;                                                  \
+    }                                                                                 \
+    for (a = 0; a < K; a++) {                                                         \
+        s = src + a * bs;                                                             \
+        for (b = (a == 0); b < L; b++) {                                              \
+            t = a * L + b;                                                            \
+            for (j = 0; j < FC_NVZ; j++)                                              \
+                v[j] = fc_load_##SUF(s + 2 * b + j * FC_VL_##SUF);                    \
+            for (j = 0; j < FC_NVZ; j++) {                                            \
+                r0[j] += wr[t] * v[j];                                                \
+                i0[j] += wi[t] * v[j];                                                \
+            }                                                                         \
+        }                                                                             \
+    }                                                                                 \
+    fc_zstore_##SUF(o0, r0, i0, stream);                                              \
+}                                                                                     \
+                                                                                      \
+static inline void fc_zchunk2_##SUF(const T* src, ptrdiff_t bs, const T* wr,          \
+        const T* wi, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream) {            \
+    fc_vec_##SUF r0[FC_NVZ], i0[FC_NVZ], r1[FC_NVZ], i1[FC_NVZ], v[FC_NVZ];           \
+    const T* s = src;                                                                 \
+    ptrdiff_t a, b, t, u;                                                             \
+    int j;                                                                            \
+    /* input row 0: row 0's tap row 0 */                                              \
+    for (j = 0; j < FC_NVZ; j++) {                                                    \
+        v[j] = fc_load_##SUF(s + j * FC_VL_##SUF);                                    \
+        r0[j] = wr[0] * v[j] + (T)0;                                                  \
+        i0[j] = wi[0] * v[j] + (T)0;                                                  \
+    }                                                                                 \
+    for (b = 1; b < L; b++) {                                                         \
+        for (j = 0; j < FC_NVZ; j++)                                                  \
+            v[j] = fc_load_##SUF(s + 2 * b + j * FC_VL_##SUF);                        \
+        for (j = 0; j < FC_NVZ; j++) {                                                \
+            r0[j] += wr[b] * v[j];                                                    \
+            i0[j] += wi[b] * v[j];                                                    \
+        }                                                                             \
+    }                                                                                 \
+    /* input rows 1..K-1: tap row a of row 0, tap row a-1 of row 1 */                 \
+    for (a = 1; a < K; a++) {                                                         \
+        s = src + a * bs;                                                             \
+        t = a * L;                                                                    \
+        u = t - L;                                                                    \
+        for (j = 0; j < FC_NVZ; j++) {                                                \
+            v[j] = fc_load_##SUF(s + j * FC_VL_##SUF);                                \
+            r0[j] += wr[t] * v[j];                                                    \
+            i0[j] += wi[t] * v[j];                                                    \
+        }                                                                             \
+        if (a == 1)                                                                   \
+            for (j = 0; j < FC_NVZ; j++) {                                            \
+                r1[j] = wr[0] * v[j] + (T)0;                                          \
+                i1[j] = wi[0] * v[j] + (T)0;                                          \
+            }                                                                         \
+        else                                                                          \
+            for (j = 0; j < FC_NVZ; j++) {                                            \
+                r1[j] += wr[u] * v[j];                                                \
+                i1[j] += wi[u] * v[j];                                                \
+            }                                                                         \
+        for (b = 1; b < L; b++) {                                                     \
+            for (j = 0; j < FC_NVZ; j++)                                              \
+                v[j] = fc_load_##SUF(s + 2 * b + j * FC_VL_##SUF);                    \
+            for (j = 0; j < FC_NVZ; j++) {                                            \
+                r0[j] += wr[t + b] * v[j];                                            \
+                i0[j] += wi[t + b] * v[j];                                            \
+                r1[j] += wr[u + b] * v[j];                                            \
+                i1[j] += wi[u + b] * v[j];                                            \
+            }                                                                         \
+        }                                                                             \
+    }                                                                                 \
+    /* input row K: row 1's tap row K-1 */                                            \
+    s = src + K * bs;                                                                 \
+    u = (K - 1) * L;                                                                  \
+    for (b = 0; b < L; b++) {                                                         \
+        for (j = 0; j < FC_NVZ; j++)                                                  \
+            v[j] = fc_load_##SUF(s + 2 * b + j * FC_VL_##SUF);                        \
+        for (j = 0; j < FC_NVZ; j++) {                                                \
+            r1[j] += wr[u + b] * v[j];                                                \
+            i1[j] += wi[u + b] * v[j];                                                \
+        }                                                                             \
+    }                                                                                 \
+    fc_zstore_##SUF(o0, r0, i0, stream);                                              \
+    fc_zstore_##SUF(o1, r1, i1, stream);                                              \
+}                                                                                     \
+                                                                                      \
+/* Complex chunk width of these loops: narrower rows take the split-plane loops. */   \
+static inline ptrdiff_t fc_zwidth_##SUF(void) { return FC_NVZ * FC_VL_##SUF / 2; }    \
+                                                                                      \
+/* One (o1 == NULL) or two interleaved rows of wo >= fc_zwidth complex outputs from \
+   interleaved padded rows src, src + bs, ... (bs in reals); K >= 2 for two. */      \
+static void fc_zrows_##SUF(const T* src, ptrdiff_t bs, const T* wr, const T* wi,        \
+        ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, ptrdiff_t wo, int stream,               \
+        const char* pf0, const char* pf1, ptrdiff_t pfn) {                              \
+    const ptrdiff_t cw = FC_NVZ * FC_VL_##SUF / 2;                                      \
+    const ptrdiff_t step = ((pfn * cw / wo) | 63) + 1;  /* bytes per chunk */           \
+    ptrdiff_t c0, c, off = 0;                                                           \
+    for (c0 = 0; c0 < wo; c0 += cw) {                                                   \
+        c = c0 + cw <= wo ? c0 : wo - cw; /* the last chunk shifted back */             \
+        for (; pfn > 0 && off < pfn && off < (c0 / cw + 1) * step; off += 64) {         \
+            if (pf0) __builtin_prefetch(pf0 + off, 0, 2);                               \
+            if (pf1) __builtin_prefetch(pf1 + off, 0, 2);                               \
+        }                                                                               \
+        if (o1)                                                                         \
+            fc_zchunk2_##SUF(src + 2 * c, bs, wr, wi, K, L, o0 + 2 * c, o1 + 2 * c,      \
+                             stream && c == c0);                                        \
+        else                                                                            \
+            fc_zchunk1_##SUF(src + 2 * c, bs, wr, wi, K, L, o0 + 2 * c,                  \
+                             stream && c == c0);                                        \
+    }                                                                                   \
+}
+
+FC_DEF_ZROWS2(f, float, int)
+FC_DEF_ZROWS2(d, double, long long)
+
 #else  /* no vector extensions: the one-row loop does all rows */
 
 static void fc_sfence(void) { }
@@ -371,6 +632,32 @@ static int fc_row2_d(const double* src, ptrdiff_t bs, const double* w, ptrdiff_t
     return 0;
 }
 
+static ptrdiff_t fc_zwidth_f(void) { return -1; }
+static ptrdiff_t fc_zwidth_d(void) { return -1; }
+static void fc_zrows_f(const float* src, ptrdiff_t bs, const float* wr, const float* wi,
+        ptrdiff_t K, ptrdiff_t L, float* o0, float* o1, ptrdiff_t wo, int stream,
+        const char* pf0, const char* pf1, ptrdiff_t pfn) {
+    (void)src; (void)bs; (void)wr; (void)wi; (void)K; (void)L; (void)o0; (void)o1;
+    (void)wo; (void)stream; (void)pf0; (void)pf1; (void)pfn;
+}
+static void fc_zrows_d(const double* src, ptrdiff_t bs, const double* wr, const double* wi,
+        ptrdiff_t K, ptrdiff_t L, double* o0, double* o1, ptrdiff_t wo, int stream,
+        const char* pf0, const char* pf1, ptrdiff_t pfn) {
+    (void)src; (void)bs; (void)wr; (void)wi; (void)K; (void)L; (void)o0; (void)o1;
+    (void)wo; (void)stream; (void)pf0; (void)pf1; (void)pfn;
+}
+static void fc_crows4_f(const float* ss, const float* sr, const float* si, ptrdiff_t bs,
+        const float* g, ptrdiff_t K, ptrdiff_t L, float* o, ptrdiff_t os, ptrdiff_t wo,
+        int stream) {
+    (void)ss; (void)sr; (void)si; (void)bs; (void)g; (void)K; (void)L;
+    (void)o; (void)os; (void)wo; (void)stream;
+}
+static void fc_crows4_d(const double* ss, const double* sr, const double* si, ptrdiff_t bs,
+        const double* g, ptrdiff_t K, ptrdiff_t L, double* o, ptrdiff_t os, ptrdiff_t wo,
+        int stream) {
+    (void)ss; (void)sr; (void)si; (void)bs; (void)g; (void)K; (void)L;
+    (void)o; (void)os; (void)wo; (void)stream;
+}
 static ptrdiff_t fc_cwidth_f(void) { return -1; }
 static ptrdiff_t fc_cwidth_d(void) { return -1; }
 static void fc_crows_f(const float* ss, const float* sr, const float* si, ptrdiff_t bs,

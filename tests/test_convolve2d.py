@@ -119,13 +119,15 @@ def test_complex_non_finite_follows_c99_products(dtype):
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
 @pytest.mark.parametrize("where", [(0, 0), (20, 150), (39, 199)])
 @pytest.mark.parametrize("bad", [complex(np.inf, 0), complex(0, -np.inf), complex(np.nan, 1)])
-def test_wide_complex_non_finite_found_by_the_kernel(dtype, where, bad):
-    """Rows wide enough for Gauss's form: the kernel checks x's parts as it splits
-    them and hands Inf/NaN inputs back to the C99 path, anywhere in the image."""
+@pytest.mark.parametrize("ksize", [(3, 4), (6, 7)], ids=["interleaved", "gauss"])
+def test_wide_complex_non_finite_found_by_the_kernel(dtype, where, bad, ksize):
+    """Rows wide enough for the fast complex loops (few taps: the interleaved one,
+    more: Gauss's form): the kernel checks x's parts as it copies or splits them and
+    hands Inf/NaN inputs back to the C99 path, anywhere in the image."""
     rng = np.random.default_rng(2)
     a = (rng.standard_normal((40, 200)) + 1j * rng.standard_normal((40, 200))).astype(dtype)
     a[where] = bad
-    b = (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(dtype)
+    b = (rng.standard_normal(ksize) + 1j * rng.standard_normal(ksize)).astype(dtype)
     for boundary in BOUNDARIES:
         got, ref = _both("convolve2d", a, b, mode="same", boundary=boundary)
         assert_matches(got, ref, a, b)

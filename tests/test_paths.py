@@ -237,18 +237,19 @@ def test_row_pairs_bit_identical_to_single_rows(isa, dtype):
 
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128], ids=lambda d: np.dtype(d).name)
 def test_complex_row_pairs_bit_identical_to_single_rows(isa, dtype):
-    """The complex kernel's row pairs (Gauss's three multiplications, csrc/_rows2.h)
-    equal its single rows bit for bit, and both match scipy; widths below one chunk
-    take the four-multiplication loop."""
+    """The complex kernels' groups of rows (Gauss's three multiplications in fours
+    and pairs; the interleaved loop's pairs, csrc/_rows2.h) equal their single rows
+    bit for bit, and all match scipy; widths below one chunk take the split-plane
+    four-multiplication loop. 15 rows: three fours, a pair and a single row."""
     rng = np.random.default_rng(5)
     with _convolve2d.direct_backend("cython"):
         for (K, L), wo in [((2, 3), 16), ((5, 7), 129), ((3, 3), 300), ((7, 2), 5),
-                           ((4, 9), 1000), ((1, 4), 40)]:
-            shape = (12 + K - 1, wo + L - 1)
+                           ((4, 9), 1000), ((1, 4), 40), ((6, 6), 37), ((2, 2), 3)]:
+            shape = (15 + K - 1, wo + L - 1)
             x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
             w = (rng.standard_normal((K, L)) + 1j * rng.standard_normal((K, L))).astype(dtype)
             whole = fastconv.correlate2d(x, w, "valid", method="direct")
-            for i in range(12):
+            for i in range(15):
                 row = fastconv.correlate2d(x[i:i + K], w, "valid", method="direct")
                 assert row.tobytes() == whole[i:i + 1].tobytes(), (K, L, wo, i)
             assert_matches(whole, ss.correlate2d(x, w, "valid"), x, w)
@@ -257,8 +258,9 @@ def test_complex_row_pairs_bit_identical_to_single_rows(isa, dtype):
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128], ids=lambda d: np.dtype(d).name)
 def test_complex_near_overflow_matches_scipy(isa, dtype):
     """Gauss's form sums re + im, which overflows for parts near the largest float
-    where scipy's four products do not: such inputs take the four-term loop, and
-    the result matches scipy, with no spurious inf or nan."""
+    where scipy's four products do not, and any order of sums may overflow where
+    scipy's does not: the fast loops check the parts against a bound, such inputs
+    take the exact loops, and the result matches scipy, with no spurious inf or nan."""
     from fastconv._isa import kernels
     rt = np.dtype(dtype).type(0).real.dtype
     big = float(np.finfo(rt).max) * 0.6
@@ -274,6 +276,17 @@ def test_complex_near_overflow_matches_scipy(isa, dtype):
                                       np.ascontiguousarray(w.imag), forced.view(rt), 0, 0,
                                       0, rt.type(0), rt.type(0), 1, True)
     assert not np.isfinite(forced).all()
+    # the interleaved loop (which these 6 taps take) reports the parts over the bound
+    s = np.sqrt(float(np.finfo(rt).max) / 8)
+    assert kernels().correlate_valid_zcomplex(x.real, x.imag, np.ascontiguousarray(w.real),
+                                              np.ascontiguousarray(w.imag), forced.view(rt),
+                                              0, 0, 0, rt.type(0), rt.type(0), 1, s) == 0
+    with pytest.raises(ValueError, match="too narrow"):
+        kernels().correlate_valid_zcomplex(x[:, :3].real, x[:, :3].imag,
+                                           np.ascontiguousarray(w.real),
+                                           np.ascontiguousarray(w.imag),
+                                           np.empty((19, 2), dtype).view(rt), 0, 0, 0,
+                                           rt.type(0), rt.type(0), 1, s)
     with _convolve2d.direct_backend("cython"):
         got = fastconv.correlate2d(x, w, "valid", method="direct")
     assert np.isfinite(got).all()
@@ -316,8 +329,8 @@ def test_streaming_stores_bit_identical(isa, dtype, separable):
 
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128], ids=lambda d: np.dtype(d).name)
 def test_complex_streaming_stores_bit_identical(isa, dtype):
-    """The complex kernel's streamed, interleaved stores equal its normal ones bit
-    for bit (widths whose rows alternate in alignment, one thread and two)."""
+    """The complex kernels' streamed stores equal their normal ones bit for bit
+    (widths whose rows alternate in alignment, one thread and two)."""
     mod = _isa.kernels(isa)
     rng = np.random.default_rng(8)
     rt = np.dtype(dtype).type(0).real.dtype
@@ -326,16 +339,22 @@ def test_complex_streaming_stores_bit_identical(isa, dtype):
     for shape in [(40, 256), (33, 301), (20, 40)]:
         x = (rng.standard_normal((shape[0] + 2, shape[1] + 4))
              + 1j * rng.standard_normal((shape[0] + 2, shape[1] + 4))).astype(dtype)
-        outs = []
-        for nbytes, nt in [(1 << 62, 1), (0, 1), (0, 2)]:
-            prev = mod.set_stream_bytes(nbytes)
-            try:
-                o = np.empty(shape, dtype)
-                mod.correlate_valid_complex(x.real, x.imag, wr, wi, o.view(rt), 0, 0, 0,
-                                            rt.type(0), rt.type(0), nt, True)
-                outs.append(o)
-            finally:
-                mod.set_stream_bytes(prev)
-        for o in outs[1:]:
-            assert o.tobytes() == outs[0].tobytes(), shape
-        assert_matches(outs[0], ss.correlate2d(x, w.conj(), "valid"), x, w)
+        for interleaved in (False, True):
+            outs = []
+            for nbytes, nt in [(1 << 62, 1), (0, 1), (0, 2)]:
+                prev = mod.set_stream_bytes(nbytes)
+                try:
+                    o = np.empty(shape, dtype)
+                    if interleaved:
+                        assert mod.correlate_valid_zcomplex(x.real, x.imag, wr, wi,
+                                                            o.view(rt), 0, 0, 0, rt.type(0),
+                                                            rt.type(0), nt) == 1
+                    else:
+                        mod.correlate_valid_complex(x.real, x.imag, wr, wi, o.view(rt), 0,
+                                                    0, 0, rt.type(0), rt.type(0), nt, True)
+                    outs.append(o)
+                finally:
+                    mod.set_stream_bytes(prev)
+            for o in outs[1:]:
+                assert o.tobytes() == outs[0].tobytes(), (shape, interleaved)
+            assert_matches(outs[0], ss.correlate2d(x, w.conj(), "valid"), x, w)
