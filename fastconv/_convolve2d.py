@@ -291,10 +291,12 @@ def _separable_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
     return out if finite else None
 
 
-# Kernels of at most this many taps take the interleaved four-multiplication loop
-# (1024^2 and 4096^2 complex128 at 2 threads: 3x3 1.5 vs 2.0 ms and 27 vs 38 ms,
-# 5x5 2.6 vs 3.2 and 45 vs 56 ms; from 7x7 Gauss's form wins, 4.4 vs 4.6 ms).
-_ZINT_MAX_TAPS = 30
+# Kernels of at most this many taps take the interleaved four-multiplication loop.
+# complex128 at 2 threads, interleaved vs Gauss's form, 1024^2 and 4096^2 (ms):
+# 3x3 1.5 vs 2.0 and 27 vs 38; 5x5 2.6 vs 3.2 and 45 vs 56; 7x7 4.3 vs 4.5 and 76
+# vs 83; 9x9 6.9 vs 6.3 and 125 vs 135; 11x11 even. Gauss's three planes of a
+# 4096-wide row overflow L2 in a tile of K rows, hence its loss at 4096^2.
+_ZINT_MAX_TAPS = 49
 
 
 def _gauss_bound(xv: np.ndarray, w: np.ndarray, fill: complex, rt: np.dtype) -> float | None:

@@ -92,7 +92,9 @@ def precision(dt: np.dtype) -> str:
 def _cplx_factor(dt: np.dtype, path: str) -> float:
     """A complex call's cost over a real one of the same precision. Direct: three
     real multiply-adds per tap (Gauss's form) on three planes; it measured 3.9-4.7x
-    the real kernel at 1024^2, k = 7-15. FFT: twice the points."""
+    the real kernel at 1024^2, k = 7-15, where the FFT may compete (kernels of up
+    to 49 taps take a cheaper interleaved loop, far from the crossover). FFT: twice
+    the points."""
     if dt.kind != "c":
         return 1.0
     return 4.0 if path == "direct" else 2.0

@@ -119,7 +119,7 @@ def test_complex_non_finite_follows_c99_products(dtype):
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
 @pytest.mark.parametrize("where", [(0, 0), (20, 150), (39, 199)])
 @pytest.mark.parametrize("bad", [complex(np.inf, 0), complex(0, -np.inf), complex(np.nan, 1)])
-@pytest.mark.parametrize("ksize", [(3, 4), (6, 7)], ids=["interleaved", "gauss"])
+@pytest.mark.parametrize("ksize", [(3, 4), (6, 9)], ids=["interleaved", "gauss"])
 def test_wide_complex_non_finite_found_by_the_kernel(dtype, where, bad, ksize):
     """Rows wide enough for the fast complex loops (few taps: the interleaved one,
     more: Gauss's form): the kernel checks x's parts as it copies or splits them and

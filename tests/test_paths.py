@@ -241,10 +241,12 @@ def test_complex_row_pairs_bit_identical_to_single_rows(isa, dtype):
     and pairs; the interleaved loop's pairs, csrc/_rows2.h) equal their single rows
     bit for bit, and all match scipy; widths below one chunk take the split-plane
     four-multiplication loop. 15 rows: three fours, a pair and a single row."""
+    assert 6 * 6 <= _convolve2d._ZINT_MAX_TAPS < 9 * 6     # both loops are covered
     rng = np.random.default_rng(5)
     with _convolve2d.direct_backend("cython"):
         for (K, L), wo in [((2, 3), 16), ((5, 7), 129), ((3, 3), 300), ((7, 2), 5),
-                           ((4, 9), 1000), ((1, 4), 40), ((6, 6), 37), ((2, 2), 3)]:
+                           ((4, 9), 1000), ((1, 4), 40), ((6, 6), 37), ((2, 2), 3),
+                           ((7, 8), 129), ((9, 6), 37)]:
             shape = (15 + K - 1, wo + L - 1)
             x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
             w = (rng.standard_normal((K, L)) + 1j * rng.standard_normal((K, L))).astype(dtype)
