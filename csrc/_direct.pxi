@@ -700,8 +700,9 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     shape (Ho, 2*Wo). Tiles and threads as in :func:`correlate_valid`; each padded
     row is stored split (re, im, and re + im) so the inner loop vectorises. Rows at
     least one chunk wide take Gauss's three-multiplication form in groups of four
-    rows, then pairs, then single rows (csrc/_rows2.h); narrower ones, and any call with ``allow_gauss`` false (the
-    caller's magnitudes could overflow its sums a + b), the four-multiplication loop.
+    rows, then pairs, then single rows (csrc/_rows2.h); narrower ones, and any call
+    with ``allow_gauss`` false (the caller's magnitudes could overflow its sums
+    a + b), the four-multiplication loop.
 
     Returns 1 when Gauss's form ran and every part of x it read was below ``bound``
     in magnitude (so finite), 0 when one was not (the output is then garbage: the
