@@ -661,6 +661,14 @@ cdef inline void _row_cw(const real_t* sr, const real_t* si, Py_ssize_t bs,
         _chunk_c(sr + c0, si + c0, bs, wr, wi, K, L, o + 2 * c0, n, n)
 
 
+cdef inline bint _interleaved(const real_t[:, :] xr, const real_t[:, :] xi) noexcept:
+    """Whether xr and xi are the two halves of one interleaved complex array, whose
+    rows are then contiguous (re, im) pairs."""
+    return (xr.shape[0] > 0 and xr.shape[1] > 0 and xr.strides[1] == 2 * sizeof(real_t)
+            and xi.strides[0] == xr.strides[0] and xi.strides[1] == xr.strides[1]
+            and <char*>&xi[0, 0] == <char*>&xr[0, 0] + sizeof(real_t))
+
+
 cdef void _fill_complex_row(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssize_t src,
                             const Py_ssize_t* colmap, Py_ssize_t qa, Py_ssize_t qb,
                             Py_ssize_t ox, Py_ssize_t wp, real_t fill_re, real_t fill_im,
@@ -725,10 +733,7 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef Py_ssize_t per = 3 * rows * bs
     cdef Py_ssize_t cw = fc_cwidth_f() if real_t is float else fc_cwidth_d()
     cdef bint gauss = allow_gauss and cw > 0 and Wo >= cw
-    # xr and xi are the two halves of one interleaved complex array
-    cdef bint inter = (M > 0 and N > 0 and xr.strides[1] == 2 * sizeof(real_t)
-                       and xi.strides[0] == xr.strides[0] and xi.strides[1] == xr.strides[1]
-                       and <char*>&xi[0, 0] == <char*>&xr[0, 0] + sizeof(real_t))
+    cdef bint inter = _interleaved(xr, xi)
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef real_t* bufs = <real_t*>malloc(per * nt * sizeof(real_t))
     cdef real_t* w3 = <real_t*>malloc(6 * K * L * sizeof(real_t))
@@ -883,9 +888,7 @@ def correlate_valid_zcomplex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef int nt = max(1, min(nthreads, <int>ntiles))
     cdef Py_ssize_t rows = T + K - 1
     cdef Py_ssize_t per = rows * bs
-    cdef bint inter = (M > 0 and N > 0 and xr.strides[1] == 2 * sizeof(real_t)
-                       and xi.strides[0] == xr.strides[0] and xi.strides[1] == xr.strides[1]
-                       and <char*>&xi[0, 0] == <char*>&xr[0, 0] + sizeof(real_t))
+    cdef bint inter = _interleaved(xr, xi)
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef void* raw = malloc(per * nt * sizeof(real_t) + 64)
     if colmap == NULL or raw == NULL:
