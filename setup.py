@@ -2,7 +2,7 @@
 
 The wheel must run on any x86-64, so nothing is built with -march=native: the
 baseline module uses the compiler's default ISA, and the AVX2 / AVX-512 modules
-are only imported on CPUs that report those features (fastconv/_isa.py).
+are only imported on CPUs that report those features (fastconv/_runtime/isa.py).
 OpenMP is used when the compiler has it; without it the kernels run on one thread.
 """
 import os
@@ -51,7 +51,7 @@ if not omp:
 isas = ["base", "avx2", "avx512"] if IS_X86 and sys.platform != "win32" else ["base"]
 extensions = [
     Extension(
-        f"fastconv._direct_{isa}",
+        f"fastconv._engine._direct_{isa}",
         [f"csrc/_direct_{isa}.pyx"],
         include_dirs=[np.get_include(), "csrc"],
         extra_compile_args=(BASE_FLAGS + ISA_FLAGS[isa] if sys.platform != "win32" else [])
@@ -63,7 +63,7 @@ extensions = [
 ]
 # NEP 49 allocation policy that recycles large result buffers (no ISA flags, no OpenMP)
 extensions.append(Extension(
-    "fastconv._recycle", ["csrc/_recycle.pyx"], include_dirs=[np.get_include()],
+    "fastconv._runtime._recycle", ["csrc/_recycle.pyx"], include_dirs=[np.get_include()],
     extra_compile_args=BASE_FLAGS if sys.platform != "win32" else [],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")]))
 

@@ -1,6 +1,6 @@
 # Direct 2-D correlation kernels, included by one thin .pyx per instruction set
 # (_direct_base.pyx, _direct_avx2.pyx, _direct_avx512.pyx): one source, compiled
-# several times with different -m flags, the best chosen at import (fastconv._isa).
+# several times with different -m flags, the best chosen at import (fastconv._runtime.isa).
 #
 # Every mode x boundary reaches this file as ONE primitive: the 'valid' correlation
 # of a virtually padded input,

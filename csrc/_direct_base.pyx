@@ -2,7 +2,7 @@
 # cython: initializedcheck=False
 """Direct kernels compiled for baseline x86-64 (or the target's default ISA).
 
-Also answers which instruction sets the host supports, so that fastconv._isa can
+Also answers which instruction sets the host supports, so that fastconv._runtime.isa can
 load the best of the per-ISA builds of the same kernels.
 """
 

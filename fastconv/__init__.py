@@ -4,14 +4,15 @@ A multi-threaded, GIL-free drop-in for ``scipy.signal.convolve2d`` and
 ``correlate2d``: same signature, same results (integers bit-exact, floats to
 rounding), same dtypes, shapes and exceptions.
 """
-from ._api import choose_method, convolve2d, correlate2d
-from ._api_family import (convolve, convolve1d, convolve2d_batch, correlate, correlate1d,
-                          correlate2d_batch, fftconvolve, np_convolve, np_correlate,
-                          oaconvolve)
-from ._tune import tune
-from ._patch import patch_scipy, unpatch_scipy
-from ._memory import buffer_cache_info, set_buffer_cache
-from ._threads import get_num_threads, set_num_threads, threads
+from ._api.batch import convolve2d_batch, correlate2d_batch
+from ._api.numpy1d import np_convolve, np_correlate
+from ._api.patch import patch_scipy, unpatch_scipy
+from ._api.scipy2d import choose_method, convolve2d, correlate2d
+from ._api.scipy_fft import fftconvolve, oaconvolve
+from ._api.scipy_nd import convolve, convolve1d, correlate, correlate1d
+from ._engine.tune import tune
+from ._runtime.memory import buffer_cache_info, set_buffer_cache
+from ._runtime.threads import get_num_threads, set_num_threads, threads
 
 __version__ = "0.1.0"
 

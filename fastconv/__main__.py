@@ -17,7 +17,7 @@ def demo(argv: list[str] | None = None) -> int:
 
 
 def tune_main() -> None:
-    from ._tune import tune
+    from ._engine.tune import tune
     tune()
 
 

@@ -83,17 +83,18 @@ from numpy.typing import ArrayLike
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from . import _recycle
-from . import _validate as V
-from ._api import Boundary, Method, Mode
-from ._api import convolve2d as _convolve2d_np
-from ._api import correlate2d as _correlate2d_np
-from ._border import source_index
-from . import _plan, _pool
-from ._convolve2d import (_MIN_WORK_PER_THREAD, _out_shape_and_origin, correlate_plane,
-                          correlate_plane_method, direct_backend_name)
-from ._isa import kernels
-from ._threads import get_num_threads, threads
+from ._api import rules
+from ._api.rules import Boundary, Method, Mode
+from ._api.scipy2d import convolve2d as _convolve2d_np
+from ._api.scipy2d import correlate2d as _correlate2d_np
+from ._engine import kernels
+from ._engine import plan as _plan
+from ._engine.boundary import FILL, source_index
+from ._engine.direct import MIN_WORK_PER_THREAD, correlate_plane
+from ._engine.dispatch import correlate_plane_method
+from ._runtime import memory
+from ._runtime import pool as _pool
+from ._runtime.threads import get_num_threads, threads
 
 __all__ = ["convolve2d", "correlate2d"]
 
@@ -218,7 +219,7 @@ def correlate2d(x: da.Array, in2: ArrayLike, mode: Mode = "full",
 def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
                  method: Any, flip: bool) -> da.Array:
     name = "convolve2d" if flip else "correlate2d"
-    V.check_method(method)
+    rules.check_method(method)
     plane_fn = partial(_convolve2d_np if flip else _correlate2d_np, method=method)
     x = x if isinstance(x, da.Array) else da.asarray(x)
     if isinstance(in2, da.Array):
@@ -229,23 +230,23 @@ def _conv2d_dask(x: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
                          f"stack of planes) and a 2-D kernel")
     # The same checks, in the same order, as the in-memory call on one plane.
     plane_shape = x.shape[-2:]
-    swapped = V.inputs_swap_needed(mode, plane_shape, k.shape)
-    m = V.mode_code(mode)
-    b = V.boundary_code(boundary)
-    dt = V.result_dtype(x, k)
-    fill = V.fill_scalar(fillvalue, dt) if b == V.FILL else dt.type(0)
-    V.check_supported(dt, "convolve2d")
+    swapped = rules.inputs_swap_needed(mode, plane_shape, k.shape)
+    m = rules.mode_code(mode)
+    b = rules.boundary_code(boundary)
+    dt = rules.result_dtype(x, k)
+    fill = rules.fill_scalar(fillvalue, dt) if b == FILL else dt.type(0)
+    rules.check_supported(dt, "convolve2d")
     if swapped:
         # The plane is smaller than the kernel in both axes, so it fits in memory.
         return _per_whole_plane(x.astype(dt), k, plane_fn, mode, boundary, fill)
-    out_shape, origin = _out_shape_and_origin(m, flip, plane_shape, k.shape)
+    out_shape, origin = rules.out_shape_and_origin(m, flip, plane_shape, k.shape)
     if min(out_shape) < 0:
         raise ValueError("negative dimensions are not allowed")
     lead = x.shape[:-2]
     if 0 in out_shape or k.size == 0:
         # No taps or no outputs: fastconv returns zeros whatever the boundary.
         return da.zeros(lead + out_shape, dtype=dt, chunks=x.chunks[:-2] + ("auto", "auto"))
-    if b != V.FILL and 0 in plane_shape:
+    if b != FILL and 0 in plane_shape:
         raise ValueError("boundary 'wrap'/'symm' needs a non-empty in1 when the output "
                          "is not empty (scipy crashes here)")
     if method == "separable":
@@ -464,7 +465,7 @@ def _halo_block(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, method: str,
     boundary, from small windows assembled from strips (8192^2 float32 in 1024^2
     chunks, 7x7, one thread: the copy of whole windows cost 15% of the time).
     """
-    res = _recycle.empty(plan.lead_shape + plan.out_shape, dtype)
+    res = memory.empty(plan.lead_shape + plan.out_shape, dtype)
     budget, slots = _budget_and_slots()
     if plan.gather and _gather_into(plan, srcs, w, res, fill, dtype, budget, slots):
         return res
@@ -510,7 +511,7 @@ def _gather_into(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, res: np.ndar
     pieces of another. Otherwise the task runs ``budget // slots`` threads (one
     OpenMP team when alone, as the in-memory call does).
     """
-    if direct_backend_name() == "numba" and dtype != np.longdouble:
+    if kernels.uses_numba() and dtype != np.longdouble:
         return False
     table = np.zeros((len(plan.cells), 3), np.intp)
     lead = np.zeros((len(plan.cells), len(plan.lead_shape)), np.intp)
@@ -529,7 +530,7 @@ def _gather_into(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, res: np.ndar
     wc = np.ascontiguousarray(w, dtype)
     fill = dtype.type(fill)
     work = Ho * Wo * K * L
-    run = kernels().correlate_valid_blocks
+    run = kernels.build().correlate_valid_blocks
     pool = None
     if slots > 1 and budget > 1 and work >= _POOL_MIN_WORK and Ho > 1:
         pool = _pool.executor(budget)
@@ -540,7 +541,7 @@ def _gather_into(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, res: np.ndar
             cells = table.copy()
             cells[:, 0] += np.where(table[:, 0] != 0, lead @ np.array(idx, np.intp), 0)
         if pool is None:
-            nt = max(1, min(budget // slots, work // _MIN_WORK_PER_THREAD))
+            nt = max(1, min(budget // slots, work // MIN_WORK_PER_THREAD))
             run(*plan.edges, cells, wc, res[idx], fill, nt)
             continue
         futures = [pool.submit(run, *plan.edges, cells, wc, res[idx][a:b], fill, 1, a,
@@ -589,9 +590,9 @@ def _valid_into(win: np.ndarray, w: np.ndarray, out: np.ndarray, method: str,
     shape = out.shape[-2:]
     for idx in np.ndindex(*win.shape[:-2]):
         if method == "direct":
-            correlate_plane(win[idx], w, shape, (0, 0), V.FILL, 0, dtype, out=out[idx])
+            correlate_plane(win[idx], w, shape, (0, 0), FILL, 0, dtype, out=out[idx])
         else:
-            correlate_plane_method(win[idx], w, shape, (0, 0), V.FILL, 0, dtype, method,
+            correlate_plane_method(win[idx], w, shape, (0, 0), FILL, 0, dtype, method,
                                    out=out[idx])
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from fastconv import _convolve2d, _isa
+from fastconv._engine import kernels
 
 # CI replays the same hypothesis examples on every run (no flaky verdicts); local
 # runs keep exploring new ones.
@@ -49,9 +49,10 @@ def assert_matches(got: np.ndarray, ref: np.ndarray, in1=None, in2=None, fill=0)
         assert err.size == 0 or err.max() <= tol, f"max error {err.max()} > {tol}"
 
 
-@pytest.fixture(params=_isa.available_isas())
+@pytest.fixture(params=kernels.available_isas())
 def isa(request, monkeypatch):
     """Run a test once per kernel build this machine can execute."""
-    mod = _isa.kernels(request.param)
-    monkeypatch.setattr(_convolve2d, "kernels", lambda: mod)
+    build = kernels.build
+    mod = build(request.param)
+    monkeypatch.setattr(kernels, "build", lambda name=None: build(name or request.param))
     return request.param

@@ -11,7 +11,7 @@ import pytest
 from scipy import signal
 
 import fastconv
-from fastconv import _recycle
+from fastconv._runtime import _recycle
 
 MB = 1 << 20
 

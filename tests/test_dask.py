@@ -208,14 +208,14 @@ def test_tasks_fall_back_where_the_kernel_cannot_read_the_sources():
     ref32 = fastconv.convolve2d(a, b32, "same", "symm")
     as_matrix = x.map_blocks(lambda c: c.view(np.matrix))
     assert_matches(fd.convolve2d(as_matrix, b32, "same", "symm").compute(), ref32, a, b32)
-    from fastconv._convolve2d import direct_backend
+    from fastconv._engine.kernels import direct_backend
     with direct_backend("numba"):
         assert_matches(fd.convolve2d(x, b32, "same", "symm").compute(), ref32, a, b32)
 
 
 def test_block_kernel_refuses_a_table_that_does_not_make_the_window():
-    from fastconv._isa import kernels
-    run = kernels().correlate_valid_blocks
+    from fastconv._engine import kernels
+    run = kernels.build().correlate_valid_blocks
     a = np.arange(30.0).reshape(5, 6)
     w, out = np.ones((2, 2)), np.empty((4, 5))
     table = np.array([[a.ctypes.data, a.strides[0], a.strides[1]]], np.intp)

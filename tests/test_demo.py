@@ -29,7 +29,8 @@ def test_docstring_examples_run():
     """The numpydoc Examples in the public API are executed and must hold."""
     import doctest
 
-    from fastconv import _api, _tune
-    for mod in (_api, _tune):
+    from fastconv._api import scipy2d
+    from fastconv._engine import tune
+    for mod in (scipy2d, tune):
         res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
-        assert res.failed == 0 and (res.attempted > 0 or mod is _tune)
+        assert res.failed == 0 and (res.attempted > 0 or mod is tune)

@@ -6,7 +6,7 @@ import pytest
 import scipy.signal as ss
 
 import fastconv
-from fastconv import _batch
+from fastconv._engine import batch
 from family_helpers import close, rand
 
 
@@ -17,7 +17,7 @@ from family_helpers import close, rand
 @pytest.mark.parametrize("dtype", [np.float32, np.complex128, np.int16],
                          ids=lambda d: np.dtype(d).name)
 def test_equals_scipy_per_image(monkeypatch, func, mode, boundary, dtype, pool):
-    monkeypatch.setattr(_batch, "_POOL_BELOW", 1 << 40 if pool else 0)
+    monkeypatch.setattr(batch, "_POOL_BELOW", 1 << 40 if pool else 0)
     rng = np.random.default_rng(1)
     stack = rand(rng, (2, 3, 17, 12), dtype)
     k = rand(rng, (4, 3), dtype)

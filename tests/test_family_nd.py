@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastconv
-from fastconv import _oned
+from fastconv._engine import oned
 from family_helpers import close, rand
 
 MODES = ["full", "same", "valid"]
@@ -83,7 +83,7 @@ def test_fold_reads_strided_input_without_copy():
     base = rng.integers(-100, 100, 3 * 50_000).astype(np.int32)
     x = base[::3]
     h = np.array([1, -2, 3, 5], np.int32)
-    assert _oned.chunk_length(x.size, h.size) * 2 < x.size    # really folded
+    assert oned.chunk_length(x.size, h.size) * 2 < x.size    # really folded
     np.testing.assert_array_equal(fastconv.convolve(x, h), np.convolve(x, h))
 
 
@@ -211,9 +211,13 @@ def test_docstring_examples_run():
     """The numpydoc Examples of every family function are executed and hold."""
     import doctest
 
-    from fastconv import _api_family
-    res = doctest.testmod(_api_family, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert res.failed == 0 and res.attempted >= 10
+    from fastconv._api import batch, numpy1d, scipy_fft, scipy_nd
+    failed = attempted = 0
+    for mod in (scipy_nd, scipy_fft, numpy1d, batch):
+        res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert res.attempted > 0, mod.__name__
+        failed, attempted = failed + res.failed, attempted + res.attempted
+    assert failed == 0 and attempted >= 10
 
 
 def test_fold_thread_count_does_not_change_results():

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastconv
-from fastconv import _fft, _plan, _separable
-from fastconv import _convolve2d as C
+from fastconv._api.rules import out_shape_and_origin
+from fastconv._engine import fft, plan, separable
 from conftest import assert_matches
 
 METHODS = ["auto", "direct", "fft"]
@@ -87,7 +87,7 @@ def test_fft_integers_too_large_stay_exact_by_going_direct():
     info = np.iinfo(np.int64)
     a = rng.integers(info.min, info.max, (40, 40), dtype=np.int64)
     b = rng.integers(info.min, info.max, (19, 19), dtype=np.int64)
-    assert not _fft.integer_fft_is_exact(a, b, 0, (64, 64))
+    assert not fft.integer_fft_is_exact(a, b, 0, (64, 64))
     assert_matches(fastconv.convolve2d(a, b, "same", method="fft"), ss.convolve2d(a, b, "same"))
     # int32 whose sums overflow: exact in float64, then wrapped like scipy
     a32 = rng.integers(-2**31, 2**31 - 1, (40, 40)).astype(np.int32)
@@ -99,11 +99,11 @@ def test_fft_integers_too_large_stay_exact_by_going_direct():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
 def test_fft_many_blocks_and_batches(monkeypatch, dtype):
     """Force small blocks and tiny batches so tiling and batching both run."""
-    monkeypatch.setattr(_fft, "_BATCH_BYTES", 1)
+    monkeypatch.setattr(fft, "_BATCH_BYTES", 1)
     rng = np.random.default_rng(5)
     a, b = _rand(rng, (130, 97), dtype), _rand(rng, (9, 6), dtype)
-    (Ho, Wo), org = C._out_shape_and_origin(1, True, a.shape, b.shape)
-    got = _fft.correlate_plane_fft(a, b[::-1, ::-1], (Ho, Wo), org, 2, 0, np.dtype(dtype), 2,
+    (Ho, Wo), org = out_shape_and_origin(1, True, a.shape, b.shape)
+    got = fft.correlate_plane_fft(a, b[::-1, ::-1], (Ho, Wo), org, 2, 0, np.dtype(dtype), 2,
                                    block=(16, 32))
     ref = ss.convolve2d(a, b, "same", "symm")
     _check_fft_accuracy(got, ref, _abs_bound("convolve2d", a, b, "same", "symm", 0))
@@ -159,17 +159,17 @@ def test_separable_path(func, mode, boundary, dtype):
 
 
 def test_separable_factor_detection():
-    assert _separable.factor(_gauss(15)) is not None
-    assert _separable.factor(_gauss(15, np.float32)) is not None
-    u, v = _separable.factor(np.outer([2, 4, -6], [3, 0, 5]).astype(np.int32))
+    assert separable.factor(_gauss(15)) is not None
+    assert separable.factor(_gauss(15, np.float32)) is not None
+    u, v = separable.factor(np.outer([2, 4, -6], [3, 0, 5]).astype(np.int32))
     np.testing.assert_array_equal(np.outer(u, v), np.outer([2, 4, -6], [3, 0, 5]))
     rng = np.random.default_rng(0)
-    assert _separable.factor(rng.standard_normal((5, 5))) is None
+    assert separable.factor(rng.standard_normal((5, 5))) is None
     noisy = _gauss(9) + 1e-7 * rng.standard_normal((9, 8))
-    assert _separable.factor(noisy) is None                  # rank 1 only to rounding
-    assert _separable.factor(np.array([[1, 2], [3, 5]])) is None
-    assert _separable.factor(np.zeros((3, 3))) is None
-    assert _separable.factor(np.ones((1, 9))) is None        # already 1-D
+    assert separable.factor(noisy) is None                  # rank 1 only to rounding
+    assert separable.factor(np.array([[1, 2], [3, 5]])) is None
+    assert separable.factor(np.zeros((3, 3))) is None
+    assert separable.factor(np.ones((1, 9))) is None        # already 1-D
     with pytest.raises(ValueError, match="rank-1"):
         fastconv.convolve2d(np.ones((9, 9)), rng.standard_normal((3, 3)), method="separable")
 
@@ -194,8 +194,8 @@ def test_choose_method_follows_the_cost_model():
 
 def test_auto_runs_what_choose_method_says(monkeypatch):
     seen = []
-    real_fft = _fft.correlate_plane_fft
-    monkeypatch.setattr(_fft, "correlate_plane_fft", lambda *a, **k: seen.append("fft") or
+    real_fft = fft.correlate_plane_fft
+    monkeypatch.setattr(fft, "correlate_plane_fft", lambda *a, **k: seen.append("fft") or
                         real_fft(*a, **k))
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((300, 300)), rng.standard_normal((41, 41))
@@ -237,7 +237,7 @@ def test_tune_stores_constants_and_they_load_lazily(tmp_path, capsys):
     try:
         res = fastconv.tune(path=path, probe=48, repeat=1, verbose=True)
     finally:
-        _plan.set_constants(None)
+        plan.set_constants(None)
     out = capsys.readouterr()
     assert "FFT overtakes direct" in out.out and "tuning [" in out.err
     data = json.loads(path.read_text())
@@ -245,7 +245,7 @@ def test_tune_stores_constants_and_they_load_lazily(tmp_path, capsys):
     for c in data["constants"].values():
         assert set(c) == {"c_out", "c_tap", "c_fft"} and all(v > 0 for v in c.values())
     assert res["constants"] == data["constants"]
-    code = ("import json, fastconv, fastconv._plan as p; "
+    code = ("import json, fastconv, fastconv._engine.plan as p; "
             "assert p._constants is None; print(json.dumps(p.constants()))")
     env = dict(os.environ, FASTCONV_TUNE_FILE=str(path))
     got = json.loads(subprocess.run([sys.executable, "-c", code], env=env, check=True,
@@ -257,11 +257,11 @@ def test_unreadable_tune_file_keeps_defaults(tmp_path, monkeypatch):
     bad = tmp_path / "tune.json"
     bad.write_text("{not json")
     monkeypatch.setenv("FASTCONV_TUNE_FILE", str(bad))
-    _plan.set_constants(None)
+    plan.set_constants(None)
     try:
-        assert _plan.constants() == _plan.DEFAULTS
+        assert plan.constants() == plan.DEFAULTS
     finally:
-        _plan.set_constants(None)
+        plan.set_constants(None)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64],

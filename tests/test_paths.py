@@ -14,7 +14,8 @@ import pytest
 import scipy.signal as ss
 
 import fastconv
-from fastconv import _convolve2d, _isa
+from fastconv._engine import complex as complex_path
+from fastconv._engine import dispatch, kernels
 from conftest import assert_matches
 
 DTYPES = [np.int8, np.uint16, np.int32, np.uint32, np.int64, np.float32, np.float64,
@@ -46,7 +47,7 @@ def _check_all(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_cython_each_isa(isa, dtype):
-    with _convolve2d.direct_backend("cython"):
+    with kernels.direct_backend("cython"):
         _check_all(dtype)
 
 
@@ -66,7 +67,7 @@ def test_every_row_width_each_isa(isa, dtype):
     dt = np.dtype(dtype)
     k = (rng.integers(-9, 9, (3, 4)) if dt.kind in "iu" else rng.standard_normal((3, 4))
          ).astype(dt)
-    with _convolve2d.direct_backend("cython"):
+    with kernels.direct_backend("cython"):
         for wo in ROW_WIDTHS:
             shape = (5, wo + 3)
             x = (rng.integers(-99, 99, shape) if dt.kind in "iu"
@@ -86,7 +87,7 @@ def test_tall_narrow_outputs(isa, dtype, boundary):
     transposed: every mode and boundary, with a strided input."""
     a, b = _data(dtype, (300, 9), (5, 3))
     a_t = np.asfortranarray(a)[::-1, :]
-    with _convolve2d.direct_backend("cython"):
+    with kernels.direct_backend("cython"):
         for func in ("convolve2d", "correlate2d"):
             for mode in ("full", "same", "valid"):
                 got = getattr(fastconv, func)(a_t, b, mode, boundary, 3)
@@ -105,8 +106,8 @@ def test_primitive_writes_into_a_block(dtype, method):
     w = np.outer(rng.integers(1, 4, 5), rng.integers(1, 4, 6)).astype(dt)
     big = np.full((50, 60), 7, dt)
     block = big[4:44, 9:46]
-    want = _convolve2d.correlate_plane_method(x, w, block.shape, (-2, -3), 2, 0, dt, method)
-    got = _convolve2d.correlate_plane_method(x, w, block.shape, (-2, -3), 2, 0, dt, method,
+    want = dispatch.correlate_plane_method(x, w, block.shape, (-2, -3), 2, 0, dt, method)
+    got = dispatch.correlate_plane_method(x, w, block.shape, (-2, -3), 2, 0, dt, method,
                                              out=block)
     assert got is block
     np.testing.assert_array_equal(block, want)
@@ -116,27 +117,27 @@ def test_primitive_writes_into_a_block(dtype, method):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_numba_path(dtype):
-    with _convolve2d.direct_backend("numba"):
+    with kernels.direct_backend("numba"):
         _check_all(dtype)
 
 
 def test_numba_path_is_the_one_running(monkeypatch):
-    from fastconv import _numba_kernels
+    from fastconv._engine import numba_kernels
     calls = []
-    real = _numba_kernels.correlate_valid
-    monkeypatch.setattr(_numba_kernels, "correlate_valid",
+    real = numba_kernels.correlate_valid
+    monkeypatch.setattr(numba_kernels, "correlate_valid",
                         lambda *a: (calls.append(1), real(*a))[1])
-    with _convolve2d.direct_backend("numba"):
+    with kernels.direct_backend("numba"):
         fastconv.convolve2d(np.ones((8, 8)), np.ones((3, 3)))
     assert calls
     with pytest.raises(ValueError):
-        with _convolve2d.direct_backend("fortran"):
+        with kernels.direct_backend("fortran"):
             pass
 
 
 def test_numba_thread_count_invariance():
     a, b = _data(np.float64, (200, 130), (6, 5))
-    with _convolve2d.direct_backend("numba"):
+    with kernels.direct_backend("numba"):
         outs = []
         for n in (1, 2):
             with fastconv.threads(n):
@@ -145,11 +146,11 @@ def test_numba_thread_count_invariance():
 
 
 def test_isa_selection():
-    avail = _isa.available_isas()
+    avail = kernels.available_isas()
     assert avail[0] == "base"
-    assert _isa.kernels().__name__.endswith(avail[-1])
+    assert kernels.build().__name__.endswith(avail[-1])
     with pytest.raises(ValueError):
-        _isa.kernels("sse9")
+        kernels.build("sse9")
 
 
 def _installed_package() -> Path:
@@ -164,7 +165,7 @@ def test_works_from_read_only_install(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     for p in [site, *site.rglob("*")]:
         p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    code = ("import numpy as np, scipy.signal as ss, fastconv, fastconv._convolve2d as c\n"
+    code = ("import numpy as np, scipy.signal as ss, fastconv, fastconv._engine.kernels as c\n"
             "assert fastconv.__file__.startswith(%r), fastconv.__file__\n"
             "a = np.arange(30.).reshape(5, 6); b = np.ones((2, 3))\n"
             "with c.direct_backend('numba'):\n"
@@ -197,19 +198,18 @@ def test_all_finite_each_isa(isa, dtype):
     """The compiled finiteness check that gates the FFT and separable paths: every
     kind of non-finite value at the first, a middle and the last place, through
     contiguous, strided and reversed views, on 1 and 2 threads."""
-    from fastconv._isa import kernels
     x = np.random.default_rng(3).standard_normal((37, 45)).astype(dtype)
     views = [lambda a: a, lambda a: a[::2, ::3], lambda a: a[::-1, ::-1],
              lambda a: np.asfortranarray(a)]
     for nt in (1, 2):
         for view in views:
-            assert kernels().all_finite(view(x), nt)
+            assert kernels.build().all_finite(view(x), nt)
             for bad in (np.inf, -np.inf, np.nan):
                 for where in ((0, 0), (18, 21), (36, 44)):
                     y = x.copy()
                     y[where] = bad
                     v = view(y)
-                    assert kernels().all_finite(v, nt) == bool(np.isfinite(v).all())
+                    assert kernels.build().all_finite(v, nt) == bool(np.isfinite(v).all())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
@@ -219,7 +219,7 @@ def test_row_pairs_bit_identical_to_single_rows(isa, dtype):
     one-row loop. Widths span one pair chunk (16 float64 on AVX2, where the two
     loops once fused the first products differently), several, and a shifted last
     chunk; the thread count decides which rows are a tile's odd last one."""
-    mod = _isa.kernels(isa)
+    mod = kernels.build(isa)
     rng = np.random.default_rng(4)
     cases = [((2, 3), 64), ((5, 7), 129), ((3, 3), 300), ((7, 2), 17), ((4, 9), 1000)]
     cases += [((5, 7), wo) for wo in range(8, 72, 3)]
@@ -241,9 +241,9 @@ def test_complex_row_pairs_bit_identical_to_single_rows(isa, dtype):
     and pairs; the interleaved loop's pairs, csrc/_rows2.h) equal their single rows
     bit for bit, and all match scipy; widths below one chunk take the split-plane
     four-multiplication loop. 15 rows: three fours, a pair and a single row."""
-    assert 6 * 6 <= _convolve2d._ZINT_MAX_TAPS < 9 * 6     # both loops are covered
+    assert 6 * 6 <= complex_path._ZINT_MAX_TAPS < 9 * 6     # both loops are covered
     rng = np.random.default_rng(5)
-    with _convolve2d.direct_backend("cython"):
+    with kernels.direct_backend("cython"):
         for (K, L), wo in [((2, 3), 16), ((5, 7), 129), ((3, 3), 300), ((7, 2), 5),
                            ((4, 9), 1000), ((1, 4), 40), ((6, 6), 37), ((2, 2), 3),
                            ((7, 8), 129), ((9, 6), 37)]:
@@ -263,7 +263,6 @@ def test_complex_near_overflow_matches_scipy(isa, dtype):
     where scipy's four products do not, and any order of sums may overflow where
     scipy's does not: the fast loops check the parts against a bound, such inputs
     take the exact loops, and the result matches scipy, with no spurious inf or nan."""
-    from fastconv._isa import kernels
     rt = np.dtype(dtype).type(0).real.dtype
     big = float(np.finfo(rt).max) * 0.6
     rng = np.random.default_rng(6)
@@ -274,22 +273,23 @@ def test_complex_near_overflow_matches_scipy(isa, dtype):
     assert np.isfinite(ref).all()
     # the guard is needed: forced, the three-multiplication loop overflows here
     forced = np.empty(ref.shape, dtype)
-    kernels().correlate_valid_complex(x.real, x.imag, np.ascontiguousarray(w.real),
-                                      np.ascontiguousarray(w.imag), forced.view(rt), 0, 0,
-                                      0, rt.type(0), rt.type(0), 1, True)
+    mod = kernels.build()
+    wr, wi = np.ascontiguousarray(w.real), np.ascontiguousarray(w.imag)
+    mod.correlate_valid_complex(x.real, x.imag, wr, wi, forced.view(rt), 0, 0, 0, rt.type(0),
+                                rt.type(0), 1, True)
     assert not np.isfinite(forced).all()
     # the interleaved loop (which these 6 taps take) reports the parts over the bound
     s = np.sqrt(float(np.finfo(rt).max) / 8)
-    assert kernels().correlate_valid_zcomplex(x.real, x.imag, np.ascontiguousarray(w.real),
-                                              np.ascontiguousarray(w.imag), forced.view(rt),
-                                              0, 0, 0, rt.type(0), rt.type(0), 1, s) == 0
+    assert mod.correlate_valid_zcomplex(x.real, x.imag, wr, wi, forced.view(rt), 0, 0, 0,
+                                        rt.type(0), rt.type(0), 1, s) == 0
+    # and refuses outputs narrower than its vectors (every build's width is >= 2)
+    width = mod.zcomplex_width(np.dtype(dtype).itemsize)
+    narrow = x[:, :width + 1]
     with pytest.raises(ValueError, match="too narrow"):
-        kernels().correlate_valid_zcomplex(x[:, :3].real, x[:, :3].imag,
-                                           np.ascontiguousarray(w.real),
-                                           np.ascontiguousarray(w.imag),
-                                           np.empty((19, 2), dtype).view(rt), 0, 0, 0,
-                                           rt.type(0), rt.type(0), 1, s)
-    with _convolve2d.direct_backend("cython"):
+        mod.correlate_valid_zcomplex(narrow.real, narrow.imag, wr, wi,
+                                     np.empty((19, width - 1), dtype).view(rt), 0, 0, 0,
+                                     rt.type(0), rt.type(0), 1, s)
+    with kernels.direct_backend("cython"):
         got = fastconv.correlate2d(x, w, "valid", method="direct")
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, ref, rtol=1e-5 if rt == np.float32 else 1e-12)
@@ -301,7 +301,7 @@ def test_streaming_stores_bit_identical(isa, dtype, separable):
     """Outputs written with non-temporal stores (the kernels do so above a size,
     here forced for every size) equal normally stored ones bit for bit, on aligned
     and unaligned rows, on one thread and two."""
-    mod = _isa.kernels(isa)
+    mod = kernels.build(isa)
     rng = np.random.default_rng(7)
     u, v = rng.standard_normal(5).astype(dtype), rng.standard_normal(7).astype(dtype)
     w = np.outer(u, v)
@@ -333,7 +333,7 @@ def test_streaming_stores_bit_identical(isa, dtype, separable):
 def test_complex_streaming_stores_bit_identical(isa, dtype):
     """The complex kernels' streamed stores equal their normal ones bit for bit
     (widths whose rows alternate in alignment, one thread and two)."""
-    mod = _isa.kernels(isa)
+    mod = kernels.build(isa)
     rng = np.random.default_rng(8)
     rt = np.dtype(dtype).type(0).real.dtype
     w = (rng.standard_normal((3, 5)) + 1j * rng.standard_normal((3, 5))).astype(dtype)

@@ -11,7 +11,7 @@ import pytest
 import scipy.signal as ss
 
 import fastconv
-from fastconv import _isa
+from fastconv._engine import kernels
 
 
 @pytest.mark.parametrize("ksize", [(7, 8), (3, 4)])
@@ -104,14 +104,14 @@ def test_concurrent_calls_from_python_threads():
 
 
 def test_openmp_state_is_reported():
-    mod = _isa.kernels()
+    mod = kernels.build()
     assert isinstance(mod.openmp_enabled(), bool)
     assert mod.omp_max_threads() >= 1
 
 
 _IDLE_CPU = """
 import os, sys, time, numpy as np, fastconv
-from fastconv._isa import kernels
+from fastconv._engine import kernels
 assert "GOMP_SPINCOUNT" not in os.environ or os.environ["GOMP_SPINCOUNT"] == sys.argv[1]
 x = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
 h = np.ones((5, 5), np.float32)
@@ -122,12 +122,12 @@ with fastconv.threads(2):
         c = time.process_time()
         time.sleep(0.05)            # the team is idle: what its threads burn now
         burnt.append(time.process_time() - c)
-print(kernels().openmp_enabled(), sorted(burnt)[len(burnt) // 2])
+print(kernels.build().openmp_enabled(), sorted(burnt)[len(burnt) // 2])
 """
 
 
 def test_idle_openmp_threads_hand_back_their_core_soon(tmp_path):
-    """fastconv loads libgomp with a short spin (fastconv._openmp): after a call the
+    """fastconv loads libgomp with a short spin (fastconv._runtime.openmp): after a call the
     team's threads burn far less CPU than with a long spin, which a user's own
     GOMP_SPINCOUNT still sets; the environment is left as it was."""
     def idle_cpu(spin: str | None) -> float:

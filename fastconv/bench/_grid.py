@@ -18,11 +18,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 import fastconv
-from fastconv import _convolve2d
+from fastconv._engine import kernels
 
 from ._peers import Peer
 
-# The direct kernel has two implementations, forced with _convolve2d.direct_backend.
+# The direct kernel has two implementations, forced with kernels.direct_backend.
 _DIRECT_BACKENDS = ("cython", "numba")
 # What convolve2d's ``method=`` is expected to accept, if its annotation does not say.
 _DEFAULT_METHODS = ("auto", "direct", "separable", "fft")
@@ -80,7 +80,7 @@ def path_runner(path: str, x: np.ndarray, h: np.ndarray, boundary: str) -> Calla
 
     def run():
         # direct_backend is process-wide: set it inside the call so nothing leaks
-        with _convolve2d.direct_backend(backend.rstrip("]") or "auto"):
+        with kernels.direct_backend(backend.rstrip("]") or "auto"):
             return fastconv.convolve2d(x, h, "same", boundary, **kwargs)
     return run
 

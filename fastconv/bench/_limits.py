@@ -16,7 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .._timing import best_time
+from .._runtime.timing import best_time
 
 # 2048^2 operands: large enough for BLAS to reach its plateau (tens of ms per
 # product), small enough that both dtypes and thread counts take about a second.
@@ -123,9 +123,9 @@ def machine_info() -> dict[str, object]:
     import scipy
 
     import fastconv
-    from fastconv import _isa
+    from fastconv._engine import kernels
 
-    kern = _isa.kernels()
+    kern = kernels.build()
     return {
         "cpu": _cpu_model(),
         "cores": _usable_cores(),

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._threads import get_num_threads, threads
+from .threads import get_num_threads, threads
 
 # Pieces per worker: enough for balancing, few enough that the ~20 us cost of a
 # task stays small next to the piece.

@@ -22,8 +22,8 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _nn_args as A
-from ._nn_args import Geometry
+from . import _args as A
+from ._args import Geometry
 
 IntOrPair = Union[int, tuple[int, int]]
 Padding = Union[int, tuple[int, int], str]
@@ -42,7 +42,7 @@ __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_backward
 
 
 def _nthreads() -> int:
-    from ._threads import get_num_threads
+    from .._runtime.threads import get_num_threads
     return get_num_threads()
 
 
@@ -85,7 +85,7 @@ def _plane_mode(pad: tuple[tuple[int, int], tuple[int, int]], k_hw: tuple[int, i
 def _correlate_planes(x: np.ndarray, w: np.ndarray, pad: tuple[tuple[int, int], tuple[int, int]],
                       out: np.ndarray) -> np.ndarray:
     """out[n, c] = correlate2d(zero-padded x[n, c], w[c, 0], 'valid')."""
-    from ._api import correlate2d
+    from .._api.scipy2d import correlate2d
     mode = _plane_mode(pad, w.shape[2:])
     if mode is None:
         x = np.pad(x, ((0, 0), (0, 0)) + tuple(pad))
@@ -155,8 +155,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
         y = _correlate_planes(xa, wa, geom.pad, np.empty((xa.shape[0], wa.shape[0]) + out_hw,
                                                           xa.dtype))
     else:
-        from . import _nn_gemm
-        y = _nn_gemm.forward(xa, wa, geom, out_hw)
+        from . import _gemm
+        y = _gemm.forward(xa, wa, geom, out_hw)
     if b is not None:
         y += b.astype(y.dtype).reshape(1, -1, 1, 1)
     return y
@@ -180,8 +180,8 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
     back = ((kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr))
     if _plane_route(wa.shape, geom, go.shape[2:], go.shape[0]) and min(min(p) for p in back) >= 0:
         return _correlate_planes(go, wa[:, :, ::-1, ::-1], back, np.empty(in_shape, go.dtype))
-    from . import _nn_gemm
-    return _nn_gemm.grad_input(go, wa, geom, in_shape)
+    from . import _gemm
+    return _gemm.grad_input(go, wa, geom, in_shape)
 
 
 def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
@@ -190,11 +190,11 @@ def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
         # One small output (kh x kw) per plane from a large 'kernel' (dL/dy): a
         # vectorised dot-product kernel, where im2col would copy the input kh*kw
         # times and the direct 2-D kernel has only kh*kw outputs to spread.
-        from . import _nn_kernels
+        from . import _kernels
         xp = np.pad(xa, ((0, 0), (0, 0)) + tuple(geom.pad))
-        return _nn_kernels.plane_grad_weight(xp, go, w_shape[2:], _nthreads())
-    from . import _nn_gemm
-    return _nn_gemm.grad_weight(xa, go, geom, w_shape)
+        return _kernels.plane_grad_weight(xp, go, w_shape[2:], _nthreads())
+    from . import _gemm
+    return _gemm.grad_weight(xa, go, geom, w_shape)
 
 
 def conv2d_grad_input(input_shape: Any, weight: ArrayLike, grad_output: ArrayLike,

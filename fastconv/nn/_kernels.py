@@ -10,15 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._numba_kernels import _layer_is_workqueue, _lock
-
-
-def _jit(fn):
-    opts = dict(parallel=True, nogil=True, fastmath=False)
-    try:
-        return numba.njit(cache=True, **opts)(fn)
-    except RuntimeError:       # no writable cache location: compile in memory
-        return numba.njit(cache=False, **opts)(fn)
+from .._runtime.numba_threads import jit, run
 
 
 def _span(off, stride, n_in, n_out):
@@ -96,8 +88,8 @@ def _plane_grad_weight_py(xp, go, part, rows, zero):
                     part[t, a, b] += acc
 
 
-_im2col = _jit(_im2col_py)
-_col2im = _jit(_col2im_py)
+_im2col = jit(_im2col_py)
+_col2im = jit(_col2im_py)
 # A dot-product reduction: LLVM vectorises it only when allowed to reassociate
 # (and to ignore the sign of zero); the sum order changes within rounding, while
 # NaN and Inf keep their IEEE meaning (no 'nnan'/'ninf').
@@ -105,31 +97,18 @@ _plane_grad_weight = numba.njit(parallel=True, nogil=True, cache=True,
                                 fastmath={"reassoc", "nsz", "contract"})(_plane_grad_weight_py)
 
 
-def _with_threads(kernel, nthreads, *args):
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(nthreads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        if _layer_is_workqueue():
-            with _lock:       # numba's fallback layer cannot run two parallel regions at once
-                kernel(*args)
-        else:
-            kernel(*args)
-    finally:
-        numba.set_num_threads(old)
-
-
 def im2col(x: np.ndarray, cols: np.ndarray, geom, k_hw, out_hw, nthreads: int) -> None:
     """cols[n, (c, a, b), i*wo + j] = x[n, c, i*sh + a*dh - ph, j*sw + b*dw - pw] (0 outside)."""
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    _with_threads(_im2col, nthreads, x, cols, sh, sw, geom.pad[0][0], geom.pad[1][0],
-                  dh, dw, k_hw[0], k_hw[1], out_hw[0], out_hw[1])
+    run(_im2col, nthreads, x, cols, sh, sw, geom.pad[0][0], geom.pad[1][0],
+        dh, dw, k_hw[0], k_hw[1], out_hw[0], out_hw[1])
 
 
 def col2im(cols: np.ndarray, dx: np.ndarray, geom, k_hw, out_hw, nthreads: int) -> None:
     """The adjoint of :func:`im2col`: dx = sum of cols scattered back (overwrites dx)."""
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    _with_threads(_col2im, nthreads, cols, dx, sh, sw, geom.pad[0][0], geom.pad[1][0],
-                  dh, dw, k_hw[0], k_hw[1], out_hw[0], out_hw[1])
+    run(_col2im, nthreads, cols, dx, sh, sw, geom.pad[0][0], geom.pad[1][0],
+        dh, dw, k_hw[0], k_hw[1], out_hw[0], out_hw[1])
 
 
 def plane_grad_weight(xp: np.ndarray, go: np.ndarray, k_hw, nthreads: int) -> np.ndarray:
@@ -141,5 +120,5 @@ def plane_grad_weight(xp: np.ndarray, go: np.ndarray, k_hw, nthreads: int) -> np
     rows = max(1, min(ho, -(-n * c * ho // tasks)))
     nblk = -(-ho // rows)
     part = np.zeros((n * c * nblk,) + tuple(k_hw), go.dtype)
-    _with_threads(_plane_grad_weight, nthreads, xp, go, part, rows, go.dtype.type(0))
+    run(_plane_grad_weight, nthreads, xp, go, part, rows, go.dtype.type(0))
     return part.reshape(n, c, nblk, *k_hw).sum(axis=(0, 2))[:, None]

@@ -2,7 +2,7 @@
 of numpy.convolve / correlate, in one place (messages as scipy 1.17 / numpy 2.x).
 
 Nothing here loops over data. The 2-D rules shared with convolve2d live in
-``_validate``; these add N-d shapes, ``axes`` and numpy's mode spelling.
+``rules``; these add N-d shapes, ``axes`` and numpy's mode spelling.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _validate as V
+from . import rules
 
 SCIPY_METHODS = ("auto", "direct", "fft", "separable")
 
@@ -31,7 +31,7 @@ def check_scipy_method(method: Any) -> None:
 def check_mode(mode: Any) -> int:
     """scipy.signal.convolve/correlate's mode check (ValueError)."""
     try:
-        return V.MODES[mode]
+        return rules.MODES[mode]
     except (KeyError, TypeError):
         raise ValueError("Acceptable mode flags are 'valid', 'same', or 'full'.") from None
 
@@ -67,8 +67,8 @@ def nd_out_shape_and_origin(mode: int, in_shape: Sequence[int],
 def numpy_mode(mode: Any) -> int:
     """numpy's mode argument: 'valid'/'same'/'full' or 0/1/2."""
     if isinstance(mode, str):
-        if mode in V.MODES:
-            return V.MODES[mode]
+        if mode in rules.MODES:
+            return rules.MODES[mode]
         raise ValueError(f"mode must be one of 'valid', 'same', or 'full' (got {mode!r})")
     if isinstance(mode, (int, np.integer)) and not isinstance(mode, bool):
         if 0 <= int(mode) <= 2:

@@ -2,11 +2,11 @@
 
 Times the direct kernel at four kernel sizes (least squares for a per-output and a
 per-tap cost) and the FFT path at two (a per-point-per-log cost), for single and
-double precision, fits the constants of ``_plan``'s model (each clamped to within
+double precision, fits the constants of ``plan``'s model (each clamped to within
 20x of the shipped default, so one disturbed timing on a shared machine cannot
 derail 'auto'), then reports the kernel size where the FFT path overtakes direct
 as predicted and as measured. The constants
-go to a per-user JSON file that ``_plan`` loads lazily on first use.
+go to a per-user JSON file that ``plan`` loads lazily on first use.
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from . import _fft, _plan
-from ._convolve2d import correlate_plane
-from ._threads import get_num_threads
-from ._timing import best_time
+from .._runtime.threads import get_num_threads
+from .._runtime.timing import best_time
+from . import fft, plan
+from .direct import correlate_plane
 
 _PROBE = 768                 # output side of the timing problems
 _KS = (3, 7, 11, 15)         # direct kernel sizes for the least-squares fit
@@ -61,7 +61,7 @@ def _time_fft(dt: np.dtype, n: int, k: int, repeat: int) -> float:
     x = rng.standard_normal((n + k - 1, n + k - 1)).astype(dt)
     w = rng.standard_normal((k, k)).astype(dt)
     nt = get_num_threads()
-    return best_time(lambda: _fft.correlate_plane_fft(x, w, (n, n), (0, 0), 0, 0, dt, nt),
+    return best_time(lambda: fft.correlate_plane_fft(x, w, (n, n), (0, 0), 0, 0, dt, nt),
                      repeat)
 
 
@@ -71,7 +71,7 @@ def _clamp(value: float, default: float) -> float:
 
 def _fit(dt: np.dtype, n: int, repeat: int, step: Callable[[str], None]) -> dict[str, float]:
     """Least-squares fit of the direct model, then the FFT constant from two sizes."""
-    default = _plan.DEFAULTS[_plan.precision(dt)]
+    default = plan.DEFAULTS[plan.precision(dt)]
     per = []
     for k in _KS:
         per.append(_time_direct(dt, n, k, repeat) / (n * n))
@@ -83,9 +83,9 @@ def _fit(dt: np.dtype, n: int, repeat: int, step: Callable[[str], None]) -> dict
     for k in _K_FFT:
         t = _time_fft(dt, n, k, repeat)
         step(f"{dt.name} fft k={k}")
-        by, bx = _fft.block_shape((n, n), (k, k), True)
+        by, bx = fft.block_shape((n, n), (k, k), True)
         blocks = -(-n // (by - k + 1)) * -(-n // (bx - k + 1))
-        single = _plan._SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
+        single = plan._SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
         fits.append((t - (n + k) ** 2 * c_out) / (blocks * by * bx * math.log2(by * bx) * single))
     c_fft = _clamp(float(np.median(fits)), default["c_fft"])
     return {"c_out": c_out, "c_tap": c_tap, "c_fft": c_fft}
@@ -94,7 +94,7 @@ def _fit(dt: np.dtype, n: int, repeat: int, step: Callable[[str], None]) -> dict
 def crossover(dt: np.dtype, n: int) -> int | None:
     """Smallest k in the scanned sizes where the model prefers FFT over direct."""
     for k in _K_CROSS:
-        if _plan.fft_cost((n, n), (k, k), dt) < _plan.direct_cost((n, n), (k, k), dt):
+        if plan.fft_cost((n, n), (k, k), dt) < plan.direct_cost((n, n), (k, k), dt):
             return k
     return None
 
@@ -150,14 +150,14 @@ def tune(save: bool = True, verbose: bool = True, path: str | Path | None = None
     prog = _Progress(len(dts) * (len(_KS) + len(_K_FFT) + len(_K_CROSS)),
                      sys.stderr if verbose else None)
     t0 = time.perf_counter()
-    consts = {_plan.precision(dt): _fit(dt, probe, repeat, prog.step) for dt in dts}
-    _plan.set_constants(consts)
+    consts = {plan.precision(dt): _fit(dt, probe, repeat, prog.step) for dt in dts}
+    plan.set_constants(consts)
     crossings = {}
     for dt in dts:
         crossings[dt.name] = {"model": crossover(dt, probe),
                               "measured": _measured_crossover(dt, probe, repeat, prog.step)}
     prog.close()
-    target = Path(path) if path is not None else _plan.cache_file()
+    target = Path(path) if path is not None else plan.cache_file()
     result = {"constants": consts, "crossovers": crossings, "threads": get_num_threads(),
               "output": probe, "seconds": round(time.perf_counter() - t0, 1),
               "file": str(target) if save else None}

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _recycle
-from ._border import extended_window
-from ._pool import run_split
-from ._threads import threads
+from .._runtime import memory
+from .._runtime.pool import run_split
+from .._runtime.threads import threads
+from .boundary import extended_window
 
 # Batches of blocks are transformed together; this caps the bytes of a batch's
 # spectra (2 MiB: 3 blocks of 288^2 float64, 6 of float32; 4 MiB and all blocks at
@@ -133,7 +133,7 @@ def correlate_plane_fft(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int]
         over a pool of such workers: the copies in and out of the blocks (a third
         of the time) then run on every core too, not between multi-threaded
         transforms while the other cores wait."""
-        with _recycle.active():
+        with memory.active():
             # one buffer for every batch: a fresh one each time was fresh pages
             batch = np.empty((nb, By, Bx), work_dtype)
             for b0 in range(lo * nb, min(hi * nb, nblocks), nb):

@@ -9,17 +9,17 @@ the output is folded into a matrix: with a chunk length C,
 is a 2-D 'valid' correlation of the overlapping strided VIEW
 ``xv[r, c] = x[s0 + r*C + c]`` (shape ``(R, C + L - 1)``, no copy) with the
 ``1 x L`` kernel. Its rows are spread over a pool of single-core workers
-(``_pool``). The few outputs near the ends, which read the zero padding, and the
+(``_runtime.pool``). The few outputs near the ends, which read the zero padding, and the
 tail that does not fill a whole chunk run as short single-row problems.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import _recycle
-from . import _validate as V
-from ._convolve2d import correlate_plane_method
-from ._inplace import correlate_rows
+from .._runtime import memory
+from .batch import correlate_rows
+from .boundary import FILL
+from .dispatch import correlate_plane_method
 
 # Folded rows are this many times the kernel length, and at least _MIN_CHUNK
 # outputs: long enough that the kernel's per-row overhead (a row copy, the halo
@@ -42,7 +42,7 @@ def _row(x: np.ndarray, w: np.ndarray, lo: int, hi: int, origin: int, dt: np.dty
     s_hi = max(min(n, hi + origin + L - 1), s_lo)
     part = x[s_lo:s_hi]
     return correlate_plane_method(part[None, :], w[None, :], (1, hi - lo),
-                                  (0, lo + origin - s_lo), V.FILL, 0, dt, method)[0]
+                                  (0, lo + origin - s_lo), FILL, 0, dt, method)[0]
 
 
 def correlate_1d(x: np.ndarray, w: np.ndarray, n_out: int, origin: int, dt: np.dtype,
@@ -63,7 +63,7 @@ def correlate_1d(x: np.ndarray, w: np.ndarray, n_out: int, origin: int, dt: np.d
     st = x.strides[0]
     xv = np.lib.stride_tricks.as_strided(x[s0:], shape=(R, C + L - 1), strides=(C * st, st),
                                          writeable=False)
-    out = _recycle.empty(n_out, dt)
+    out = memory.empty(n_out, dt)
     correlate_rows(out[i0:i0 + R * C].reshape(R, C), xv, w[None, :], dt, method)
     if i0 > 0:
         out[:i0] = _row(x, w, 0, i0, origin, dt, method)

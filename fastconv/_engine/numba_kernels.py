@@ -7,21 +7,12 @@ kernels compile in memory instead of failing.
 """
 from __future__ import annotations
 
-import threading
-
 import numba
 import numpy as np
 
+from .._runtime.numba_threads import jit, run
+
 _TILE_ROWS = 32        # output rows per task: their padded input rows stay in L2
-_lock = threading.Lock()
-
-
-def _jit(fn):
-    opts = dict(parallel=True, nogil=True, fastmath=False)   # fastmath would drop NaN/Inf rules
-    try:
-        return numba.njit(cache=True, **opts)(fn)
-    except RuntimeError:       # "cannot cache function ...: no locator available"
-        return numba.njit(cache=False, **opts)(fn)
 
 
 def _correlate_valid_py(x, w, out, rowmap, colmap, fill):
@@ -49,7 +40,7 @@ def _correlate_valid_py(x, w, out, rowmap, colmap, fill):
             out[r0 + i, :] = acc
 
 
-_correlate_valid = _jit(_correlate_valid_py)
+_correlate_valid = jit(_correlate_valid_py)
 
 
 def _axis_map(origin: int, count: int, n: int, boundary: int) -> np.ndarray:
@@ -70,25 +61,4 @@ def correlate_valid(x, w, out, oy, ox, boundary, fill, nthreads):
     K, L = w.shape
     rowmap = _axis_map(oy, Ho + K - 1, x.shape[0], boundary)
     colmap = _axis_map(ox, Wo + L - 1, x.shape[1], boundary)
-    if numba.config.THREADING_LAYER == "workqueue" or _layer_is_workqueue():
-        # numba's fallback layer cannot run two parallel regions at once
-        with _lock:
-            _run(x, w, out, rowmap, colmap, fill, nthreads)
-    else:
-        _run(x, w, out, rowmap, colmap, fill, nthreads)
-
-
-def _run(x, w, out, rowmap, colmap, fill, nthreads):
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(nthreads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        _correlate_valid(x, w, out, rowmap, colmap, out.dtype.type(fill))
-    finally:
-        numba.set_num_threads(old)
-
-
-def _layer_is_workqueue() -> bool:
-    try:
-        return numba.threading_layer() == "workqueue"
-    except ValueError:         # no parallel region has run yet
-        return True
+    run(_correlate_valid, nthreads, x, w, out, rowmap, colmap, out.dtype.type(fill))

@@ -1,4 +1,5 @@
-"""Materialise a window of the boundary-extended input (for the FFT path).
+"""Boundaries: their codes, and a window of the boundary-extended input (for the
+FFT path).
 
 The direct kernels never build the padded image: they extend rows on the fly. The
 FFT path needs a real array, so this copies the interior once and fills only the
@@ -11,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate as V
+# The kernels' boundary codes (csrc/_direct.pxi): zero or fill value, periodic,
+# mirrored including the edge sample.
+FILL, WRAP, SYMM = 0, 1, 2
 
 
 def source_index(lo: int, count: int, n: int, boundary: int) -> np.ndarray:
@@ -19,9 +22,9 @@ def source_index(lo: int, count: int, n: int, boundary: int) -> np.ndarray:
     ``n``; -1 where the fill value goes."""
     j = np.arange(lo, lo + count, dtype=np.intp)
     inside = (j >= 0) & (j < n)
-    if boundary == V.FILL or n == 0:
+    if boundary == FILL or n == 0:
         return np.where(inside, j, -1)
-    if boundary == V.WRAP:
+    if boundary == WRAP:
         return j % n
     j = np.where(j < 0, -1 - j, j)
     k = j % (2 * n)
@@ -42,7 +45,7 @@ def extended_window(x: np.ndarray, origin: tuple[int, int], out: np.ndarray,
         return out
     rows = source_index(oy, P, M, boundary)
     cols = source_index(ox, Q, N, boundary)
-    if boundary == V.FILL:
+    if boundary == FILL:
         out[:r0] = fill
         out[r1:] = fill
         out[r0:r1, :c0] = fill

@@ -1,16 +1,17 @@
-"""Public 2-D entry points: scipy.signal.convolve2d / correlate2d, faster."""
+"""scipy.signal.convolve2d / correlate2d, faster: validate (scipy's rules, in its
+order) -> reduce to the engine's primitive -> finish (the reversal 'valid' owes
+when it swapped the inputs)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._convolve2d import conv2d_impl
-
-Mode = Literal["full", "valid", "same"]
-Boundary = Literal["fill", "wrap", "symm", "pad", "circular", "symmetric"]
-Method = Literal["auto", "direct", "separable", "fft"]
+from .._engine.dispatch import correlate_plane_method, plan_method
+from .._runtime.memory import recycling
+from . import rules
+from .rules import Boundary, Method, Mode
 
 
 def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full",
@@ -180,3 +181,35 @@ def choose_method(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full",
     'separable'
     """
     return conv2d_impl(in1, in2, mode, boundary, 0, flip=True, method="auto", plan_only=True)
+
+
+def conv2d_impl(in1: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
+                flip: bool, method: str = "auto", plan_only: bool = False) -> Any:
+    """Shared body of convolve2d (flip=True) and correlate2d (flip=False);
+    ``plan_only`` returns the method name 'auto' would run instead."""
+    name = "convolve2d" if flip else "correlate2d"
+    rules.check_method(method)
+    a1, a2 = rules.as_2d_pair(in1, in2, name)
+    swapped = rules.inputs_swap_needed(mode, a1.shape, a2.shape)
+    if swapped:
+        a1, a2 = a2, a1
+    if not flip:
+        a2 = a2.conj()
+    m = rules.mode_code(mode)
+    b = rules.boundary_code(boundary)
+    dt = rules.result_dtype(a1, a2)
+    fill = rules.fill_scalar(fillvalue, dt) if b == rules.FILL else 0
+    rules.check_supported(dt, "convolve2d")
+    out_shape, origin = rules.out_shape_and_origin(m, flip, a1.shape, a2.shape)
+    if min(out_shape) < 0:
+        raise ValueError("negative dimensions are not allowed")
+    w = a2[::-1, ::-1] if flip else a2
+    with recycling(a1.size * dt.itemsize, out_shape[0] * out_shape[1] * dt.itemsize):
+        x = a1.astype(dt, copy=False)
+        w = w.astype(dt, copy=False)
+        if plan_only:
+            return plan_method(x, w, out_shape, fill, dt)
+        out = correlate_plane_method(x, w, out_shape, origin, b, fill, dt, method)
+    if swapped and not flip:
+        out = out[::-1, ::-1]
+    return out

@@ -34,14 +34,14 @@ def patch_scipy() -> _Patched:
     import scipy.signal
     from scipy.signal import _signaltools
 
-    from . import _api
+    from . import scipy2d
 
     for mod in (scipy.signal, _signaltools):
         for name in _NAMES:
             key = (mod, name)
             if key not in _saved:
                 _saved[key] = getattr(mod, name)
-            setattr(mod, name, getattr(_api, name))
+            setattr(mod, name, getattr(scipy2d, name))
     return _Patched()
 
 

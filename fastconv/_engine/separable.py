@@ -4,6 +4,8 @@ A K x L kernel ``w = outer(u, v)`` turns K*L multiply-adds per output into K+L:
 first ``t = xpad (*) v`` along rows for the K-1 extra rows the second pass needs,
 then ``out = t (*) u`` along columns. Both passes are the direct primitive with a
 1 x L and a K x 1 kernel, so boundaries, threads and dtypes behave as there.
+Real types run both in one compiled call (the fused kernel: the intermediate
+rows stay in a ring in L1); complex types and the Numba backend run two calls.
 
 Integers stay bit-exact: an integer kernel is split only into integer factors
 (``outer(u, v) == w`` exactly), and wrap-around arithmetic is a ring, so the
@@ -13,11 +15,13 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache, reduce
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from . import _validate as V
+from . import kernels
+from .boundary import FILL
+from .direct import correlate_plane, threads_for
 
 # A float kernel counts as rank 1 when the rest of its SVD is below this many
 # units of rounding of its largest singular value (rounding while building an
@@ -88,12 +92,35 @@ def _factor_int(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 def correlate_plane_separable(x: np.ndarray, u: np.ndarray, v: np.ndarray,
                               out_shape: tuple[int, int], origin: tuple[int, int],
-                              boundary: int, fill: Any, dtype: np.dtype,
-                              plane: Callable[..., np.ndarray]) -> np.ndarray:
-    """The primitive for ``w = outer(u, v)``; ``plane`` is the direct primitive."""
+                              boundary: int, fill: Any, dtype: np.dtype) -> np.ndarray:
+    """The primitive for ``w = outer(u, v)`` as two passes of the direct primitive
+    (for complex types and the Numba backend)."""
     Ho, Wo = out_shape
     K = u.shape[0]
     oy, ox = origin
-    t = plane(x, v.reshape(1, -1).astype(dtype), (Ho + K - 1, Wo), (oy, ox),
-              boundary, fill, dtype)
-    return plane(t, u.reshape(-1, 1).astype(dtype), (Ho, Wo), (0, 0), V.FILL, 0, dtype)
+    t = correlate_plane(x, v.reshape(1, -1).astype(dtype), (Ho + K - 1, Wo), (oy, ox),
+                        boundary, fill, dtype)
+    return correlate_plane(t, u.reshape(-1, 1).astype(dtype), (Ho, Wo), (0, 0), FILL, 0,
+                           dtype)
+
+
+def checks_itself(method: str, dt: np.dtype) -> bool:
+    """Whether ``method`` runs the fused separable kernel, which finds Inf and NaN
+    in x itself (so x needs no separate pass over memory first)."""
+    return method == "separable" and dt.kind != "c" and not kernels.uses_numba()
+
+
+def correlate_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
+                    out_shape: tuple[int, int], origin: tuple[int, int], boundary: int,
+                    fill: Any, ct: np.dtype, out: np.ndarray | None = None
+                    ) -> np.ndarray | None:
+    """Both 1-D passes in one compiled call (the intermediate stays in L1); None
+    when x turned out to hold Inf or NaN (``out`` then holds garbage)."""
+    if out is None:
+        out = np.empty(out_shape, ct)
+    nt = threads_for(out_shape[0] * out_shape[1] * (u.size + v.size))
+    finite = kernels.build().correlate_valid_separable(x.astype(ct, copy=False),
+                                                       u.astype(ct), v.astype(ct), out,
+                                                       origin[0], origin[1], boundary,
+                                                       ct.type(fill), nt)
+    return out if finite else None

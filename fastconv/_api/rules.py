@@ -6,16 +6,21 @@ difference. Nothing here loops over pixels.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from .._engine.boundary import FILL, SYMM, WRAP
+
+Mode = Literal["full", "valid", "same"]
+Boundary = Literal["fill", "wrap", "symm", "pad", "circular", "symmetric"]
+Method = Literal["auto", "direct", "separable", "fft"]
+
 MODES = {"valid": 0, "same": 1, "full": 2}
-# Kernel codes (csrc/_direct.pxi): fill 0, wrap 1, symm 2. scipy knows 'reflect' as a
-# name but its C layer then rejects it with a different message; we mirror both.
-BOUNDARIES = {"fill": 0, "pad": 0, "wrap": 1, "circular": 1, "symm": 2, "symmetric": 2,
-              "reflect": None}
-FILL, WRAP, SYMM = 0, 1, 2
+# The engine's boundary codes by scipy's names. scipy knows 'reflect' as a name but
+# its C layer then rejects it with a different message; we mirror both.
+BOUNDARIES = {"fill": FILL, "pad": FILL, "wrap": WRAP, "circular": WRAP, "symm": SYMM,
+              "symmetric": SYMM, "reflect": None}
 
 # Result dtypes scipy has a loop for (its OneMultAdd table): every integer and
 # float/complex kind except bool and float16; never object, strings or datetimes.
@@ -109,3 +114,21 @@ def check_method(method: Any) -> None:
     """fastconv's ``method=`` extension: one of METHODS."""
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def out_shape_and_origin(mode: int, flip: bool, in_shape: tuple[int, int],
+                         k_shape: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """convolve2d's (flip) or correlate2d's output shape and (oy, ox):
+    out[i, j] = sum w[a, b] * x_ext[i+oy+a, j+ox+b]."""
+    shape, origin = [], []
+    for n, k in zip(in_shape, k_shape):
+        if mode == 2:      # full
+            shape.append(n + k - 1)
+            origin.append(-(k - 1))
+        elif mode == 1:    # same: scipy centres convolve at (k-1)//2, correlate at k//2
+            shape.append(n)
+            origin.append(((k - 1) // 2 if flip else k // 2) - (k - 1))
+        else:              # valid
+            shape.append(n - k + 1)
+            origin.append(0)
+    return (shape[0], shape[1]), (origin[0], origin[1])

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _fft
+from . import fft
+from .separable import factor
 
 
 # Seconds per unit, at the default thread count, keyed by precision class: c_out
@@ -120,10 +121,10 @@ def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype)
     fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
     c = constants()[precision(fdt)]
     real = dt.kind != "c"
-    by, bx = _fft.block_length(Ho, K, real), _fft.block_length(Wo, L, real)
+    by, bx = fft.block_length(Ho, K, real), fft.block_length(Wo, L, real)
     blocks = -(-Ho // (by - K + 1)) * -(-Wo // (bx - L + 1))
     n = by * bx
-    # one block skips the tiles' copies and batching (see _fft.block_length)
+    # one block skips the tiles' copies and batching (see fft.block_length)
     single = _SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
     return (blocks * n * math.log2(max(n, 2)) * c["c_fft"] * single * _cplx_factor(dt, "fft")
             + (Ho + K) * (Wo + L) * c["c_out"])
@@ -138,7 +139,6 @@ def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
            fast_paths_ok: bool) -> tuple[str, Any]:
     """``(method, payload)``: payload is the (u, v) factors for 'separable'.
     ``fast_paths_ok`` is False for long doubles, which only direct keeps exact."""
-    from ._separable import factor
     k_shape = w.shape
     if w.size <= 9 or 0 in out_shape:
         return "direct", None

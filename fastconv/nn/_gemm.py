@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._nn_args import Geometry
+from ._args import Geometry
 
 # Column-buffer bytes per chunk. The buffer is written by im2col and read once by
 # BLAS right after, so it should stay in the 32 MiB L3 of the development machine
@@ -31,8 +31,8 @@ def _chunk(n: int, bytes_per_sample: int) -> int:
 
 
 def _kernels():
-    from . import _nn_kernels           # numba: imported on the first layer call only
-    return _nn_kernels
+    from . import _kernels           # numba: imported on the first layer call only
+    return _kernels
 
 
 def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int]) -> np.ndarray:

@@ -1,8 +1,27 @@
-"""How much freed result memory fastconv keeps for reuse (the policy is in
-``csrc/_recycle.pyx``)."""
+"""Recycled large buffers: the Python side of the allocation policy in
+``csrc/_recycle.pyx`` (compiled as ``fastconv._runtime._recycle``).
+
+The paths ask for their large arrays here (:func:`empty`, :func:`recycling`); the
+public API sets and reads the cache (:func:`set_buffer_cache`,
+:func:`buffer_cache_info`).
+"""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+
 from . import _recycle
+
+# An array of at least MIN_BYTES, made through the policy; smaller ones are numpy's.
+empty = _recycle.empty
+active = _recycle.active
+MIN_BYTES = _recycle.MIN_BYTES
+
+
+def recycling(*nbytes: int) -> AbstractContextManager:
+    """Context for a call that makes arrays of up to ``max(nbytes)`` bytes: large
+    ones (results and temporaries, ours and scipy.fft's) then come from recycled
+    blocks, not freshly mapped and zeroed pages."""
+    return active() if max(nbytes) >= MIN_BYTES else nullcontext()
 
 
 def set_buffer_cache(max_mb: float) -> float:

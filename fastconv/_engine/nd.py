@@ -1,6 +1,6 @@
 """The N-d primitive: ``out[i] = sum_a w[a] * xpad[i + origin + a]`` with zero padding.
 
-One dimension runs folded on the 2-D engine (``_oned``), two dimensions are the
+One dimension runs folded on the 2-D engine (``oned``), two dimensions are the
 2-D primitive itself, and three or more are either a sum of 2-D correlations of
 slices (direct) or one real FFT over all axes (``scipy.fft`` with fastconv's
 thread count). Integers accumulate in their own type, so wrap-around is exact.
@@ -12,12 +12,14 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _fft, _plan
-from . import _validate as V
-from ._convolve2d import _all_finite, _fft_dtype, correlate_plane_method
-from ._inplace import correlate_rows
-from ._oned import correlate_1d
-from ._threads import get_num_threads
+from .._runtime.threads import get_num_threads
+from . import plan
+from .batch import correlate_rows
+from .boundary import FILL
+from .dispatch import correlate_plane_method
+from .fft import integer_fft_is_exact, next_fast_len
+from .gates import all_finite, fft_dtype
+from .oned import correlate_1d
 
 
 def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
@@ -31,7 +33,7 @@ def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
         return correlate_1d(x, w, out_shape[0], origin[0], dt,
                             "direct" if method == "separable" else method)
     if x.ndim == 2:
-        return correlate_plane_method(x, w, out_shape, tuple(origin), V.FILL, 0, dt, method)
+        return correlate_plane_method(x, w, out_shape, tuple(origin), FILL, 0, dt, method)
     if method == "auto":
         method = _choose_nd(x, w, out_shape, dt)
     if method == "fft" and _fft_ok(x, w, out_shape, dt):
@@ -41,16 +43,16 @@ def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
 
 
 def _fft_shape(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int]) -> list[int]:
-    return [_fft.next_fast_len(n + k - 1, True) for n, k in zip(out_shape, w.shape)]
+    return [next_fast_len(n + k - 1, True) for n, k in zip(out_shape, w.shape)]
 
 
 def _fft_ok(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype) -> bool:
-    """The FFT is used only where it keeps the exact contract (see _convolve2d)."""
-    if _fft_dtype(dt) is None or not _all_finite(x, w, 0):
+    """The FFT is used only where it keeps the exact contract (see dispatch)."""
+    if fft_dtype(dt) is None or not all_finite(x, w, 0):
         return False
     if dt.kind in "iu":
         n = math.prod(_fft_shape(x, w, out_shape))
-        return _fft.integer_fft_is_exact(x, w, 0, (n, 1))
+        return integer_fft_is_exact(x, w, 0, (n, 1))
     return True
 
 
@@ -66,10 +68,10 @@ def _choose_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dt
     # The 3-D direct path (one 2-D call per kernel plane over stacked, padded planes,
     # short rows) runs 3-10x slower per tap than the 2-D model says: measured on
     # (32..64, 64, 64) volumes with 5^3 and 9^3 kernels (float32, 2 threads).
-    direct = _ND_DIRECT_OVERHEAD * _plan.direct_cost(
+    direct = _ND_DIRECT_OVERHEAD * plan.direct_cost(
         (lead_out * out_shape[-2], out_shape[-1]), (lead_w * w.shape[-2], w.shape[-1]), dt)
     fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
-    c = _plan.constants()[_plan.precision(fdt)]
+    c = plan.constants()[plan.precision(fdt)]
     n = math.prod(_fft_shape(x, w, out_shape))
     # three transforms (input, kernel, inverse) of the padded volume
     fft = 3 * n * math.log2(max(n, 2)) * c["c_fft"] * (2.0 if dt.kind == "c" else 1.0)
@@ -132,7 +134,7 @@ def _correlate_fft(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     """One zero-padded transform over every axis (the kernel is flipped so the
     product is a correlation); the requested window is cut from the linear result."""
     import scipy.fft as sfft
-    fdt = _fft_dtype(dt)
+    fdt = fft_dtype(dt)
     shape = _fft_shape(x, w, out_shape)
     # Window of xpad the outputs read: start origin[d], length out + k - 1.
     win = _padded_window(x, origin, [n + k - 1 for n, k in zip(out_shape, w.shape)], fdt)
