@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("scipy.signal")
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 if not EXAMPLES.is_dir():
     pytest.skip("examples/ is not in this checkout", allow_module_level=True)
 sys.path.insert(0, str(EXAMPLES))

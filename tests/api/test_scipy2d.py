@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import fastconv
-from conftest import assert_matches
+from helpers import assert_matches, rand_full_range as _rand
 
 FUNCS = ["convolve2d", "correlate2d"]
 MODES = ["full", "same", "valid"]
@@ -20,16 +20,6 @@ DTYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
 SHAPES = [((7, 9), (3, 3)), ((8, 10), (2, 4)), ((1, 17), (1, 4)), ((19, 1), (5, 1)),
           ((1, 1), (3, 2)), ((4, 5), (9, 12)), ((3, 300), (2, 5)), ((70, 3), (4, 2)),
           ((6, 6), (6, 6)), ((2, 3), (7, 11))]
-
-
-def _rand(rng, shape, dtype):
-    dtype = np.dtype(dtype)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
-    if dtype.kind == "c":
-        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
 
 
 def _both(func, *args, **kw):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import fastconv
 from fastconv._api.rules import out_shape_and_origin
 from fastconv._engine import fft, plan, separable
-from conftest import assert_matches
+from helpers import assert_matches
 
 METHODS = ["auto", "direct", "fft"]
 MODES = ["full", "same", "valid"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import fastconv
 from fastconv._engine import oned
-from family_helpers import close, rand
+from helpers import close, rand
 
 MODES = ["full", "same", "valid"]
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128, np.int8, np.int32,

@@ -1,5 +1,5 @@
 """fastconv.nn against torch (when installed), the plane-by-plane numpy reference
-(tests/nn_reference.py) and finite differences."""
+(tests/nn/nn_reference.py) and finite differences."""
 from __future__ import annotations
 
 import subprocess

@@ -7,7 +7,7 @@ import scipy.signal as ss
 
 import fastconv
 from fastconv._engine import batch
-from family_helpers import close, rand
+from helpers import close, rand
 
 
 @pytest.mark.parametrize("pool", [True, False], ids=["pool", "per-image"])

@@ -16,7 +16,7 @@ import scipy.signal as ss
 import fastconv
 from fastconv._engine import complex as complex_path
 from fastconv._engine import dispatch, kernels
-from conftest import assert_matches
+from helpers import assert_matches
 
 DTYPES = [np.int8, np.uint16, np.int32, np.uint32, np.int64, np.float32, np.float64,
           np.complex64, np.complex128]

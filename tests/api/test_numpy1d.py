@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastconv
-from family_helpers import close, rand
+from helpers import close, rand
 
 LENGTHS = [(7, 4), (7, 3), (4, 7), (3, 7), (5, 5), (6, 3), (1, 9), (9, 1), (20_000, 31),
            (31, 20_000)]

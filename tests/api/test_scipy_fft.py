@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastconv
-from family_helpers import close, rand
+from helpers import close, rand
 
 MODES = ["full", "same", "valid"]
 CASES = [  # (shape1, shape2, axes)

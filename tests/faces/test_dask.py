@@ -17,9 +17,9 @@ import dask  # noqa: E402
 
 import fastconv  # noqa: E402
 import fastconv.dask as fd  # noqa: E402
-from conftest import assert_matches  # noqa: E402
-from test_convolve2d import _rand  # noqa: E402
-from test_errors import BAD  # noqa: E402
+from helpers import BAD_2D_ARGS as BAD  # noqa: E402
+from helpers import assert_matches  # noqa: E402
+from helpers import rand_full_range as _rand  # noqa: E402
 
 FUNCS = ["convolve2d", "correlate2d"]
 MODES = ["full", "same", "valid"]

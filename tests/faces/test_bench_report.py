@@ -20,7 +20,7 @@ import fastconv
 from fastconv import bench
 from fastconv.bench import _grid, _limits, _peers, _report
 from fastconv.bench.__main__ import main
-from conftest import assert_matches
+from helpers import assert_matches
 
 TINY_ROW_KEYS = {"n", "k", "dtype", "boundary", "threads", "path", "seconds", "calls", "peers",
                  "speedup", "gflops", "pct_matmul", "pct_copy_bw"}
