@@ -22,6 +22,8 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._engine.boundary import FILL
+from .._engine.dispatch import correlate_plane_method
 from . import _args as A
 from ._args import Geometry
 
@@ -29,9 +31,9 @@ IntOrPair = Union[int, tuple[int, int]]
 Padding = Union[int, tuple[int, int], str]
 
 # When a layer is a stack of independent planes (one input and one output channel
-# per group), a few planes, or planes of at least this many outputs, go to
-# fastconv.correlate2d one by one; many small planes go to im2col, because each
-# correlate2d call costs ~10 us. Measured on the 2-core development machine,
+# per group), a few planes, or planes of at least this many outputs, go to the 2-D
+# engine one by one; many small planes go to im2col, because each 2-D call costs
+# ~10 us (measured through correlate2d). Measured on the 2-core development machine,
 # float32, 1 and 2 threads: 256 planes of 32^2 k3 took 2.7 ms as planes vs 1.2 ms
 # by im2col, 64^2 3.7 vs 2.9 ms, 112^2 6.8 vs 7.7 ms; one plane won from 32^2 up.
 _PLANE_MIN_OUTPUTS = 96 * 96
@@ -70,29 +72,15 @@ def _plane_route(w_shape: tuple, geom: Geometry, out_hw: tuple[int, int], n: int
         n * geom.groups <= _FEW_PLANES or out_hw[0] * out_hw[1] >= _PLANE_MIN_OUTPUTS)
 
 
-def _plane_mode(pad: tuple[tuple[int, int], tuple[int, int]], k_hw: tuple[int, int]) -> str | None:
-    """The correlate2d mode whose implicit zero padding is ``pad``, if one is."""
-    for mode in ("valid", "same", "full"):
-        want = []
-        for k in k_hw:
-            before = {"valid": 0, "same": (k - 1) // 2, "full": k - 1}[mode]
-            want.append((before, {"valid": 0, "same": k - 1 - before, "full": k - 1}[mode]))
-        if tuple(want) == tuple(pad):
-            return mode
-    return None
-
-
 def _correlate_planes(x: np.ndarray, w: np.ndarray, pad: tuple[tuple[int, int], tuple[int, int]],
                       out: np.ndarray) -> np.ndarray:
-    """out[n, c] = correlate2d(zero-padded x[n, c], w[c, 0], 'valid')."""
-    from .._api.scipy2d import correlate2d
-    mode = _plane_mode(pad, w.shape[2:])
-    if mode is None:
-        x = np.pad(x, ((0, 0), (0, 0)) + tuple(pad))
-        mode = "valid"
+    """out[n, c] = the 'valid' correlation of x[n, c], zero-padded by ``pad``, with
+    w[c, 0]: the engine's primitive pads virtually, writing each plane in place."""
+    origin = (-pad[0][0], -pad[1][0])
     for n in range(x.shape[0]):
         for c in range(x.shape[1]):
-            out[n, c] = correlate2d(x[n, c], w[c, 0], mode)
+            correlate_plane_method(x[n, c], w[c, 0], out.shape[2:], origin, FILL, 0, x.dtype,
+                                   out=out[n, c])
     return out
 
 
@@ -138,7 +126,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
     ``y[n, o, i, j] = b[o] + sum_{c, a, b} w[o, c, a, b] x_pad[n, g(o) + c,
     i s + a d, j s + b d]``. Multi-channel layers run as im2col (a Numba kernel
     that pads on the fly) followed by one BLAS matrix product per group and batch
-    chunk; single-channel planes run on :func:`fastconv.correlate2d`.
+    chunk; single-channel planes run on the 2-D engine (as :func:`fastconv.correlate2d`).
 
     Examples
     --------
