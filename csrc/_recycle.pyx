@@ -3,7 +3,7 @@
 skips the operating system's page faults.
 
 A fresh large array is freshly mapped memory: the kernel faults in and zeroes
-every page on first write, which was 25-35% of a memory-bound convolution
+every page on first write, which was 25-45% of a memory-bound convolution
 (4096^2 float32 3x3: 9.8 ms, 5.8 ms on recycled memory). fastconv allocates its
 large results and temporaries through a numpy allocation policy (NEP 49) whose
 ``free`` keeps up to a capped number of bytes of blocks for reuse instead of

@@ -3,9 +3,11 @@
 Computes the same primitive as the direct kernels,
 ``out[i, j] = sum_ab w[a, b] * xpad[i + oy + a, j + ox + b]``. The padded window is
 cut into overlapping blocks of a cache-friendly FFT size; the kernel's spectrum is
-computed once per call and reused for every block, and blocks are transformed in
-batches with ``scipy.fft``'s ``workers`` set to fastconv's thread count. float32 and
-complex64 stay in single precision.
+computed once per call and reused for every block, and blocks are cut straight
+from x and transformed in batches, each batch start to finish on one core, the
+batches spread over fastconv's worker pool; a problem of one block is a single
+transform with ``scipy.fft``'s ``workers`` set to fastconv's thread count. float32
+and complex64 stay in single precision.
 
 Accuracy: the error of each output is bounded by a few units of rounding of the
 block transform times ``max(|in1| conv |in2|)``; the tests hold it to 1e-5

@@ -7,8 +7,8 @@ constants (seconds per unit of work, per precision):
 * separable: the same model, for a 1 x L pass over Ho+K-1 rows plus a K x 1 pass
 * fft:       blocks * By*Bx * log2(By*Bx) * c_fft  +  padded area * c_out
 
-``DEFAULTS`` were fitted on a 2-core AVX-512 x86-64 (see README, "Choosing a
-path"); :func:`fastconv.tune` measures this machine's constants in under a minute
+``DEFAULTS`` were fitted on a 2-core AVX-512 x86-64 (see docs/design.md, "Planning
+and tune"); :func:`fastconv.tune` measures this machine's constants in under a minute
 and stores them in a per-user cache file, loaded lazily on first use.
 """
 from __future__ import annotations

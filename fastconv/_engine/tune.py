@@ -133,7 +133,7 @@ def tune(save: bool = True, verbose: bool = True, path: str | Path | None = None
     repeat : int, optional
         Timings per measurement (the best is kept).
     probe : int, optional
-        Output side of the timed problems (default 512).
+        Output side of the timed problems (default 768).
 
     Returns
     -------
