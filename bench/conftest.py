@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import fastconv
-from fastconv._timing import best_time  # noqa: F401  (re-exported to the bench modules)
+from fastconv._runtime.timing import best_time  # noqa: F401  (re-exported to the bench modules)
 from fastconv.bench._limits import measure_limits
 
 ROWS: list[dict] = []

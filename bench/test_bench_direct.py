@@ -13,7 +13,7 @@ import pytest
 import scipy.signal as ss
 
 import fastconv
-from fastconv import _convolve2d
+from fastconv._engine import kernels
 from fastconv.bench._grid import make_inputs
 from fastconv.bench._peers import available_peers
 from conftest import ROWS, best_time
@@ -68,10 +68,10 @@ def test_direct_vs_peers(benchmark, limits, n, k, dtype):
 def test_cython_vs_numba(benchmark, dtype, k):
     """Why 'auto' picks the Cython kernels: their speed over the Numba kernels."""
     x, h = _data(2048, k, dtype)
-    with _convolve2d.direct_backend("numba"):
+    with kernels.direct_backend("numba"):
         fastconv.convolve2d(x, h, "same")          # JIT compile / cache load
         t_nb = best_time(lambda: fastconv.convolve2d(x, h, "same"))
-    with _convolve2d.direct_backend("cython"):
+    with kernels.direct_backend("cython"):
         benchmark.pedantic(lambda: fastconv.convolve2d(x, h, "same"), rounds=3, iterations=1)
     ratio = t_nb / benchmark.stats.stats.min
     ROWS.append({"image": "2048^2", "k": k, "dtype": np.dtype(dtype).name,
