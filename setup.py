@@ -3,14 +3,10 @@
 The wheel must run on any x86-64, so nothing is built with -march=native: the
 baseline module uses the compiler's default ISA, and the AVX2 / AVX-512 modules
 are only imported on CPUs that report those features (fastconv/_runtime/isa.py).
-OpenMP is used when the compiler has it; without it the kernels run on one thread.
+Threads come from fastconv's own pool (csrc/fc_pool.c, module fastconv._runtime._fcpool).
 """
-import os
 import platform
-import subprocess
 import sys
-import sysconfig
-import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
@@ -26,42 +22,26 @@ ISA_FLAGS = {
 }
 
 
-def _compiler_accepts(flags):
-    """Compile and link a tiny OpenMP program with ``flags``; True when it works."""
-    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    with tempfile.TemporaryDirectory() as d:
-        src = os.path.join(d, "t.c")
-        with open(src, "w") as f:
-            f.write("#include <omp.h>\nint main(void){return omp_get_max_threads() < 0;}\n")
-        cmd = cc.split() + [src, "-o", os.path.join(d, "t")] + flags
-        return subprocess.run(cmd, capture_output=True).returncode == 0
-
-
-def _openmp_flags():
-    if os.environ.get("FASTCONV_NO_OPENMP"):
-        return []
-    if sys.platform == "win32":
-        return ["/openmp"]
-    return ["-fopenmp"] if _compiler_accepts(["-fopenmp"]) else []
-
-
-omp = _openmp_flags()
-if not omp:
-    print("fastconv: building WITHOUT OpenMP; kernels will use one thread", file=sys.stderr)
+# Threads come from fastconv's own pool (csrc/fc_pool.c): no OpenMP runtime, which
+# hangs in a forked child, stalls under load and is absent from Apple's clang.
+THREAD_LIBS = [] if sys.platform == "win32" else ["-pthread"]
 isas = ["base", "avx2", "avx512"] if IS_X86 and sys.platform != "win32" else ["base"]
 extensions = [
     Extension(
         f"fastconv._engine._direct_{isa}",
         [f"csrc/_direct_{isa}.pyx"],
         include_dirs=[np.get_include(), "csrc"],
-        extra_compile_args=(BASE_FLAGS + ISA_FLAGS[isa] if sys.platform != "win32" else [])
-        + omp,
-        extra_link_args=omp,
+        extra_compile_args=BASE_FLAGS + ISA_FLAGS[isa] if sys.platform != "win32" else [],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
     for isa in isas
 ]
-# NEP 49 allocation policy that recycles large result buffers (no ISA flags, no OpenMP)
+# The thread pool, one per process, shared by the kernel modules of every ISA
+extensions.append(Extension(
+    "fastconv._runtime._fcpool", ["csrc/_fcpool.pyx", "csrc/fc_pool.c"], include_dirs=["csrc"],
+    extra_compile_args=(BASE_FLAGS if sys.platform != "win32" else []) + THREAD_LIBS,
+    extra_link_args=THREAD_LIBS))
+# NEP 49 allocation policy that recycles large result buffers (no ISA flags)
 extensions.append(Extension(
     "fastconv._runtime._recycle", ["csrc/_recycle.pyx"], include_dirs=[np.get_include()],
     extra_compile_args=BASE_FLAGS if sys.platform != "win32" else [],

@@ -9,7 +9,7 @@
 # materialised, in a small per-thread buffer that stays in L2; the caller's array
 # is read once, with whatever strides it has.
 
-from cython.parallel cimport prange, threadid
+from cpython.pycapsule cimport PyCapsule_Import
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport int32_t, int64_t
@@ -32,18 +32,8 @@ cdef extern from *:
     #ifndef FC_PREFETCH_ROWS
     #define FC_PREFETCH_ROWS 2
     #endif
-    #ifdef _OPENMP
-    #include <omp.h>
-    static int fc_openmp_enabled(void) { return 1; }
-    static int fc_omp_max_threads(void) { return omp_get_max_threads(); }
-    #else
-    static int fc_openmp_enabled(void) { return 0; }
-    static int fc_omp_max_threads(void) { return 1; }
-    #endif
     """
     void __builtin_prefetch(const void*) noexcept nogil
-    int fc_openmp_enabled() noexcept nogil
-    int fc_omp_max_threads() noexcept nogil
     enum: FC_ACC_BYTES
     enum: FC_MAX_CH
     enum: FC_HALF_CH
@@ -120,14 +110,49 @@ def set_stream_bytes(Py_ssize_t nbytes):
     return prev
 
 
-def openmp_enabled():
-    """True when this module was compiled with OpenMP (else it runs on one thread)."""
-    return bool(fc_openmp_enabled())
+# fastconv's thread pool (csrc/fc_pool.c, in fastconv._runtime._fcpool): every
+# kernel below cuts its work into tasks (tiles of rows, strips) that the calling
+# thread and up to nthreads - 1 pool workers claim one at a time; each worker has
+# its own slot, and so its own tile buffer.
+cdef extern from "fc_pool.h":
+    ctypedef void (*fc_task_fn)(void* ctx, Py_ssize_t task, int slot) noexcept nogil
+    ctypedef struct fc_pool_api:
+        int version
+        int (*parallel_for)(Py_ssize_t ntasks, int nthreads, fc_task_fn fn,
+                            void* ctx) noexcept nogil
+    int FC_POOL_API_VERSION
+
+import fastconv._runtime._fcpool     # PyCapsule_Import finds only imported submodules
+cdef fc_pool_api* _pool = <fc_pool_api*>PyCapsule_Import(b"fastconv._runtime._fcpool._C_API", 0)
+if _pool.version != FC_POOL_API_VERSION:
+    raise ImportError("fastconv: the thread pool module does not match the kernels")
 
 
-def omp_max_threads():
-    """OpenMP's default team size (honours OMP_NUM_THREADS); 1 without OpenMP."""
-    return fc_omp_max_threads()
+cdef inline int _parallel(Py_ssize_t ntasks, int nthreads, fc_task_fn fn,
+                          void* ctx) noexcept nogil:
+    return _pool.parallel_for(ntasks, nthreads, fn, ctx)
+
+
+# A 2-D array as the tasks see it: memoryviews cannot live in the structs that carry
+# a call's arguments to the pool's threads.
+ctypedef struct _View:
+    const char* p
+    Py_ssize_t n0, n1, s0, s1
+
+
+cdef inline _View _view_of(const char* p, Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t s0,
+                           Py_ssize_t s1) noexcept nogil:
+    cdef _View v
+    v.p = p
+    v.n0 = n0
+    v.n1 = n1
+    v.s0 = s0
+    v.s1 = s1
+    return v
+
+
+cdef inline const char* _addr(const _View* v, Py_ssize_t r, Py_ssize_t c) noexcept nogil:
+    return v.p + r * v.s0 + c * v.s1
 
 
 cdef inline Py_ssize_t _balanced_tile(Py_ssize_t t_cache, Py_ssize_t t_min, Py_ssize_t Ho,
@@ -175,14 +200,22 @@ cdef inline void _prefetch(const void* p, Py_ssize_t nbytes) noexcept nogil:
         __builtin_prefetch(<const char*>p + off)
 
 
-cdef inline void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
+cdef inline _View _view(const num_t[:, :] x) noexcept:
+    """``x`` as a _View (NULL data when it is empty)."""
+    cdef const char* p = NULL
+    if x.shape[0] > 0 and x.shape[1] > 0:
+        p = <const char*>&x[0, 0]
+    return _view_of(p, x.shape[0], x.shape[1], x.strides[0], x.strides[1])
+
+
+cdef inline void _fill_row(const _View* x, Py_ssize_t src_row, const Py_ssize_t* colmap,
                            Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t wp,
                            num_t fill, num_t* dst) noexcept nogil:
     """One padded row: columns [qa, qb) map straight to ox+q, the rest via colmap."""
     _fill_span(x, src_row, colmap, qa, qb, ox, 0, wp, fill, dst)
 
 
-cdef void _fill_span(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
+cdef void _fill_span(const _View* x, Py_ssize_t src_row, const Py_ssize_t* colmap,
                      Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t q0,
                      Py_ssize_t q1, num_t fill, num_t* dst) noexcept nogil:
     """Padded columns [q0, q1) of one row into dst[0:q1-q0]."""
@@ -195,20 +228,21 @@ cdef void _fill_span(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* 
         return
     for q in range(q0, a):
         c = colmap[q]
-        dst[q - q0] = x[src_row, c] if c >= 0 else fill
+        dst[q - q0] = (<const num_t*>_addr(x, src_row, c))[0] if c >= 0 else fill
     if b > a:
-        if x.strides[1] == sizeof(num_t):
-            if src_row + FC_PREFETCH_ROWS < x.shape[0]:
+        if x.s1 == sizeof(num_t):
+            if src_row + FC_PREFETCH_ROWS < x.n0:
                 # the next rows are usually next: start their loads now (rows of a
                 # block of a larger array are short, and each begins with a miss)
-                _prefetch(&x[src_row + FC_PREFETCH_ROWS, ox + a], (b - a) * sizeof(num_t))
-            memcpy(dst + a - q0, &x[src_row, ox + a], (b - a) * sizeof(num_t))
+                _prefetch(_addr(x, src_row + FC_PREFETCH_ROWS, ox + a),
+                          (b - a) * sizeof(num_t))
+            memcpy(dst + a - q0, _addr(x, src_row, ox + a), (b - a) * sizeof(num_t))
         else:
             for q in range(a, b):
-                dst[q - q0] = x[src_row, ox + q]
+                dst[q - q0] = (<const num_t*>_addr(x, src_row, ox + q))[0]
     for q in range(b, q1):
         c = colmap[q]
-        dst[q - q0] = x[src_row, c] if c >= 0 else fill
+        dst[q - q0] = (<const num_t*>_addr(x, src_row, c))[0] if c >= 0 else fill
 
 
 cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
@@ -331,15 +365,77 @@ cdef void _zero_slack(void* buf, Py_ssize_t nrows, Py_ssize_t stride, Py_ssize_t
         memset(<char*>buf + (p * stride + width) * itemsize, 0, (stride - width) * itemsize)
 
 
-def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
+# A direct-kernel call as its tasks see it (correlate_valid and, with the block
+# table, correlate_valid_blocks); ``fill`` holds one num_t.
+ctypedef struct _Tiles:
+    _View x
+    const void* w
+    char* out
+    const Py_ssize_t* colmap
+    char* bufs
+    const Py_ssize_t* redges
+    const Py_ssize_t* cedges
+    const Py_ssize_t* blocks
+    Py_ssize_t os, per_bytes, bs, T, Ho, Wo, K, L, M, N, oy, ox, qa, qb, wp, nc, row0
+    int boundary, stream, kind
+    long double fill[2]
+
+
+cdef inline int _kind(num_t* tag) noexcept nogil:
+    """num_t as a number, for the tasks' dispatch (they receive a void* context)."""
+    if num_t is float:
+        return 0
+    elif num_t is double:
+        return 1
+    elif num_t is int32_t:
+        return 3
+    elif num_t is int64_t:
+        return 4
+    else:           # long double
+        return 2
+
+
+cdef void _tile(num_t* tag, _Tiles* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Tile ``t`` of correlate_valid: its padded rows into the slot's buffer, then
+    its output rows."""
+    cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
+    cdef num_t fill = (<num_t*>j.fill)[0]
+    cdef Py_ssize_t r0 = t * j.T
+    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
+    cdef Py_ssize_t p
+    for p in range(nr + j.K - 1):
+        _fill_row(&j.x, _map_index(j.oy + r0 + p, j.M, j.boundary), j.colmap, j.qa, j.qb,
+                  j.ox, j.wp, fill, buf + p * j.bs)
+    _tile_rows(buf, j.bs, <const num_t*>j.w, j.K, j.L, j.out + r0 * j.os, j.os, nr, j.Wo,
+               j.stream)
+    if j.stream:
+        fc_sfence()
+
+
+cdef void _tile_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Tiles* j = <_Tiles*>ctx
+    if j.kind == 0:
+        _tile(<float*>NULL, j, t, slot)
+    elif j.kind == 1:
+        _tile(<double*>NULL, j, t, slot)
+    elif j.kind == 2:
+        _tile(<long double*>NULL, j, t, slot)
+    elif j.kind == 3:
+        _tile(<int32_t*>NULL, j, t, slot)
+    else:
+        _tile(<int64_t*>NULL, j, t, slot)
+
+
+def correlate_valid(const num_t[:, :] x, const num_t[:, :] w, num_t[:, :] out,
                     Py_ssize_t oy, Py_ssize_t ox, int boundary, num_t fill,
                     int nthreads):
     """out[i, j] = sum w[a, b] * xpad[i + oy + a, j + ox + b]  (see module header).
 
-    x may have any strides; w is C-contiguous and out has contiguous rows (it may be
-    a block of a larger array: a caller can write straight into its result). The
-    GIL is released and rows of output are split into tiles across ``nthreads``
-    OpenMP threads.
+    x and w may have any strides (a flipped kernel is a view: copying it here costs
+    nanoseconds, a contiguous copy in numpy half a microsecond of a small call); out
+    has contiguous rows (it may be a block of a larger array: a caller can write
+    straight into its result). The GIL is released and rows of output are split into
+    tiles that the caller and up to ``nthreads - 1`` workers of fastconv's pool share.
     """
     cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
     cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
@@ -359,34 +455,42 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, ::1] w, num_t[:, :] out,
     cdef Py_ssize_t per = (T + K - 1) * bs
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
-    if colmap == NULL or bufs == NULL:
+    cdef num_t* wc = <num_t*>malloc(K * L * sizeof(num_t) + 1)
+    if colmap == NULL or bufs == NULL or wc == NULL:
         free(colmap)
         free(bufs)
+        free(wc)
         raise MemoryError("fastconv: could not allocate the tile buffers")
-    cdef Py_ssize_t q, t, r0, nr, p, tid
-    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
-    cdef num_t* buf
+    cdef Py_ssize_t q, a, b
+    for a in range(K):
+        for b in range(L):
+            wc[a * L + b] = w[a, b]
+    cdef _Tiles j
+    j.x = _view(x)
+    j.w = wc
+    j.out = <char*>&out[0, 0]
+    j.os = out.strides[0]
+    j.colmap = colmap
+    j.bufs = <char*>bufs
+    j.per_bytes = per * sizeof(num_t)
+    j.bs, j.T, j.Ho, j.Wo, j.K, j.L, j.M, j.N, j.oy, j.ox = bs, T, Ho, Wo, K, L, M, N, oy, ox
+    j.qa = min(max(0, -ox), wp)
+    j.qb = max(j.qa, min(wp, N - ox))
+    j.wp = wp
+    j.boundary = boundary
+    j.kind = _kind(&fill)
+    (<num_t*>j.fill)[0] = fill
     # An output larger than the last-level cache of common CPUs is gone from cache
     # before anyone reads it: stream it, saving the read of each line before its write.
-    cdef int stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes
+    j.stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes
     _zero_slack(bufs, (T + K - 1) * nt, bs, wp, sizeof(num_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
-        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
-            tid = threadid()
-            buf = bufs + tid * per
-            r0 = t * T
-            nr = min(T, Ho - r0)
-            for p in range(nr + K - 1):
-                _fill_row(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
-                          wp, fill, buf + p * bs)
-            _tile_rows(buf, bs, &w[0, 0], K, L, <char*>&out[r0, 0], out.strides[0], nr, Wo,
-                       stream)
-            if stream:
-                fc_sfence()
+        _parallel(ntiles, nt, _tile_task, &j)
     free(colmap)
     free(bufs)
+    free(wc)
 
 
 cdef void _gather_row(const Py_ssize_t* cedges, Py_ssize_t nc, const Py_ssize_t* blk,
@@ -465,32 +569,77 @@ def correlate_valid_blocks(const Py_ssize_t[::1] redges, const Py_ssize_t[::1] c
     cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
     if bufs == NULL:
         raise MemoryError("fastconv: could not allocate the tile buffers")
-    cdef Py_ssize_t t, r0, nr_t, p, P, run, nxt
-    cdef num_t* buf
     if out_bytes < 0:
         out_bytes = Ho * Wo * <Py_ssize_t>sizeof(num_t)
-    cdef int stream = out_bytes >= _stream_bytes
+    cdef _Tiles j
+    j.w = &w[0, 0]
+    j.out = <char*>&out[0, 0]
+    j.os = out.strides[0]
+    j.bufs = <char*>bufs
+    j.per_bytes = per * sizeof(num_t)
+    j.bs, j.T, j.Ho, j.Wo, j.K, j.L, j.nc, j.row0 = bs, T, Ho, Wo, K, L, nc, row0
+    j.redges = &redges[0]
+    j.cedges = &cedges[0]
+    j.blocks = &blocks[0, 0]
+    j.kind = _kind(&fill)
+    (<num_t*>j.fill)[0] = fill
+    j.stream = out_bytes >= _stream_bytes
     _zero_slack(bufs, (T + K - 1) * nt, bs, wp, sizeof(num_t))
     with nogil:
-        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
-            buf = bufs + threadid() * per
-            r0 = t * T
-            nr_t = min(T, Ho - r0)
-            run = 0
-            for p in range(nr_t + K - 1):
-                P = row0 + r0 + p
-                while redges[run + 1] <= P:
-                    run = run + 1
-                nxt = P - redges[run] + FC_PREFETCH_ROWS
-                if P + FC_PREFETCH_ROWS >= redges[run + 1]:
-                    nxt = -1
-                _gather_row(&cedges[0], nc, &blocks[run * nc, 0], P - redges[run], nxt,
-                            fill, buf + p * bs)
-            _tile_rows(buf, bs, &w[0, 0], K, L, <char*>&out[r0, 0], out.strides[0], nr_t,
-                       Wo, stream)
-            if stream:
-                fc_sfence()
+        _parallel(ntiles, nt, _block_tile_task, &j)
     free(bufs)
+
+
+cdef void _block_tile(num_t* tag, _Tiles* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Tile ``t`` of correlate_valid_blocks: its window rows gathered from the
+    blocks into the slot's buffer, then its output rows."""
+    cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
+    cdef num_t fill = (<num_t*>j.fill)[0]
+    cdef Py_ssize_t r0 = t * j.T
+    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
+    cdef Py_ssize_t p, P, nxt
+    cdef Py_ssize_t run = 0
+    for p in range(nr + j.K - 1):
+        P = j.row0 + r0 + p
+        while j.redges[run + 1] <= P:
+            run = run + 1
+        nxt = P - j.redges[run] + FC_PREFETCH_ROWS
+        if P + FC_PREFETCH_ROWS >= j.redges[run + 1]:
+            nxt = -1
+        _gather_row(j.cedges, j.nc, j.blocks + 3 * run * j.nc, P - j.redges[run], nxt, fill,
+                    buf + p * j.bs)
+    _tile_rows(buf, j.bs, <const num_t*>j.w, j.K, j.L, j.out + r0 * j.os, j.os, nr, j.Wo,
+               j.stream)
+    if j.stream:
+        fc_sfence()
+
+
+cdef void _block_tile_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Tiles* j = <_Tiles*>ctx
+    if j.kind == 0:
+        _block_tile(<float*>NULL, j, t, slot)
+    elif j.kind == 1:
+        _block_tile(<double*>NULL, j, t, slot)
+    elif j.kind == 2:
+        _block_tile(<long double*>NULL, j, t, slot)
+    elif j.kind == 3:
+        _block_tile(<int32_t*>NULL, j, t, slot)
+    else:
+        _block_tile(<int64_t*>NULL, j, t, slot)
+
+
+# A fused separable call as its tasks see it; ``fill`` holds one num_t.
+ctypedef struct _Sep:
+    _View x
+    const void* u
+    const void* v
+    char* out
+    const Py_ssize_t* colmap
+    char* bufs
+    Py_ssize_t os, per_bytes, bs, hs, R, St, nstrips, Tb, Ho, Wo, K, L, M, N, oy, ox
+    Py_ssize_t one, qa, qb
+    int boundary, stream, kind, bad
+    long double fill[2]
 
 
 def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
@@ -547,62 +696,96 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
         free(raw)
         raise MemoryError("fastconv: could not allocate the tile buffers")
     cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
-    cdef Py_ssize_t q, t, i, r0, nr, p, tid, c0, sw, j
+    cdef Py_ssize_t q
+    cdef _Sep j
+    j.x = _view(x)
+    j.u = &u[0]
+    j.v = &v[0]
+    j.out = <char*>&out[0, 0]
+    j.os = out.strides[0]
+    j.colmap = colmap
+    j.bufs = <char*>bufs
+    j.per_bytes = per * sizeof(num_t)
+    j.bs, j.hs, j.R, j.St, j.nstrips, j.Tb = bs, hs, R, St, nstrips, Tb
+    j.Ho, j.Wo, j.K, j.L, j.M, j.N, j.oy, j.ox = Ho, Wo, K, L, M, N, oy, ox
     # 1, unknown to the compiler: with a literal 1 tap row, gcc kept the row pass's
     # accumulators in memory (a load and a store around every FMA)
-    cdef Py_ssize_t one = 1 + (M < 0)
-    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
-    cdef num_t* buf
-    cdef num_t* ring
-    cdef int stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes  # as above
-    cdef int bad = 0
-    cdef int* badp = &bad       # shared: prange would make a plain assignment private
+    j.one = 1 + (M < 0)
+    j.qa = min(max(0, -ox), wp)
+    j.qb = max(j.qa, min(wp, N - ox))
+    j.boundary = boundary
+    j.kind = _kind(&fill)
+    (<num_t*>j.fill)[0] = fill
+    j.stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes  # as above
+    j.bad = 0
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
-        for t in prange(ntasks, num_threads=nt, schedule='dynamic'):
-            tid = threadid()
-            buf = bufs + tid * per
-            ring = buf + bs
-            c0 = (t % nstrips) * St
-            sw = min(St, Wo - c0)
-            r0 = (t // nstrips) * Tb
-            nr = min(Tb, Ho - r0)
-            # zero slack: the last vector of a row reads past its end
-            _zero_slack(buf, 1, bs, sw + L - 1, sizeof(num_t))
-            _zero_slack(ring, 2 * R, hs, sw, sizeof(num_t))
-            i = 0
-            for p in range(nr + K - 1):
-                _fill_span(x, _map_index(oy + r0 + p, M, boundary), colmap, qa, qb, ox,
-                           c0, c0 + sw + L - 1, fill, buf)
-                j = p % R
-                # 1 x L pass, stored at both of the row's ring slots
-                _row(buf, bs, &v[0], one, L, ring + j * hs, sw, ring + (j + R) * hs)
-                # An Inf or NaN among the inputs makes its intermediate values
-                # non-finite (x * v is inf or nan for any v); the caller then redoes
-                # the call direct, which treats them as scipy does. Scanning the
-                # row here, in L1, replaced a separate pass over the whole input.
-                if num_t is float or num_t is double:
-                    if _exceeds(ring + j * hs, sw, INFINITY):
-                        badp[0] = 1
-                # Output row i needs ring rows i..i+K-1 (complete once p = i+K-1); it
-                # waits one row to go with i+1 through the pair loop, which shares
-                # each ring load between the two (as in correlate_valid).
-                while i < nr and p >= i + K - 1:
-                    if i + 1 < nr and p >= i + K and _row2(
-                            ring + (i % R) * hs, hs, &u[0], K, 1, &out[r0 + i, c0],
-                            &out[r0 + i + 1, c0], sw, stream):
-                        i = i + 2
-                    elif i + 1 < nr and p < i + K and p < nr + K - 2:
-                        break
-                    else:
-                        _row(ring + (i % R) * hs, hs, &u[0], K, 1, &out[r0 + i, c0], sw)
-                        i = i + 1
-            if stream:
-                fc_sfence()
+        _parallel(ntasks, nt, _sep_task, &j)
     free(colmap)
     free(raw)
-    return bad == 0
+    return j.bad == 0
+
+
+cdef void _sep_strip(num_t* tag, _Sep* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Task ``t``: one strip of one band, walked down through the slot's ring."""
+    cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
+    cdef num_t* ring = buf + j.bs
+    cdef num_t fill = (<num_t*>j.fill)[0]
+    cdef const num_t* u = <const num_t*>j.u
+    cdef Py_ssize_t K = j.K, L = j.L, hs = j.hs, R = j.R
+    cdef Py_ssize_t c0 = (t % j.nstrips) * j.St
+    cdef Py_ssize_t sw = min(j.St, j.Wo - c0)
+    cdef Py_ssize_t r0 = (t // j.nstrips) * j.Tb
+    cdef Py_ssize_t nr = min(j.Tb, j.Ho - r0)
+    cdef Py_ssize_t i = 0, p, q
+    # out[r, c0] of this strip
+    cdef char* o = j.out + r0 * j.os + c0 * <Py_ssize_t>sizeof(num_t)
+    # zero slack: the last vector of a row reads past its end
+    _zero_slack(buf, 1, j.bs, sw + L - 1, sizeof(num_t))
+    _zero_slack(ring, 2 * R, hs, sw, sizeof(num_t))
+    for p in range(nr + K - 1):
+        _fill_span(&j.x, _map_index(j.oy + r0 + p, j.M, j.boundary), j.colmap, j.qa, j.qb,
+                   j.ox, c0, c0 + sw + L - 1, fill, buf)
+        q = p % R
+        # 1 x L pass, stored at both of the row's ring slots
+        _row(buf, j.bs, <const num_t*>j.v, j.one, L, ring + q * hs, sw, ring + (q + R) * hs)
+        # An Inf or NaN among the inputs makes its intermediate values
+        # non-finite (x * v is inf or nan for any v); the caller then redoes
+        # the call direct, which treats them as scipy does. Scanning the
+        # row here, in L1, replaced a separate pass over the whole input.
+        if num_t is float or num_t is double:
+            if _exceeds(ring + q * hs, sw, INFINITY):
+                j.bad = 1
+        # Output row i needs ring rows i..i+K-1 (complete once p = i+K-1); it
+        # waits one row to go with i+1 through the pair loop, which shares
+        # each ring load between the two (as in correlate_valid).
+        while i < nr and p >= i + K - 1:
+            if i + 1 < nr and p >= i + K and _row2(
+                    ring + (i % R) * hs, hs, u, K, 1, <num_t*>(o + i * j.os),
+                    <num_t*>(o + (i + 1) * j.os), sw, j.stream):
+                i = i + 2
+            elif i + 1 < nr and p < i + K and p < nr + K - 2:
+                break
+            else:
+                _row(ring + (i % R) * hs, hs, u, K, 1, <num_t*>(o + i * j.os), sw)
+                i = i + 1
+    if j.stream:
+        fc_sfence()
+
+
+cdef void _sep_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Sep* j = <_Sep*>ctx
+    if j.kind == 0:
+        _sep_strip(<float*>NULL, j, t, slot)
+    elif j.kind == 1:
+        _sep_strip(<double*>NULL, j, t, slot)
+    elif j.kind == 2:
+        _sep_strip(<long double*>NULL, j, t, slot)
+    elif j.kind == 3:
+        _sep_strip(<int32_t*>NULL, j, t, slot)
+    else:
+        _sep_strip(<int64_t*>NULL, j, t, slot)
 
 
 cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
@@ -669,7 +852,7 @@ cdef inline bint _interleaved(const real_t[:, :] xr, const real_t[:, :] xi) noex
             and <char*>&xi[0, 0] == <char*>&xr[0, 0] + sizeof(real_t))
 
 
-cdef void _fill_complex_row(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssize_t src,
+cdef void _fill_complex_row(const _View* xr, const _View* xi, Py_ssize_t src,
                             const Py_ssize_t* colmap, Py_ssize_t qa, Py_ssize_t qb,
                             Py_ssize_t ox, Py_ssize_t wp, real_t fill_re, real_t fill_im,
                             bint inter, bint gauss, real_t b, real_t* bre, real_t* bim,
@@ -683,7 +866,7 @@ cdef void _fill_complex_row(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssi
         # ran element by element)
         _fill_span(xr, src, colmap, qa, qb, ox, 0, qa, fill_re, bre)
         _fill_span(xi, src, colmap, qa, qb, ox, 0, qa, fill_im, bim)
-        _split(&xr[src, ox + qa], qb - qa, bre + qa, bim + qa)
+        _split(<const real_t*>_addr(xr, src, ox + qa), qb - qa, bre + qa, bim + qa)
         _fill_span(xr, src, colmap, qa, qb, ox, qb, wp, fill_re, bre + qb)
         _fill_span(xi, src, colmap, qa, qb, ox, qb, wp, fill_im, bim + qb)
     else:
@@ -694,6 +877,89 @@ cdef void _fill_complex_row(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssi
             bsum[q] = bre[q] + bim[q]
         if _exceeds(bre, wp, b) or _exceeds(bim, wp, b):
             badp[0] = 1
+
+
+# A complex call (split planes or interleaved rows) as its tasks see it.
+ctypedef struct _Cplx:
+    _View xr, xi
+    const void* wr
+    const void* wi
+    const void* w3
+    char* out
+    const Py_ssize_t* colmap
+    char* bufs
+    Py_ssize_t os, per_bytes, bs, rows, T, Ho, Wo, K, L, M, N, oy, ox, qa, qb, wp
+    int boundary, stream, gauss, inter, kind, bad
+    double fill_re, fill_im, bound
+
+
+cdef void _cplx_tile(real_t* tag, _Cplx* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Tile ``t`` of correlate_valid_complex."""
+    cdef real_t* bre = <real_t*>(j.bufs + slot * j.per_bytes)
+    cdef real_t* bim = bre + j.rows * j.bs
+    cdef real_t* bsum = bim + j.rows * j.bs
+    cdef real_t fill_re = <real_t>j.fill_re, fill_im = <real_t>j.fill_im
+    cdef real_t b = <real_t>j.bound
+    cdef const real_t* w3 = <const real_t*>j.w3
+    cdef Py_ssize_t K = j.K, L = j.L, bs = j.bs, Wo = j.Wo
+    cdef Py_ssize_t r0 = t * j.T
+    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
+    cdef Py_ssize_t i, p, filled, need, nxt
+    cdef bint pair, quad
+    # out[r0, 0] of this tile
+    cdef char* o = j.out + r0 * j.os
+    if not j.gauss:
+        for p in range(nr + K - 1):
+            _fill_complex_row(&j.xr, &j.xi, _map_index(j.oy + r0 + p, j.M, j.boundary),
+                              j.colmap, j.qa, j.qb, j.ox, j.wp, fill_re, fill_im, j.inter, 0,
+                              b, bre + p * bs, bim + p * bs, bsum + p * bs, &j.bad)
+        for i in range(nr):
+            _row_c(bre + i * bs, bim + i * bs, bs, <const real_t*>j.wr,
+                   <const real_t*>j.wi, K, L, <real_t*>(o + i * j.os), Wo)
+        return
+    # Rows are split just before the outputs that first need them, not all
+    # up front: the loads of the next rows (prefetched) stream in while the
+    # multiply-adds run, instead of the two taking turns.
+    filled = 0
+    i = 0
+    while i < nr:
+        quad = i + 3 < nr
+        pair = K >= 2 and i + 1 < nr
+        need = i + K + 3 if quad else (i + K + 1 if pair else i + K)
+        while filled < need:
+            _fill_complex_row(&j.xr, &j.xi, _map_index(j.oy + r0 + filled, j.M, j.boundary),
+                              j.colmap, j.qa, j.qb, j.ox, j.wp, fill_re, fill_im, j.inter, 1,
+                              b, bre + filled * bs, bim + filled * bs, bsum + filled * bs,
+                              &j.bad)
+            if filled + FC_PREFETCH_ROWS < nr + K - 1:
+                nxt = _map_index(j.oy + r0 + filled + FC_PREFETCH_ROWS, j.M, j.boundary)
+                if j.inter and nxt >= 0 and j.qb > j.qa:
+                    _prefetch(_addr(&j.xr, nxt, j.ox + j.qa),
+                              2 * (j.qb - j.qa) * sizeof(real_t))
+            filled = filled + 1
+        if quad:
+            _crows4(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3 + 3 * K * L, K, L,
+                    <real_t*>(o + i * j.os), j.os // <Py_ssize_t>sizeof(real_t), Wo,
+                    j.stream)
+            i = i + 4
+        elif pair:
+            _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
+                   <real_t*>(o + i * j.os), <real_t*>(o + (i + 1) * j.os), Wo, j.stream)
+            i = i + 2
+        else:
+            _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
+                   <real_t*>(o + i * j.os), NULL, Wo, j.stream)
+            i = i + 1
+    if j.stream:
+        fc_sfence()
+
+
+cdef void _cplx_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Cplx* j = <_Cplx*>ctx
+    if j.kind == 0:
+        _cplx_tile(<float*>NULL, j, t, slot)
+    else:
+        _cplx_tile(<double*>NULL, j, t, slot)
 
 
 def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
@@ -733,7 +999,6 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef Py_ssize_t per = 3 * rows * bs
     cdef Py_ssize_t cw = fc_cwidth_f() if real_t is float else fc_cwidth_d()
     cdef bint gauss = allow_gauss and cw > 0 and Wo >= cw
-    cdef bint inter = _interleaved(xr, xi)
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef real_t* bufs = <real_t*>malloc(per * nt * sizeof(real_t))
     cdef real_t* w3 = <real_t*>malloc(6 * K * L * sizeof(real_t))
@@ -742,16 +1007,29 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
         free(bufs)
         free(w3)
         raise MemoryError("fastconv: could not allocate the tile buffers")
-    cdef Py_ssize_t q, t, i, r0, nr, p, tid, filled, need, nxt
-    cdef bint pair, quad
-    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
-    cdef real_t* bre
-    cdef real_t* bim
-    cdef real_t* bsum
-    cdef real_t b = <real_t>bound
-    cdef int bad = 0
-    cdef int* badp = &bad       # shared across the team (see correlate_valid_separable)
-    cdef int stream = Ho * Wo * 2 * <Py_ssize_t>sizeof(real_t) >= _stream_bytes
+    cdef Py_ssize_t t, q
+    cdef _Cplx j
+    j.xr = _view(xr)
+    j.xi = _view(xi)
+    j.wr = &wr[0, 0]
+    j.wi = &wi[0, 0]
+    j.w3 = w3
+    j.out = <char*>&out[0, 0]
+    j.os = out.strides[0]
+    j.colmap = colmap
+    j.bufs = <char*>bufs
+    j.per_bytes = per * sizeof(real_t)
+    j.bs, j.rows, j.T, j.Ho, j.Wo, j.K, j.L, j.M, j.N = bs, rows, T, Ho, Wo, K, L, M, N
+    j.oy, j.ox, j.wp = oy, ox, wp
+    j.qa = min(max(0, -ox), wp)
+    j.qb = max(j.qa, min(wp, N - ox))
+    j.boundary = boundary
+    j.gauss = gauss
+    j.inter = _interleaved(xr, xi)
+    j.kind = 0 if real_t is float else 1
+    j.fill_re, j.fill_im, j.bound = fill_re, fill_im, bound
+    j.bad = 0
+    j.stream = Ho * Wo * 2 * <Py_ssize_t>sizeof(real_t) >= _stream_bytes
     # Gauss's weights: c, d - c and c + d for the planes re + im, re and im
     for t in range(K * L):
         w3[t] = wr[t // L, t % L]
@@ -765,61 +1043,13 @@ def correlate_valid_complex(const real_t[:, :] xr, const real_t[:, :] xi,
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
-        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
-            tid = threadid()
-            bre = bufs + tid * per
-            bim = bre + rows * bs
-            bsum = bim + rows * bs
-            r0 = t * T
-            nr = min(T, Ho - r0)
-            if not gauss:
-                for p in range(nr + K - 1):
-                    _fill_complex_row(xr, xi, _map_index(oy + r0 + p, M, boundary), colmap,
-                                      qa, qb, ox, wp, fill_re, fill_im, inter, 0, b,
-                                      bre + p * bs, bim + p * bs, bsum + p * bs, badp)
-                for i in range(nr):
-                    _row_c(bre + i * bs, bim + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L,
-                           &out[r0 + i, 0], Wo)
-                continue
-            # Rows are split just before the outputs that first need them, not all
-            # up front: the loads of the next rows (prefetched) stream in while the
-            # multiply-adds run, instead of the two taking turns.
-            filled = 0
-            i = 0
-            while i < nr:
-                quad = i + 3 < nr
-                pair = K >= 2 and i + 1 < nr
-                need = i + K + 3 if quad else (i + K + 1 if pair else i + K)
-                while filled < need:
-                    _fill_complex_row(xr, xi, _map_index(oy + r0 + filled, M, boundary),
-                                      colmap, qa, qb, ox, wp, fill_re, fill_im, inter, 1, b,
-                                      bre + filled * bs, bim + filled * bs,
-                                      bsum + filled * bs, badp)
-                    if filled + FC_PREFETCH_ROWS < nr + K - 1:
-                        nxt = _map_index(oy + r0 + filled + FC_PREFETCH_ROWS, M, boundary)
-                        if inter and nxt >= 0 and qb > qa:
-                            _prefetch(&xr[nxt, ox + qa], 2 * (qb - qa) * sizeof(real_t))
-                    filled = filled + 1
-                if quad:
-                    _crows4(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3 + 3 * K * L, K,
-                            L, &out[r0 + i, 0], out.strides[0] // sizeof(real_t), Wo, stream)
-                    i = i + 4
-                elif pair:
-                    _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
-                           &out[r0 + i, 0], &out[r0 + i + 1, 0], Wo, stream)
-                    i = i + 2
-                else:
-                    _crows(bsum + i * bs, bre + i * bs, bim + i * bs, bs, w3, K, L,
-                           &out[r0 + i, 0], NULL, Wo, stream)
-                    i = i + 1
-            if stream:
-                fc_sfence()
+        _parallel(ntiles, nt, _cplx_task, &j)
     free(colmap)
     free(bufs)
     free(w3)
     if not gauss:
         return 2
-    return 0 if bad else 1
+    return 0 if j.bad else 1
 
 
 def zcomplex_width(int itemsize):
@@ -828,7 +1058,7 @@ def zcomplex_width(int itemsize):
     return fc_zwidth_f() if itemsize == 4 else fc_zwidth_d()
 
 
-cdef void _fill_zrow(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssize_t src,
+cdef void _fill_zrow(const _View* xr, const _View* xi, Py_ssize_t src,
                      const Py_ssize_t* colmap, Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox,
                      Py_ssize_t wp, real_t fill_re, real_t fill_im, bint inter,
                      real_t* dst) noexcept nogil:
@@ -841,18 +1071,75 @@ cdef void _fill_zrow(const real_t[:, :] xr, const real_t[:, :] xi, Py_ssize_t sr
         return
     for q in range(qa):
         c = colmap[q]
-        dst[2 * q] = xr[src, c] if c >= 0 else fill_re
-        dst[2 * q + 1] = xi[src, c] if c >= 0 else fill_im
+        dst[2 * q] = (<const real_t*>_addr(xr, src, c))[0] if c >= 0 else fill_re
+        dst[2 * q + 1] = (<const real_t*>_addr(xi, src, c))[0] if c >= 0 else fill_im
     if inter and qb > qa:
-        memcpy(dst + 2 * qa, &xr[src, ox + qa], 2 * (qb - qa) * sizeof(real_t))
+        memcpy(dst + 2 * qa, _addr(xr, src, ox + qa), 2 * (qb - qa) * sizeof(real_t))
     else:
         for q in range(qa, qb):
-            dst[2 * q] = xr[src, ox + q]
-            dst[2 * q + 1] = xi[src, ox + q]
+            dst[2 * q] = (<const real_t*>_addr(xr, src, ox + q))[0]
+            dst[2 * q + 1] = (<const real_t*>_addr(xi, src, ox + q))[0]
     for q in range(qb, wp):
         c = colmap[q]
-        dst[2 * q] = xr[src, c] if c >= 0 else fill_re
-        dst[2 * q + 1] = xi[src, c] if c >= 0 else fill_im
+        dst[2 * q] = (<const real_t*>_addr(xr, src, c))[0] if c >= 0 else fill_re
+        dst[2 * q + 1] = (<const real_t*>_addr(xi, src, c))[0] if c >= 0 else fill_im
+
+
+cdef void _zcplx_tile(real_t* tag, _Cplx* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Tile ``t`` of correlate_valid_zcomplex."""
+    cdef real_t* buf = <real_t*>(j.bufs + slot * j.per_bytes)
+    cdef real_t fill_re = <real_t>j.fill_re, fill_im = <real_t>j.fill_im
+    cdef real_t b = <real_t>j.bound
+    cdef const real_t* wr = <const real_t*>j.wr
+    cdef const real_t* wi = <const real_t*>j.wi
+    cdef Py_ssize_t K = j.K, L = j.L, bs = j.bs, Wo = j.Wo
+    cdef Py_ssize_t r0 = t * j.T
+    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
+    cdef Py_ssize_t pfn = 2 * (j.qb - j.qa) * sizeof(real_t)
+    cdef Py_ssize_t i = 0, filled = 0, need, nxt
+    cdef const char* pf0
+    cdef const char* pf1
+    cdef char* o = j.out + r0 * j.os
+    # rows are copied just before the outputs that first need them
+    while i < nr:
+        need = i + K + 1 if (K >= 2 and i + 1 < nr) else i + K
+        while filled < need:
+            _fill_zrow(&j.xr, &j.xi, _map_index(j.oy + r0 + filled, j.M, j.boundary),
+                       j.colmap, j.qa, j.qb, j.ox, j.wp, fill_re, fill_im, j.inter,
+                       buf + filled * bs)
+            if _exceeds(buf + filled * bs, 2 * j.wp, b):
+                j.bad = 1
+            filled = filled + 1
+        # The next pair's two new rows are prefetched into L2, a slice per
+        # chunk of this pair, so their loads overlap its multiply-adds (a
+        # whole row's prefetches at once stalled the loop as the copy did).
+        pf0 = NULL
+        pf1 = NULL
+        if j.inter and j.qb > j.qa:
+            nxt = _map_index(j.oy + r0 + filled, j.M, j.boundary)
+            if filled < nr + K - 1 and nxt >= 0:
+                pf0 = _addr(&j.xr, nxt, j.ox + j.qa)
+            nxt = _map_index(j.oy + r0 + filled + 1, j.M, j.boundary)
+            if filled + 1 < nr + K - 1 and nxt >= 0:
+                pf1 = _addr(&j.xr, nxt, j.ox + j.qa)
+        if K >= 2 and i + 1 < nr:
+            _zrows(buf + i * bs, bs, wr, wi, K, L, <real_t*>(o + i * j.os),
+                   <real_t*>(o + (i + 1) * j.os), Wo, j.stream, pf0, pf1, pfn)
+            i = i + 2
+        else:
+            _zrows(buf + i * bs, bs, wr, wi, K, L, <real_t*>(o + i * j.os), NULL, Wo,
+                   j.stream, pf0, pf1, pfn)
+            i = i + 1
+    if j.stream:
+        fc_sfence()
+
+
+cdef void _zcplx_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Cplx* j = <_Cplx*>ctx
+    if j.kind == 0:
+        _zcplx_tile(<float*>NULL, j, t, slot)
+    else:
+        _zcplx_tile(<double*>NULL, j, t, slot)
 
 
 def correlate_valid_zcomplex(const real_t[:, :] xr, const real_t[:, :] xi,
@@ -888,7 +1175,6 @@ def correlate_valid_zcomplex(const real_t[:, :] xr, const real_t[:, :] xi,
     cdef int nt = max(1, min(nthreads, <int>ntiles))
     cdef Py_ssize_t rows = T + K - 1
     cdef Py_ssize_t per = rows * bs
-    cdef bint inter = _interleaved(xr, xi)
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef void* raw = malloc(per * nt * sizeof(real_t) + 64)
     if colmap == NULL or raw == NULL:
@@ -896,60 +1182,35 @@ def correlate_valid_zcomplex(const real_t[:, :] xr, const real_t[:, :] xi,
         free(raw)
         raise MemoryError("fastconv: could not allocate the tile buffers")
     cdef real_t* bufs = <real_t*>((<size_t>raw + 63) & ~(<size_t>63))
-    cdef Py_ssize_t q, t, i, r0, nr, filled, need, nxt
-    cdef Py_ssize_t qa = min(max(0, -ox), wp), qb = max(qa, min(wp, N - ox))
-    cdef real_t* buf
-    cdef const char* pf0
-    cdef const char* pf1
-    cdef real_t b = <real_t>bound
-    cdef int bad = 0
-    cdef int* badp = &bad       # shared across the team (see correlate_valid_separable)
-    cdef int stream = Ho * Wo * 2 * <Py_ssize_t>sizeof(real_t) >= _stream_bytes
+    cdef Py_ssize_t q
+    cdef _Cplx j
+    j.xr = _view(xr)
+    j.xi = _view(xi)
+    j.wr = &wr[0, 0]
+    j.wi = &wi[0, 0]
+    j.out = <char*>&out[0, 0]
+    j.os = out.strides[0]
+    j.colmap = colmap
+    j.bufs = <char*>bufs
+    j.per_bytes = per * sizeof(real_t)
+    j.bs, j.rows, j.T, j.Ho, j.Wo, j.K, j.L, j.M, j.N = bs, rows, T, Ho, Wo, K, L, M, N
+    j.oy, j.ox, j.wp = oy, ox, wp
+    j.qa = min(max(0, -ox), wp)
+    j.qb = max(j.qa, min(wp, N - ox))
+    j.boundary = boundary
+    j.inter = _interleaved(xr, xi)
+    j.kind = 0 if real_t is float else 1
+    j.fill_re, j.fill_im, j.bound = fill_re, fill_im, bound
+    j.bad = 0
+    j.stream = Ho * Wo * 2 * <Py_ssize_t>sizeof(real_t) >= _stream_bytes
     _zero_slack(bufs, rows * nt, bs, 2 * wp, sizeof(real_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
-        for t in prange(ntiles, num_threads=nt, schedule='dynamic'):
-            buf = bufs + threadid() * per
-            r0 = t * T
-            nr = min(T, Ho - r0)
-            # rows are copied just before the outputs that first need them
-            filled = 0
-            i = 0
-            while i < nr:
-                need = i + K + 1 if (K >= 2 and i + 1 < nr) else i + K
-                while filled < need:
-                    _fill_zrow(xr, xi, _map_index(oy + r0 + filled, M, boundary), colmap,
-                               qa, qb, ox, wp, fill_re, fill_im, inter, buf + filled * bs)
-                    if _exceeds(buf + filled * bs, 2 * wp, b):
-                        badp[0] = 1
-                    filled = filled + 1
-                # The next pair's two new rows are prefetched into L2, a slice per
-                # chunk of this pair, so their loads overlap its multiply-adds (a
-                # whole row's prefetches at once stalled the loop as the copy did).
-                pf0 = NULL
-                pf1 = NULL
-                if inter and qb > qa:
-                    nxt = _map_index(oy + r0 + filled, M, boundary)
-                    if filled < nr + K - 1 and nxt >= 0:
-                        pf0 = <const char*>&xr[nxt, ox + qa]
-                    nxt = _map_index(oy + r0 + filled + 1, M, boundary)
-                    if filled + 1 < nr + K - 1 and nxt >= 0:
-                        pf1 = <const char*>&xr[nxt, ox + qa]
-                if K >= 2 and i + 1 < nr:
-                    _zrows(buf + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L, &out[r0 + i, 0],
-                           &out[r0 + i + 1, 0], Wo, stream, pf0, pf1,
-                           2 * (qb - qa) * sizeof(real_t))
-                    i = i + 2
-                else:
-                    _zrows(buf + i * bs, bs, &wr[0, 0], &wi[0, 0], K, L, &out[r0 + i, 0],
-                           NULL, Wo, stream, pf0, pf1, 2 * (qb - qa) * sizeof(real_t))
-                    i = i + 1
-            if stream:
-                fc_sfence()
+        _parallel(ntiles, nt, _zcplx_task, &j)
     free(colmap)
     free(raw)
-    return 0 if bad else 1
+    return 0 if j.bad else 1
 
 
 cdef inline void _zrows(const real_t* src, Py_ssize_t bs, const real_t* wr, const real_t* wi,
@@ -996,22 +1257,61 @@ def correlate_valid_strict_complex(const cnum_t[:, :] x, const cnum_t[:, ::1] w,
     Used when a complex input holds Inf or NaN: C99's multiply recovers infinities
     that the split real/imaginary path would turn into NaN, and scipy uses it.
     """
-    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
-    cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
     cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
-    cdef Py_ssize_t i, j, a, b, r, c
-    cdef cnum_t acc, v
+    if Ho == 0 or Wo == 0:
+        return
+    cdef int nt = max(1, nthreads)
+    cdef _Strict j
+    j.x = _view_of(<const char*>&x[0, 0] if x.shape[0] > 0 and x.shape[1] > 0 else NULL,
+                   x.shape[0], x.shape[1], x.strides[0], x.strides[1])
+    j.w = &w[0, 0]
+    j.out = <char*>&out[0, 0]
+    j.os = out.strides[0]
+    j.Ho, j.Wo, j.K, j.L, j.oy, j.ox = Ho, Wo, w.shape[0], w.shape[1], oy, ox
+    j.boundary = boundary
+    # by size: where long double is double, its complex is double complex too
+    j.kind = 0 if sizeof(cnum_t) == 8 else (1 if sizeof(cnum_t) == 16 else 2)
+    (<cnum_t*>j.fill)[0] = fill
+    # a few row blocks per thread even out the load
+    j.rows = max(1, (Ho + 4 * nt - 1) // (4 * nt))
     with nogil:
-        for i in prange(Ho, num_threads=max(1, nthreads), schedule='static'):
-            for j in range(Wo):
-                acc = 0
-                for a in range(K):
-                    r = _map_index(i + oy + a, M, boundary)
-                    for b in range(L):
-                        c = _map_index(j + ox + b, N, boundary)
-                        v = x[r, c] if (r >= 0 and c >= 0) else fill
-                        acc = acc + w[a, b] * v
-                out[i, j] = acc
+        _parallel((Ho + j.rows - 1) // j.rows, nt, _strict_task, &j)
+
+
+ctypedef struct _Strict:
+    _View x
+    const void* w
+    char* out
+    Py_ssize_t os, Ho, Wo, K, L, oy, ox, rows
+    int boundary, kind
+    long double fill[4]
+
+
+cdef void _strict_rows(cnum_t* tag, _Strict* j, Py_ssize_t t) noexcept nogil:
+    cdef const cnum_t* w = <const cnum_t*>j.w
+    cdef cnum_t fill = (<cnum_t*>j.fill)[0]
+    cdef cnum_t acc, v
+    cdef Py_ssize_t i, c, a, b, r, q
+    for i in range(t * j.rows, min(j.Ho, (t + 1) * j.rows)):
+        for c in range(j.Wo):
+            acc = 0
+            for a in range(j.K):
+                r = _map_index(i + j.oy + a, j.x.n0, j.boundary)
+                for b in range(j.L):
+                    q = _map_index(c + j.ox + b, j.x.n1, j.boundary)
+                    v = (<const cnum_t*>_addr(&j.x, r, q))[0] if (r >= 0 and q >= 0) else fill
+                    acc = acc + w[a * j.L + b] * v
+            (<cnum_t*>(j.out + i * j.os))[c] = acc
+
+
+cdef void _strict_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Strict* j = <_Strict*>ctx
+    if j.kind == 0:
+        _strict_rows(<float complex*>NULL, j, t)
+    elif j.kind == 1:
+        _strict_rows(<double complex*>NULL, j, t)
+    else:
+        _strict_rows(<long double complex*>NULL, j, t)
 
 
 cdef inline int _exceeds(const real_t* r, Py_ssize_t n, real_t b) noexcept nogil:
@@ -1028,24 +1328,51 @@ def all_finite(const real_t[:, :] x, int nthreads, double bound=INFINITY):
     """Whether every element is finite and, given ``bound``, below it in magnitude
     (NaN fails every comparison): an integer OR per row, which vectorises, at
     memory speed."""
-    cdef Py_ssize_t M = x.shape[0], N = x.shape[1], i, j
-    cdef Py_ssize_t step = x.strides[1] // <Py_ssize_t>sizeof(real_t)
-    cdef int bad = 0, row_bad
-    cdef const real_t* r
-    cdef real_t b = <real_t>bound
+    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
     if M == 0 or N == 0:
         return True
     if x.strides[1] % <Py_ssize_t>sizeof(real_t):
         raise ValueError("fastconv: misaligned array")
+    cdef int nt = max(1, nthreads)
+    cdef _Finite j
+    j.x = _view(x)
+    j.step = x.strides[1] // <Py_ssize_t>sizeof(real_t)
+    j.bound = bound
+    j.kind = 0 if real_t is float else 1
+    j.bad = 0
+    j.rows = max(1, (M + 4 * nt - 1) // (4 * nt))
     with nogil:
-        for i in prange(M, num_threads=max(1, nthreads), schedule='static'):
-            r = &x[i, 0]
-            row_bad = 0
-            if step == 1:
-                row_bad = _exceeds(r, N, b)
-            else:
-                for j in range(N):
-                    row_bad = row_bad | (r[j * step] != r[j * step]) | (r[j * step] >= b) \
-                        | (r[j * step] <= -b)
-            bad += row_bad
-    return bad == 0
+        _parallel((M + j.rows - 1) // j.rows, nt, _finite_task, &j)
+    return j.bad == 0
+
+
+ctypedef struct _Finite:
+    _View x
+    Py_ssize_t step, rows
+    double bound
+    int kind, bad
+
+
+cdef void _finite_rows(real_t* tag, _Finite* j, Py_ssize_t t) noexcept nogil:
+    cdef real_t b = <real_t>j.bound
+    cdef Py_ssize_t i, c, N = j.x.n1, step = j.step
+    cdef const real_t* r
+    cdef int bad = 0
+    for i in range(t * j.rows, min(j.x.n0, (t + 1) * j.rows)):
+        r = <const real_t*>_addr(&j.x, i, 0)
+        if step == 1:
+            bad = bad | _exceeds(r, N, b)
+        else:
+            for c in range(N):
+                bad = bad | (r[c * step] != r[c * step]) | (r[c * step] >= b) \
+                    | (r[c * step] <= -b)
+    if bad:
+        j.bad = 1
+
+
+cdef void _finite_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Finite* j = <_Finite*>ctx
+    if j.kind == 0:
+        _finite_rows(<float*>NULL, j, t)
+    else:
+        _finite_rows(<double*>NULL, j, t)

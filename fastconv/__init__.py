@@ -13,6 +13,9 @@ from ._api.scipy_nd import convolve, convolve1d, correlate, correlate1d
 from ._engine.tune import tune
 from ._runtime.memory import buffer_cache_info, set_buffer_cache
 from ._runtime.threads import get_num_threads, set_num_threads, threads
+from ._runtime import threadpoolctl_hook
+
+threadpoolctl_hook.install()
 
 __version__ = "0.1.0"
 

@@ -509,7 +509,7 @@ def _gather_into(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, res: np.ndar
     share: no more threads than the budget, and a core left idle by one task (at
     the end of the graph, or while the scheduler hands out the next task) takes
     pieces of another. Otherwise the task runs ``budget // slots`` threads (one
-    OpenMP team when alone, as the in-memory call does).
+    kernel call on that many threads when alone, as the in-memory call does).
     """
     if kernels.uses_numba() and dtype != np.longdouble:
         return False

@@ -14,15 +14,12 @@ import os
 from functools import lru_cache
 from types import ModuleType
 
-from .openmp import load_kernel_module
-
 ISAS = ("base", "avx2", "avx512")
 
 
 def load_base(family: str) -> ModuleType:
-    """The family's baseline build, the first kernel module a process imports
-    (it loads libgomp, with the short spin of :mod:`.openmp`)."""
-    return load_kernel_module(f"{family}_base")
+    """The family's baseline build (every install has it)."""
+    return importlib.import_module(f"{family}_base")
 
 
 def available(family: str) -> list[str]:

@@ -2,9 +2,9 @@
 
 For work that splits into independent parts (rows of a folded signal, images of
 a stack), a pool of Python threads that each run the GIL-free kernels on one
-core balances the load dynamically: a piece waits only for a free worker, never
-for a whole team. On a machine shared with other processes this beats one
-OpenMP team per call, whose barrier waits for its slowest (descheduled) thread.
+core balances the load dynamically: a piece waits only for a free worker. Pieces
+too small to share out inside one kernel call (a small image, a short row band)
+go here; the kernels' own threads come from the C pool (``_fcpool``).
 """
 from __future__ import annotations
 

@@ -64,6 +64,11 @@ def get_num_threads() -> int:
     return getattr(_local, "override", None) or _default
 
 
+def default_num_threads() -> int:
+    """The process-wide count, whatever a ``threads()`` block in this thread says."""
+    return _default
+
+
 @contextmanager
 def threads(n: int) -> Iterator[int]:
     """Use ``n`` threads inside a ``with`` block, in the calling Python thread only.

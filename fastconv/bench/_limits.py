@@ -135,6 +135,5 @@ def machine_info() -> dict[str, object]:
         "scipy": scipy.__version__,
         "fastconv": fastconv.__version__,
         "fastconv_isa": kern.__name__.rsplit("_", 1)[-1],
-        "openmp": bool(kern.openmp_enabled()),
         "threads": fastconv.get_num_threads(),
     }

@@ -20,7 +20,7 @@ _COLS_BYTES = 8 << 20
 
 
 # im2col/col2im run on the calling thread: BLAS already uses every core for the
-# product, and a second thread team (Numba's OpenMP) between the products left its
+# product, and a second thread team (Numba's threads) between the products left its
 # workers spinning on the cores BLAS needed. Measured on the 2-core machine, with
 # other jobs running: 2 im2col threads made a 8x64x56^2 k3 layer 2-4x slower than 1.
 _LAYOUT_THREADS = 1

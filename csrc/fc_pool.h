@@ -1,0 +1,37 @@
+/* fastconv's work-sharing thread pool: one per process, shared by every kernel module.
+ *
+ * fc_parallel_for(ntasks, nthreads, fn, ctx) calls fn(ctx, task, slot) once for every
+ * task in [0, ntasks). The calling thread works too (slot 0); up to nthreads - 1 pool
+ * workers join it, each with its own slot in [1, nthreads), so a kernel can give every
+ * slot its own scratch buffer. Tasks are claimed one at a time from a counter, not
+ * split per thread in advance: the call ends when every task is done, and a worker
+ * the OS has not scheduled yet delays nothing (it finds the job closed when it wakes).
+ *
+ * Idle workers spin for a few tens of microseconds (a call in a loop finds them
+ * awake), then sleep on a condition variable: no core stays busy after a call. A
+ * forked child starts with no workers and makes its own on first use. Several
+ * threads may call at once; each call is a job, and idle workers join the oldest job
+ * that still has free slots. Nothing here touches Python.
+ */
+#ifndef FC_POOL_H
+#define FC_POOL_H
+
+#include <stddef.h>
+
+typedef void (*fc_task_fn)(void *ctx, ptrdiff_t task, int slot);
+
+typedef struct {
+    int version;
+    /* Run every task; returns the number of threads that worked on them. */
+    int (*parallel_for)(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx);
+} fc_pool_api;
+
+#define FC_POOL_API_VERSION 1
+
+int fc_parallel_for(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx);
+/* Workers started so far in this process (0 in a fresh fork child). */
+int fc_pool_workers(void);
+/* How long an idle worker spins before it sleeps, in microseconds; returns the old. */
+int fc_pool_set_spin_us(int us);
+
+#endif
