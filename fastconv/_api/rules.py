@@ -67,16 +67,29 @@ def boundary_code(boundary: Any) -> int:
     return code
 
 
+# result_dtype by the type numbers of two of numpy's own dtypes (isbuiltin == 1:
+# native, no metadata, not flexible), which alone decide their promotion:
+# np.result_type took 0.8 us of an 8 us 32^2 3x3 call.
+_promoted: dict[tuple[int, int], np.dtype] = {}
+
+
 def result_dtype(a1: np.ndarray, a2: np.ndarray) -> np.dtype:
     """numpy's promotion of the two inputs, in native byte order."""
-    dt = np.result_type(a1.dtype, a2.dtype)
-    if dt.kind in "iufc":
-        dt = dt.newbyteorder("=")
+    d1, d2 = a1.dtype, a2.dtype
+    key = (d1.num, d2.num) if d1.isbuiltin == 1 == d2.isbuiltin else None
+    dt = _promoted.get(key)
+    if dt is None:
+        dt = np.result_type(d1, d2)
+        if dt.kind in "iufc":
+            dt = dt.newbyteorder("=")
+        if key is not None:
+            _promoted[key] = dt
     return dt
 
 
 def check_supported(dt: np.dtype, name: str) -> None:
-    if dt.kind not in _SUPPORTED_KINDS or dt == np.float16:
+    # dt.char, not dt == np.float16: a dtype comparison costs 0.15 us of a small call
+    if dt.kind not in _SUPPORTED_KINDS or dt.char == "e":
         raise ValueError(f"{name} not available for this type.")
 
 
@@ -87,6 +100,8 @@ def fill_scalar(fillvalue: Any, dt: np.dtype) -> Any:
     (so 2.5 becomes 2 in an integer output, while -1 into uint8, NaN or 1e40 into an
     integer, and any complex into a real output are refused).
     """
+    if type(fillvalue) is int and fillvalue == 0 and dt.kind in "iufc":
+        return dt.type(0)   # the default: np.array(0, dt) cannot fail for these kinds
     try:
         if isinstance(fillvalue, np.ndarray):
             if not np.can_cast(fillvalue.dtype, dt, "safe"):
@@ -120,15 +135,11 @@ def out_shape_and_origin(mode: int, flip: bool, in_shape: tuple[int, int],
                          k_shape: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
     """convolve2d's (flip) or correlate2d's output shape and (oy, ox):
     out[i, j] = sum w[a, b] * x_ext[i+oy+a, j+ox+b]."""
-    shape, origin = [], []
-    for n, k in zip(in_shape, k_shape):
-        if mode == 2:      # full
-            shape.append(n + k - 1)
-            origin.append(-(k - 1))
-        elif mode == 1:    # same: scipy centres convolve at (k-1)//2, correlate at k//2
-            shape.append(n)
-            origin.append(((k - 1) // 2 if flip else k // 2) - (k - 1))
-        else:              # valid
-            shape.append(n - k + 1)
-            origin.append(0)
-    return (shape[0], shape[1]), (origin[0], origin[1])
+    (n0, n1), (k0, k1) = in_shape, k_shape
+    if mode == 2:      # full
+        return (n0 + k0 - 1, n1 + k1 - 1), (1 - k0, 1 - k1)
+    if mode == 1:      # same: scipy centres convolve at (k-1)//2, correlate at k//2
+        if flip:
+            return (n0, n1), ((k0 - 1) // 2 - (k0 - 1), (k1 - 1) // 2 - (k1 - 1))
+        return (n0, n1), (k0 // 2 - (k0 - 1), k1 // 2 - (k1 - 1))
+    return (n0 - k0 + 1, n1 - k1 + 1), (0, 0)     # valid

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._engine.dispatch import correlate_plane_method, plan_method
-from .._runtime.memory import recycling
+from .._runtime.memory import recycled
 from . import rules
 from .rules import Boundary, Method, Mode
 
@@ -204,12 +204,20 @@ def conv2d_impl(in1: Any, in2: Any, mode: Any, boundary: Any, fillvalue: Any,
     if min(out_shape) < 0:
         raise ValueError("negative dimensions are not allowed")
     w = a2[::-1, ::-1] if flip else a2
-    with recycling(a1.size * dt.itemsize, out_shape[0] * out_shape[1] * dt.itemsize):
-        x = a1.astype(dt, copy=False)
-        w = w.astype(dt, copy=False)
-        if plan_only:
-            return plan_method(x, w, out_shape, fill, dt)
-        out = correlate_plane_method(x, w, out_shape, origin, b, fill, dt, method)
+    out = recycled(max(a1.size, out_shape[0] * out_shape[1]) * dt.itemsize, _reduced,
+                   a1, w, out_shape, origin, b, fill, dt, method, plan_only)
     if swapped and not flip:
         out = out[::-1, ::-1]
     return out
+
+
+def _reduced(a1: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
+             origin: tuple[int, int], b: int, fill: Any, dt: np.dtype, method: str,
+             plan_only: bool) -> Any:
+    """The primitive (or, ``plan_only``, the method it would run) on the inputs in
+    the result type."""
+    x = a1.astype(dt, copy=False)
+    w = w.astype(dt, copy=False)
+    if plan_only:
+        return plan_method(x, w, out_shape, fill, dt)
+    return correlate_plane_method(x, w, out_shape, origin, b, fill, dt, method)

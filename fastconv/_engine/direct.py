@@ -36,7 +36,9 @@ def compute_dtype(dt: np.dtype) -> np.dtype:
 def threads_for(work: int) -> int:
     """Threads for ``work`` multiply-adds: at most the caller's count, and one per
     MIN_WORK_PER_THREAD of work."""
-    return max(1, min(get_num_threads(), work // MIN_WORK_PER_THREAD))
+    if work < 2 * MIN_WORK_PER_THREAD:
+        return 1    # whatever the count: skips the thread-local look-up on small calls
+    return min(get_num_threads(), work // MIN_WORK_PER_THREAD)
 
 
 def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
@@ -67,13 +69,20 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
         # A tall, narrow output (a strip of a tiled image): each row would be one
         # short chain of dependent multiply-adds. Transposed, its rows are long.
         res = np.empty((Wo, Ho), ct)
-        kernels.direct_fn(ct)(xc.T, np.ascontiguousarray(w.T, dtype=ct), res, ox, oy,
+        kernels.direct_fn(ct)(xc.T, _kernel_for(w.T, ct), res, ox, oy,
                               boundary, ct.type(fill), nt)
         return deliver(res.T if ct == out_dtype else res.T.astype(out_dtype), out)
-    wc = np.ascontiguousarray(w, dtype=ct)
-    res = out if writable_in_place(out, ct) else np.empty(out_shape, ct)
-    kernels.direct_fn(ct)(xc, wc, res, oy, ox, boundary, ct.type(fill), nt)
+    res = out if out is not None and writable_in_place(out, ct) else np.empty(out_shape, ct)
+    kernels.direct_fn(ct)(xc, _kernel_for(w, ct), res, oy, ox, boundary, ct.type(fill), nt)
     return deliver(res if ct == out_dtype else res.astype(out_dtype), out)
+
+
+def _kernel_for(w: np.ndarray, ct: np.dtype) -> np.ndarray:
+    """``w`` as the direct kernel takes it: of type ``ct``; C-contiguous for Numba
+    (the Cython kernel copies any strides itself)."""
+    if w.dtype != ct or kernels.uses_numba():
+        return np.ascontiguousarray(w, dtype=ct)
+    return w
 
 
 def writable_in_place(out: np.ndarray | None, ct: np.dtype) -> bool:

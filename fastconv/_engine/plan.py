@@ -135,12 +135,31 @@ def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype)
 _SINGLE_BLOCK_FACTOR = 1.25
 
 
+def direct_without_planning(out_shape: tuple[int, int], w: np.ndarray) -> bool:
+    """Whether :func:`choose` picks 'direct' before any cost or check.
+
+    Parameters
+    ----------
+    out_shape : tuple of int
+        The output's shape.
+    w : ndarray
+        The kernel.
+
+    Returns
+    -------
+    bool
+        True for kernels of at most 9 taps (no other path beats their direct sums)
+        and for empty outputs.
+    """
+    return w.size <= 9 or 0 in out_shape
+
+
 def choose(out_shape: tuple[int, int], w: np.ndarray, dt: np.dtype,
            fast_paths_ok: bool) -> tuple[str, Any]:
     """``(method, payload)``: payload is the (u, v) factors for 'separable'.
     ``fast_paths_ok`` is False for long doubles, which only direct keeps exact."""
     k_shape = w.shape
-    if w.size <= 9 or 0 in out_shape:
+    if direct_without_planning(out_shape, w):
         return "direct", None
     costs = {"direct": direct_cost(out_shape, k_shape, dt)}
     if costs["direct"] < _PLAN_FREE_SECONDS:

@@ -8,8 +8,11 @@ public API sets and reads the cache (:func:`set_buffer_cache`,
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Callable, TypeVar
 
 from . import _recycle
+
+T = TypeVar("T")
 
 # An array of at least MIN_BYTES, made through the policy; smaller ones are numpy's.
 empty = _recycle.empty
@@ -22,6 +25,30 @@ def recycling(*nbytes: int) -> AbstractContextManager:
     ones (results and temporaries, ours and scipy.fft's) then come from recycled
     blocks, not freshly mapped and zeroed pages."""
     return active() if max(nbytes) >= MIN_BYTES else nullcontext()
+
+
+def recycled(nbytes: int, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, inside :func:`recycling` when it makes arrays of up to
+    ``nbytes`` bytes.
+
+    Parameters
+    ----------
+    nbytes : int
+        The largest array ``fn`` makes, in bytes.
+    fn : callable
+        The call.
+    *args
+        Its arguments.
+
+    Returns
+    -------
+    object
+        What ``fn`` returns.
+    """
+    if nbytes < MIN_BYTES:
+        return fn(*args)    # small calls skip entering and leaving a context
+    with active():
+        return fn(*args)
 
 
 def set_buffer_cache(max_mb: float) -> float:
