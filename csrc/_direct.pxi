@@ -32,6 +32,7 @@ cdef extern from *:
     #ifndef FC_PREFETCH_ROWS
     #define FC_PREFETCH_ROWS 2
     #endif
+    #include "_portable.h"
     #ifdef _OPENMP
     #include <omp.h>
     static int fc_openmp_enabled(void) { return 1; }
@@ -41,8 +42,14 @@ cdef extern from *:
     static int fc_omp_max_threads(void) { return 1; }
     #endif
     """
-    void __builtin_prefetch(const void*) noexcept nogil
+    void FC_PREFETCH(const void*) noexcept nogil
+    float FC_FMAF(float, float, float) noexcept nogil
+    double FC_FMA(double, double, double) noexcept nogil
     int fc_openmp_enabled() noexcept nogil
+    const char* FC_COMPILER
+    int FC_HAVE_VEC
+    int FC_FMA_HW
+    int FC_VEC_BYTES
     int fc_omp_max_threads() noexcept nogil
     enum: FC_ACC_BYTES
     enum: FC_MAX_CH
@@ -125,6 +132,13 @@ def openmp_enabled():
     return bool(fc_openmp_enabled())
 
 
+def build_info():
+    """How this module was compiled: the compiler, the row loops' vector bytes,
+    whether GCC vector extensions (the row-pair loops) and a hardware FMA are in."""
+    return {"compiler": FC_COMPILER.decode(), "vector_ext": bool(FC_HAVE_VEC),
+            "fma": bool(FC_FMA_HW), "vec_bytes": FC_VEC_BYTES}
+
+
 def omp_max_threads():
     """OpenMP's default team size (honours OMP_NUM_THREADS); 1 without OpenMP."""
     return fc_omp_max_threads()
@@ -172,7 +186,7 @@ cdef inline Py_ssize_t _map_index(Py_ssize_t j, Py_ssize_t n, int boundary) noex
 cdef inline void _prefetch(const void* p, Py_ssize_t nbytes) noexcept nogil:
     cdef Py_ssize_t off
     for off in range(0, nbytes, 64):
-        __builtin_prefetch(<const char*>p + off)
+        FC_PREFETCH(<const char*>p + off)
 
 
 cdef inline void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,
@@ -211,6 +225,18 @@ cdef void _fill_span(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* 
         dst[q - q0] = x[src_row, c] if c >= 0 else fill
 
 
+cdef inline num_t _madd(num_t a, num_t b, num_t c) noexcept nogil:
+    # a * b + c, one rounding on FMA targets whatever the compiler: left to
+    # -ffp-contract, gcc's vectoriser had kept some narrow chunks' sums a multiply
+    # and an add where clang fused them (csrc/_portable.h)
+    if num_t is float:
+        return FC_FMAF(a, b, c)
+    elif num_t is double:
+        return FC_FMA(a, b, c)
+    else:
+        return a * b + c
+
+
 cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
                         Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t n,
                         Py_ssize_t nw, num_t* o2=NULL) noexcept nogil:
@@ -227,20 +253,20 @@ cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
     # ``rep stos`` of the whole array per chunk (~25% of a 15-tap column pass)
     wv = w[0]
     for c in range(n):
-        # "+ 0" makes the first sum an FMA too: with a bare product, gcc may fuse
-        # either of the first two products into the next add, and did so differently
-        # in different loops (results then depended on the thread count)
-        acc[c] = wv * src[c] + zero
+        # an FMA onto zero, as in the pair loops: with a bare product, gcc fused
+        # either of the first two products into the next add, differently in
+        # different loops (results then depended on the thread count)
+        acc[c] = _madd(wv, src[c], zero)
     for b in range(1, L):
         wv = w[b]
         for c in range(n):
-            acc[c] += wv * src[b + c]
+            acc[c] = _madd(wv, src[b + c], acc[c])
     for a in range(1, K):
         s = src + a * bs
         for b in range(L):
             wv = w[a * L + b]
             for c in range(n):
-                acc[c] += wv * s[b + c]
+                acc[c] = _madd(wv, s[b + c], acc[c])
     for c in range(nw):
         o[c] = acc[c]
     if o2 != NULL:
@@ -628,8 +654,10 @@ cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
             vr = wr[a * L + b]
             vi = wi[a * L + b]
             for c in range(n):
-                ar[c] += vr * pr[b + c] - vi * pi[b + c]
-                ai[c] += vr * pi[b + c] + vi * pr[b + c]
+                # scipy's order (the tap's product, then the sum), which the
+                # near-overflow fallback relies on; one FMA fixed by _madd
+                ar[c] += _madd(vr, pr[b + c], -vi * pi[b + c])
+                ai[c] += _madd(vr, pi[b + c], vi * pr[b + c])
     for c in range(nw):
         o[2 * c] = ar[c]
         o[2 * c + 1] = ai[c]
