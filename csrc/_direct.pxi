@@ -32,7 +32,6 @@ cdef extern from *:
     #ifndef FC_PREFETCH_ROWS
     #define FC_PREFETCH_ROWS 2
     #endif
-    #include "_portable.h"
     #ifdef _OPENMP
     #include <omp.h>
     static int fc_openmp_enabled(void) { return 1; }
@@ -42,14 +41,8 @@ cdef extern from *:
     static int fc_omp_max_threads(void) { return 1; }
     #endif
     """
-    void FC_PREFETCH(const void*) noexcept nogil
-    float FC_FMAF(float, float, float) noexcept nogil
-    double FC_FMA(double, double, double) noexcept nogil
+    void __builtin_prefetch(const void*) noexcept nogil
     int fc_openmp_enabled() noexcept nogil
-    const char* FC_COMPILER
-    int FC_HAVE_VEC
-    int FC_FMA_HW
-    int FC_VEC_BYTES
     int fc_omp_max_threads() noexcept nogil
     enum: FC_ACC_BYTES
     enum: FC_MAX_CH
@@ -59,7 +52,16 @@ cdef extern from *:
     enum: FC_STREAM_BYTES
     enum: FC_SEP_STRIP_CHUNKS
 
+# What differs between compilers (gcc, clang, MSVC; MSVC gets __builtin_prefetch there).
+cdef extern from "_portable.h":
+    float FC_FMAF(float, float, float) noexcept nogil
+    double FC_FMA(double, double, double) noexcept nogil
+    const char* FC_COMPILER
+    int FC_HAVE_VEC
+    int FC_FMA_HW
+
 cdef extern from "_rows2.h":
+    int FC_VEC_BYTES
     int fc_row1_f(const float* src, Py_ssize_t bs, const float* w, Py_ssize_t K,
                   Py_ssize_t L, float* o0, Py_ssize_t wo) noexcept nogil
     int fc_row2_f(const float* src, Py_ssize_t bs, const float* w, Py_ssize_t K,
@@ -114,6 +116,13 @@ cdef enum:
     SYMM = 2
 
 
+def build_info():
+    """How this module was compiled: the compiler, the row loops' vector bytes,
+    whether GCC vector extensions (the row-pair loops) and a hardware FMA are in."""
+    return {"compiler": FC_COMPILER.decode(), "vector_ext": bool(FC_HAVE_VEC),
+            "fma": bool(FC_FMA_HW), "vec_bytes": FC_VEC_BYTES}
+
+
 # Outputs of at least this many bytes are written with streaming stores.
 cdef Py_ssize_t _stream_bytes = FC_STREAM_BYTES
 
@@ -130,13 +139,6 @@ def set_stream_bytes(Py_ssize_t nbytes):
 def openmp_enabled():
     """True when this module was compiled with OpenMP (else it runs on one thread)."""
     return bool(fc_openmp_enabled())
-
-
-def build_info():
-    """How this module was compiled: the compiler, the row loops' vector bytes,
-    whether GCC vector extensions (the row-pair loops) and a hardware FMA are in."""
-    return {"compiler": FC_COMPILER.decode(), "vector_ext": bool(FC_HAVE_VEC),
-            "fma": bool(FC_FMA_HW), "vec_bytes": FC_VEC_BYTES}
 
 
 def omp_max_threads():
@@ -186,7 +188,7 @@ cdef inline Py_ssize_t _map_index(Py_ssize_t j, Py_ssize_t n, int boundary) noex
 cdef inline void _prefetch(const void* p, Py_ssize_t nbytes) noexcept nogil:
     cdef Py_ssize_t off
     for off in range(0, nbytes, 64):
-        FC_PREFETCH(<const char*>p + off)
+        __builtin_prefetch(<const char*>p + off)
 
 
 cdef inline void _fill_row(const num_t[:, :] x, Py_ssize_t src_row, const Py_ssize_t* colmap,

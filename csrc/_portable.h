@@ -8,7 +8,8 @@
  *               MSVC road can be built and tested with gcc or clang.
  * FC_SHUF_*     lane shuffles: __builtin_shuffle is GCC's only, clang's
  *               __builtin_shufflevector wants literal indices (GCC has it from 12).
- * FC_PREFETCH   a read prefetch into all cache levels, or nothing.
+ * FC_PREFETCH   a read prefetch into all cache levels, or nothing (also under
+ *               gcc's name __builtin_prefetch for compilers without it).
  * FC_FMA_HW     1 where the target has a fused multiply-add instruction.
  * FC_FMA(F)     a * b + c rounded once there (the compiler inlines and vectorises
  *               it), a multiply and an add elsewhere: every compiler's build of one
@@ -83,6 +84,11 @@
 #else
 #define FC_PREFETCH(p) ((void)(p))
 #define FC_PREFETCH_L2(p) ((void)(p))
+#endif
+#if !defined(__GNUC__) && !defined(__clang__)
+/* _direct.pxi's Cython code names gcc's builtin (a declaration shared with the
+   OpenMP glue there, left as it was): elsewhere it is FC_PREFETCH */
+#define __builtin_prefetch(p) FC_PREFETCH(p)
 #endif
 
 /* Shuffles of vectors of N lanes, N a literal (FC_SHUF_* below are picked by
