@@ -42,7 +42,16 @@ cdef extern from *:
     enum: FC_STREAM_BYTES
     enum: FC_SEP_STRIP_CHUNKS
 
+# What differs between compilers (gcc, clang, MSVC; MSVC gets __builtin_prefetch there).
+cdef extern from "_portable.h":
+    float FC_FMAF(float, float, float) noexcept nogil
+    double FC_FMA(double, double, double) noexcept nogil
+    const char* FC_COMPILER
+    int FC_HAVE_VEC
+    int FC_FMA_HW
+
 cdef extern from "_rows2.h":
+    int FC_VEC_BYTES
     int fc_row1_f(const float* src, Py_ssize_t bs, const float* w, Py_ssize_t K,
                   Py_ssize_t L, float* o0, Py_ssize_t wo) noexcept nogil
     int fc_row2_f(const float* src, Py_ssize_t bs, const float* w, Py_ssize_t K,
@@ -95,6 +104,13 @@ cdef enum:
     FILL = 0
     WRAP = 1
     SYMM = 2
+
+
+def build_info():
+    """How this module was compiled: the compiler, the row loops' vector bytes,
+    whether GCC vector extensions (the row-pair loops) and a hardware FMA are in."""
+    return {"compiler": FC_COMPILER.decode(), "vector_ext": bool(FC_HAVE_VEC),
+            "fma": bool(FC_FMA_HW), "vec_bytes": FC_VEC_BYTES}
 
 
 # Outputs of at least this many bytes are written with streaming stores.
@@ -245,6 +261,18 @@ cdef void _fill_span(const _View* x, Py_ssize_t src_row, const Py_ssize_t* colma
         dst[q - q0] = (<const num_t*>_addr(x, src_row, c))[0] if c >= 0 else fill
 
 
+cdef inline num_t _madd(num_t a, num_t b, num_t c) noexcept nogil:
+    # a * b + c, one rounding on FMA targets whatever the compiler: left to
+    # -ffp-contract, gcc's vectoriser had kept some narrow chunks' sums a multiply
+    # and an add where clang fused them (csrc/_portable.h)
+    if num_t is float:
+        return FC_FMAF(a, b, c)
+    elif num_t is double:
+        return FC_FMA(a, b, c)
+    else:
+        return a * b + c
+
+
 cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
                         Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t n,
                         Py_ssize_t nw, num_t* o2=NULL) noexcept nogil:
@@ -261,20 +289,20 @@ cdef inline void _chunk(const num_t* src, Py_ssize_t bs, const num_t* w,
     # ``rep stos`` of the whole array per chunk (~25% of a 15-tap column pass)
     wv = w[0]
     for c in range(n):
-        # "+ 0" makes the first sum an FMA too: with a bare product, gcc may fuse
-        # either of the first two products into the next add, and did so differently
-        # in different loops (results then depended on the thread count)
-        acc[c] = wv * src[c] + zero
+        # an FMA onto zero, as in the pair loops: with a bare product, gcc fused
+        # either of the first two products into the next add, differently in
+        # different loops (results then depended on the thread count)
+        acc[c] = _madd(wv, src[c], zero)
     for b in range(1, L):
         wv = w[b]
         for c in range(n):
-            acc[c] += wv * src[b + c]
+            acc[c] = _madd(wv, src[b + c], acc[c])
     for a in range(1, K):
         s = src + a * bs
         for b in range(L):
             wv = w[a * L + b]
             for c in range(n):
-                acc[c] += wv * s[b + c]
+                acc[c] = _madd(wv, s[b + c], acc[c])
     for c in range(nw):
         o[c] = acc[c]
     if o2 != NULL:
@@ -811,8 +839,10 @@ cdef inline void _chunk_c(const real_t* sr, const real_t* si, Py_ssize_t bs,
             vr = wr[a * L + b]
             vi = wi[a * L + b]
             for c in range(n):
-                ar[c] += vr * pr[b + c] - vi * pi[b + c]
-                ai[c] += vr * pi[b + c] + vi * pr[b + c]
+                # scipy's order (the tap's product, then the sum), which the
+                # near-overflow fallback relies on; one FMA fixed by _madd
+                ar[c] += _madd(vr, pr[b + c], -vi * pi[b + c])
+                ai[c] += _madd(vr, pi[b + c], vi * pr[b + c])
     for c in range(nw):
         o[2 * c] = ar[c]
         o[2 * c + 1] = ai[c]

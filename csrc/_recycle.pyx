@@ -34,20 +34,48 @@ cdef extern from *:
     static unsigned long long fc_clock = 0, fc_hits = 0, fc_misses = 0;
     static PyThread_type_lock fc_lock = NULL;
 
-    static void *fc_fresh(size_t n) {
-        void *p = NULL;
+    /* Allocation. posix_memalign has no Windows twin whose blocks plain free()
+       accepts: there every block of this policy comes from _aligned_malloc, 64-byte
+       aligned, and goes back through _aligned_realloc/_aligned_free (with the
+       alignment it was made with). Elsewhere small blocks are malloc's, and
+       posix_memalign's blocks are realloc's and free's like malloc's. */
     #if defined(_WIN32)
-        p = malloc(n);
+    #include <malloc.h>
+    static void *fc_aligned_alloc(size_t align, size_t n) {
+        return _aligned_malloc(n ? n : 1, align);
+    }
+    static void fc_aligned_free(void *p) { _aligned_free(p); }
+    static void *fc_sys_malloc(size_t n) { return fc_aligned_alloc(64, n); }
+    static void *fc_sys_calloc(size_t k, size_t n) {
+        void *p = (n && k > (size_t)-1 / n) ? NULL : fc_aligned_alloc(64, k * n);
+        if (p) memset(p, 0, k * n);
+        return p;
+    }
+    static void *fc_sys_realloc(void *p, size_t n) { return _aligned_realloc(p, n ? n : 1, 64); }
+    #else
+    static void *fc_aligned_alloc(size_t align, size_t n) {
+        void *p = NULL;
+        return posix_memalign(&p, align, n ? n : 1) == 0 ? p : NULL;
+    }
+    static void fc_aligned_free(void *p) { free(p); }
+    static void *fc_sys_malloc(size_t n) { return malloc(n ? n : 1); }
+    static void *fc_sys_calloc(size_t k, size_t n) { return calloc(k ? k : 1, n ? n : 1); }
+    static void *fc_sys_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+    #endif
+
+    static void *fc_fresh(size_t n) {
+    #if defined(_WIN32)
+        return fc_sys_malloc(n);
     #else
         /* 2 MiB alignment lets transparent huge pages back large blocks (as
            numpy's own policy asks for), 64 bytes keeps vector stores aligned */
         size_t align = n >= ((size_t)4 << 20) ? ((size_t)2 << 20) : 64;
-        if (posix_memalign(&p, align, n) != 0) p = NULL;
+        void *p = fc_aligned_alloc(align, n);
     #if defined(__linux__) && defined(MADV_HUGEPAGE)
         if (p && align > 64) madvise(p, n, MADV_HUGEPAGE);
     #endif
-    #endif
         return p;
+    #endif
     }
 
     static void *fc_malloc(void *ctx, size_t n) {
@@ -67,19 +95,18 @@ cdef extern from *:
             PyThread_release_lock(fc_lock);
             return p ? p : fc_fresh(n);
         }
-        return malloc(n ? n : 1);
+        return fc_sys_malloc(n);
     }
 
     static void *fc_calloc(void *ctx, size_t nelem, size_t elsize) {
         (void)ctx;
-        return calloc(nelem ? nelem : 1, elsize ? elsize : 1);
+        return fc_sys_calloc(nelem, elsize);
     }
 
     static void *fc_realloc(void *ctx, void *ptr, size_t n) {
         (void)ctx;
-        /* every block came from malloc, calloc or posix_memalign, all of which
-           realloc and free accept */
-        return realloc(ptr, n ? n : 1);
+        /* every block came from fc_sys_* or fc_aligned_alloc, which it accepts */
+        return fc_sys_realloc(ptr, n);
     }
 
     /* Drop the oldest blocks until ``want`` more bytes fit under the cap and a
@@ -93,7 +120,7 @@ cdef extern from *:
             }
             if (empty >= 0 && fc_held + want <= fc_cap) return empty;
             if (oldest < 0) return -1;
-            free(fc_blocks[oldest].p);
+            fc_aligned_free(fc_blocks[oldest].p);
             fc_held -= fc_blocks[oldest].n;
             fc_blocks[oldest].p = NULL;
         }
@@ -113,7 +140,7 @@ cdef extern from *:
             }
             PyThread_release_lock(fc_lock);
         }
-        free(ptr);
+        fc_aligned_free(ptr);
     }
 
     static PyDataMem_Handler fc_handler = {
@@ -139,7 +166,7 @@ cdef extern from *:
         if (fc_held > cap || cap == 0) {
             for (int i = 0; i < FC_SLOTS && fc_held > cap; i++) {
                 if (fc_blocks[i].p) {
-                    free(fc_blocks[i].p);
+                    fc_aligned_free(fc_blocks[i].p);
                     fc_held -= fc_blocks[i].n;
                     fc_blocks[i].p = NULL;
                 }

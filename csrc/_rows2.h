@@ -13,25 +13,39 @@
  * a tile's odd last row goes through the one-row loop.
  *
  * Built with GCC vector extensions (vector width FC_VEC_BYTES, set per ISA build)
- * where the compiler has them; elsewhere fc_row2_* return 0 and the caller uses
- * the one-row loop.
+ * where the compiler has them (gcc, clang, clang-cl: FC_HAVE_VEC); elsewhere
+ * (MSVC) fc_row2_* return 0 and the caller uses the one-row loop.
  */
 #ifndef FC_ROWS2_H
 #define FC_ROWS2_H
 
 #include <stddef.h>
 #include <string.h>
+#include "_portable.h"
 
 #ifndef FC_VEC_BYTES
 #define FC_VEC_BYTES 16
+#endif
+/* lanes of a vector, as literals for the shuffles' index lists */
+#if FC_VEC_BYTES == 64
+#define FC_LANES_f 16
+#define FC_LANES_d 8
+#elif FC_VEC_BYTES == 32
+#define FC_LANES_f 8
+#define FC_LANES_d 4
+#else
+#define FC_LANES_f 4
+#define FC_LANES_d 2
 #endif
 /* vectors per row: 2 rows x 4 accumulators + 4 loaded vectors + 2 weights fit
  * the 16 registers of SSE/AVX2 */
 #define FC_NV 4
 
-#if defined(__GNUC__)
-#if defined(__x86_64__) || defined(__i386__)
+#if FC_HAVE_VEC
+#if FC_X86
 #define FC_KEEP(v) __asm__("" : "+v"(v))
+#elif FC_ARM64
+#define FC_KEEP(v) __asm__("" : "+w"(v))
 #else
 #define FC_KEEP(v) ((void)0)
 #endif
@@ -39,7 +53,7 @@
 /* Streaming (non-temporal) stores for outputs too large to stay in cache: they
  * skip reading each output line before overwriting it, a third of the memory
  * traffic of a 3x3 kernel. Only for aligned vectors; the caller fences. */
-#if defined(__x86_64__) || defined(__i386__)
+#if FC_X86
 #include <immintrin.h>
 #include <stdint.h>
 #if FC_VEC_BYTES >= 64 && defined(__AVX512F__)
@@ -61,6 +75,27 @@ static inline void fc_sfence(void) { }
 #define FC_CAN_STREAM(p) 0
 #endif
 
+/* The zip and pair swap of the stores: clang's shuffles take literal lane lists;
+ * gcc builds the mask in a loop it folds to a constant. */
+#if defined(__clang__)
+#define FC_ZIP_BODY(SUF, IT)                                                          \
+    return hi ? FC_CAT(FC_ZIPHI_, FC_LANES_##SUF)(a, b)                              \
+              : FC_CAT(FC_ZIPLO_, FC_LANES_##SUF)(a, b);
+#define FC_SWAP_BODY(SUF, IT) return FC_CAT(FC_SWAP_, FC_LANES_##SUF)(v);
+#else
+#define FC_ZIP_BODY(SUF, IT)                                                          \
+    fc_ivec_##SUF m;                                                                  \
+    int l;                                                                            \
+    for (l = 0; l < FC_VL_##SUF; l++)                                                 \
+        m[l] = (IT)((l & 1) * FC_VL_##SUF + l / 2 + hi * (FC_VL_##SUF / 2));          \
+    return __builtin_shuffle(a, b, m);
+#define FC_SWAP_BODY(SUF, IT)                                                         \
+    fc_ivec_##SUF m;                                                                  \
+    int l;                                                                            \
+    for (l = 0; l < FC_VL_##SUF; l++) m[l] = (IT)(l ^ 1);                             \
+    return __builtin_shuffle(v, m);
+#endif
+
 #define FC_DEF_ROWS2(SUF, T, IT)                                                      \
 typedef T fc_vec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                     \
 typedef IT fc_ivec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                   \
@@ -69,11 +104,12 @@ enum { FC_VL_##SUF = FC_VEC_BYTES / sizeof(T) };                                
 /* Lanes (a0, b0, a1, b1, ...) from the low (zlo) or high (zhi) halves of a and b:    \
    (re, im) pairs for a streamed complex store. */                                     \
 static inline fc_vec_##SUF fc_zip_##SUF(fc_vec_##SUF a, fc_vec_##SUF b, int hi) {      \
-    fc_ivec_##SUF m;                                                                   \
-    int l;                                                                             \
-    for (l = 0; l < FC_VL_##SUF; l++)                                                  \
-        m[l] = (IT)((l & 1) * FC_VL_##SUF + l / 2 + hi * (FC_VL_##SUF / 2));           \
-    return __builtin_shuffle(a, b, m);                                                 \
+    FC_ZIP_BODY(SUF, IT)                                                               \
+}                                                                                      \
+                                                                                       \
+/* (v1, v0, v3, v2, ...): each (re, im) pair swapped */                                \
+static inline fc_vec_##SUF fc_swap_##SUF(fc_vec_##SUF v) {                             \
+    FC_SWAP_BODY(SUF, IT)                                                              \
 }                                                                                      \
                                                                                        \
 static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                                 \
@@ -86,7 +122,7 @@ static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                          
 /* FC_NV vectors of outputs of rows o0 and o1 (K >= 2). */                             \
 static inline void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,             \
                                    ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream) {\
-    fc_vec_##SUF a0[FC_NV], a1[FC_NV], v[FC_NV];                                       \
+    fc_vec_##SUF a0[FC_NV], a1[FC_NV] = {{0}}, v[FC_NV];                               \
     const T* s = src;                                                                  \
     const T* wa;                                                                       \
     const T* wb;                                                                       \
@@ -111,10 +147,9 @@ static inline void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,      
             v[j] = fc_load_##SUF(s + j * FC_VL_##SUF);                                 \
             a0[j] += wa[0] * v[j];                                                     \
         }                                                                              \
-        if (a == 1)                                                                    \
-            for (j = 0; j < FC_NV; j++) a1[j] = wb[0] * v[j] + (T)0;                   \
-        else                                                                           \
-            for (j = 0; j < FC_NV; j++) a1[j] += wb[0] * v[j];                         \
+        /* from zero, not "wb[0] * v + 0" at a == 1: clang merged both branches'   \
+           products into one, which it then would not fuse (a mul and an add) */      \
+        for (j = 0; j < FC_NV; j++) a1[j] += wb[0] * v[j];                             \
         for (b = 1; b < L; b++) {                                                      \
             for (j = 0; j < FC_NV; j++)                                                \
                 v[j] = fc_load_##SUF(s + b + j * FC_VL_##SUF);                         \
@@ -276,7 +311,8 @@ static inline void fc_cchunk1_##SUF(const T* ss, const T* sr, const T* si, ptrdi
 static inline void fc_cchunk2_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
         const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, \
         int stream) {                                                                 \
-    fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC], q1[FC_NVC], q2[FC_NVC], q3[FC_NVC]; \
+    fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC];                                  \
+    fc_vec_##SUF q1[FC_NVC] = {{0}}, q2[FC_NVC] = {{0}}, q3[FC_NVC] = {{0}};          \
     fc_vec_##SUF vs[FC_NVC], vr[FC_NVC], vi[FC_NVC];                                  \
     ptrdiff_t a, b, t, u;                                                             \
     int j;                                                                            \
@@ -300,14 +336,9 @@ static inline void fc_cchunk2_##SUF(const T* ss, const T* sr, const T* si, ptrdi
             for (j = 0; j < FC_NVC; j++) {                                            \
                 p1[j] += wc[t] * vs[j]; p2[j] += wm[t] * vr[j]; p3[j] += wp[t] * vi[j]; \
             }                                                                         \
-            if (a == 1 && b == 0)                                                     \
-                for (j = 0; j < FC_NVC; j++) {                                        \
-                    q1[j] = wc[0] * vs[j] + (T)0; q2[j] = wm[0] * vr[j] + (T)0; q3[j] = wp[0] * vi[j] + (T)0; \
-                }                                                                     \
-            else                                                                      \
-                for (j = 0; j < FC_NVC; j++) {                                        \
-                    q1[j] += wc[u] * vs[j]; q2[j] += wm[u] * vr[j]; q3[j] += wp[u] * vi[j]; \
-                }                                                                     \
+            for (j = 0; j < FC_NVC; j++) { /* from zero: see fc_chunk2 */            \
+                q1[j] += wc[u] * vs[j]; q2[j] += wm[u] * vr[j]; q3[j] += wp[u] * vi[j]; \
+            }                                                                         \
         }                                                                             \
     /* input row K: row 1's tap row K-1 */                                            \
     for (b = 0; b < L; b++) {                                                         \
@@ -458,14 +489,11 @@ FC_DEF_CROWS4(d, double)
 /* (R.re - I.im, R.im + I.re) lane pair by lane pair; the product by +-1 is exact,  \
    so contracting it into an FMA rounds the same. */                                  \
 static inline fc_vec_##SUF fc_zfin_##SUF(fc_vec_##SUF r, fc_vec_##SUF i) {            \
-    fc_ivec_##SUF m;                                                                  \
     fc_vec_##SUF sg;                                                                  \
     int l;                                                                            \
-    for (l = 0; l < FC_VL_##SUF; l++) {                                               \
-        m[l] = (IT)(l ^ 1);                                                           \
+    for (l = 0; l < FC_VL_##SUF; l++)                                                 \
         sg[l] = (l & 1) ? (T)1 : (T)-1;                                               \
-    }                                                                                 \
-    return r + sg * __builtin_shuffle(i, m);                                          \
+    return r + sg * fc_swap_##SUF(i);                                                  \
 }                                                                                     \
                                                                                       \
 static inline void fc_zstore_##SUF(T* o, const fc_vec_##SUF* r, const fc_vec_##SUF* i, \
@@ -512,7 +540,8 @@ static inline void fc_zchunk1_##SUF(const T* src, ptrdiff_t bs, const T* wr,    
                                                                                       \
 static inline void fc_zchunk2_##SUF(const T* src, ptrdiff_t bs, const T* wr,          \
         const T* wi, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream) {            \
-    fc_vec_##SUF r0[FC_NVZ], i0[FC_NVZ], r1[FC_NVZ], i1[FC_NVZ], v[FC_NVZ];           \
+    fc_vec_##SUF r0[FC_NVZ], i0[FC_NVZ], r1[FC_NVZ] = {{0}}, i1[FC_NVZ] = {{0}};     \
+    fc_vec_##SUF v[FC_NVZ];                                                           \
     const T* s = src;                                                                 \
     ptrdiff_t a, b, t, u;                                                             \
     int j;                                                                            \
@@ -540,16 +569,10 @@ static inline void fc_zchunk2_##SUF(const T* src, ptrdiff_t bs, const T* wr,    
             r0[j] += wr[t] * v[j];                                                    \
             i0[j] += wi[t] * v[j];                                                    \
         }                                                                             \
-        if (a == 1)                                                                   \
-            for (j = 0; j < FC_NVZ; j++) {                                            \
-                r1[j] = wr[0] * v[j] + (T)0;                                          \
-                i1[j] = wi[0] * v[j] + (T)0;                                          \
-            }                                                                         \
-        else                                                                          \
-            for (j = 0; j < FC_NVZ; j++) {                                            \
-                r1[j] += wr[u] * v[j];                                                \
-                i1[j] += wi[u] * v[j];                                                \
-            }                                                                         \
+        for (j = 0; j < FC_NVZ; j++) { /* from zero: see fc_chunk2 */                 \
+            r1[j] += wr[u] * v[j];                                                    \
+            i1[j] += wi[u] * v[j];                                                    \
+        }                                                                             \
         for (b = 1; b < L; b++) {                                                     \
             for (j = 0; j < FC_NVZ; j++)                                              \
                 v[j] = fc_load_##SUF(s + 2 * b + j * FC_VL_##SUF);                    \
@@ -590,8 +613,8 @@ static void fc_zrows_##SUF(const T* src, ptrdiff_t bs, const T* wr, const T* wi,
     for (c0 = 0; c0 < wo; c0 += cw) {                                                   \
         c = c0 + cw <= wo ? c0 : wo - cw; /* the last chunk shifted back */             \
         for (; pfn > 0 && off < pfn && off < (c0 / cw + 1) * step; off += 64) {         \
-            if (pf0) __builtin_prefetch(pf0 + off, 0, 2);                               \
-            if (pf1) __builtin_prefetch(pf1 + off, 0, 2);                               \
+            if (pf0) FC_PREFETCH_L2(pf0 + off);                                         \
+            if (pf1) FC_PREFETCH_L2(pf1 + off);                                         \
         }                                                                               \
         if (o1)                                                                         \
             fc_zchunk2_##SUF(src + 2 * c, bs, wr, wi, K, L, o0 + 2 * c, o1 + 2 * c,      \

@@ -1,11 +1,12 @@
 """Pick the compiled build of a kernel family that suits this CPU.
 
 A family is one Cython source compiled once per instruction set, as modules named
-``{family}_base``, ``{family}_avx2``, ``{family}_avx512``: the wheel stays
-portable and each host gets the widest vectors it supports. The base build
+``{family}_base``, ``{family}_avx2``, ``{family}_avx512`` on x86-64 and
+``{family}_base``, ``{family}_neon`` on AArch64: the wheel stays portable and each
+host gets the widest vectors it supports. The base build
 reports which sets the CPU has (``cpu_features()``). The family's name comes from
 the wing that owns the kernels; this module knows nothing of what they compute.
-``FASTCONV_ISA=base|avx2|avx512`` forces a build (tests use it to cover each one).
+``FASTCONV_ISA=base|avx2|avx512|neon`` forces a build (tests use it to cover each one).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import os
 from functools import lru_cache
 from types import ModuleType
 
-ISAS = ("base", "avx2", "avx512")
+ISAS = ("base", "neon", "avx2", "avx512")
 
 
 def load_base(family: str) -> ModuleType:
