@@ -120,7 +120,7 @@ static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                          
 }                                                                                      \
                                                                                        \
 /* FC_NV vectors of outputs of rows o0 and o1 (K >= 2). */                             \
-static inline void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,             \
+FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,          \
                                    ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream) {\
     fc_vec_##SUF a0[FC_NV], a1[FC_NV] = {{0}}, v[FC_NV];                               \
     const T* s = src;                                                                  \
@@ -182,7 +182,7 @@ static inline void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,      
                                                                                        \
 /* One row's FC_NV vectors: row 0 of fc_chunk2, the same operations in the same     \
    order, so a tile's odd last row matches the pairs bit for bit. */                   \
-static inline void fc_chunk1_##SUF(const T* src, ptrdiff_t bs, const T* w,             \
+FC_ALWAYS_INLINE void fc_chunk1_##SUF(const T* src, ptrdiff_t bs, const T* w,          \
                                    ptrdiff_t K, ptrdiff_t L, T* o0) {                  \
     fc_vec_##SUF a0[FC_NV], v[FC_NV];                                                  \
     const T* s;                                                                        \
@@ -287,7 +287,7 @@ FC_DEF_ROWS2(d, double, long long)
     } while (0)
 
 #define FC_DEF_CROWS2(SUF, T)                                                         \
-static inline void fc_cchunk1_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
+FC_ALWAYS_INLINE void fc_cchunk1_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
         const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0,       \
         int stream) {                                                                 \
     fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC], vs[FC_NVC], vr[FC_NVC], vi[FC_NVC]; \
@@ -308,7 +308,7 @@ static inline void fc_cchunk1_##SUF(const T* ss, const T* sr, const T* si, ptrdi
     FC_CSTORE(SUF, T, o0, p1, p2, p3);                                                \
 }                                                                                     \
                                                                                       \
-static inline void fc_cchunk2_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
+FC_ALWAYS_INLINE void fc_cchunk2_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
         const T* wc, const T* wm, const T* wp, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, \
         int stream) {                                                                 \
     fc_vec_##SUF p1[FC_NVC], p2[FC_NVC], p3[FC_NVC];                                  \
@@ -413,7 +413,7 @@ static inline void fc_cstore1_##SUF(T* o, fc_vec_##SUF k1, fc_vec_##SUF k2,     
     memcpy(o + FC_VL_##SUF, &hi_, sizeof hi_);                                        \
 }                                                                                     \
                                                                                       \
-static inline void fc_cchunk4_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
+FC_ALWAYS_INLINE void fc_cchunk4_##SUF(const T* ss, const T* sr, const T* si, ptrdiff_t bs, \
         const T* g, ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t os, int stream) {       \
     const fc_vec_##SUF z = {0};                                                       \
     fc_vec_##SUF s1_0 = z, s2_0 = z, s3_0 = z, s1_1 = z, s2_1 = z, s3_1 = z;          \
@@ -512,7 +512,7 @@ static inline void fc_zstore_##SUF(T* o, const fc_vec_##SUF* r, const fc_vec_##S
     }                                                                                 \
 }                                                                                     \
                                                                                       \
-static inline void fc_zchunk1_##SUF(const T* src, ptrdiff_t bs, const T* wr,          \
+FC_ALWAYS_INLINE void fc_zchunk1_##SUF(const T* src, ptrdiff_t bs, const T* wr,       \
         const T* wi, ptrdiff_t K, ptrdiff_t L, T* o0, int stream) {                   \
     fc_vec_##SUF r0[FC_NVZ], i0[FC_NVZ], v[FC_NVZ];                                   \
     const T* s;                                                                       \
@@ -538,7 +538,7 @@ static inline void fc_zchunk1_##SUF(const T* src, ptrdiff_t bs, const T* wr,    
     fc_zstore_##SUF(o0, r0, i0, stream);                                              \
 }                                                                                     \
                                                                                       \
-static inline void fc_zchunk2_##SUF(const T* src, ptrdiff_t bs, const T* wr,          \
+FC_ALWAYS_INLINE void fc_zchunk2_##SUF(const T* src, ptrdiff_t bs, const T* wr,       \
         const T* wi, ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream) {            \
     fc_vec_##SUF r0[FC_NVZ], i0[FC_NVZ], r1[FC_NVZ] = {{0}}, i1[FC_NVZ] = {{0}};     \
     fc_vec_##SUF v[FC_NVZ];                                                           \
