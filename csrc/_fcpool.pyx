@@ -17,6 +17,7 @@ cdef extern from "fc_pool.h":
                         void* ctx) noexcept nogil
     int fc_pool_workers() noexcept nogil
     int fc_pool_set_spin_us(int us) noexcept nogil
+    double fc_now_us() noexcept nogil
 
 cdef fc_pool_api _api
 _api.version = FC_POOL_API_VERSION
@@ -35,18 +36,29 @@ def set_spin_us(int us) -> int:
     return fc_pool_set_spin_us(us)
 
 
-cdef void _count_slots(void* ctx, Py_ssize_t task, int slot) noexcept nogil:
-    cdef int* seen = <int*>ctx
-    seen[task] = slot
+ctypedef struct _Probe:
+    int* slots
+    double task_us
 
 
-def run_probe(Py_ssize_t ntasks, int nthreads):
-    """Run ``ntasks`` empty tasks; returns (threads that worked, the slot of each
-    task): a check of the pool itself, for tests."""
+cdef void _probe_task(void* ctx, Py_ssize_t task, int slot) noexcept nogil:
+    cdef _Probe* p = <_Probe*>ctx
+    cdef double until = fc_now_us() + p.task_us
+    p.slots[task] = slot
+    while p.task_us > 0 and fc_now_us() < until:
+        pass
+
+
+def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0):
+    """Run ``ntasks`` tasks of ``task_us`` microseconds each (busy); returns (threads
+    that worked, the slot of each task): a check of the pool itself, for tests."""
     import numpy as np
     slots = np.full(ntasks, -1, np.intc)
     cdef int[::1] s = slots
     cdef int worked
+    cdef _Probe p
+    p.slots = &s[0] if ntasks else NULL
+    p.task_us = task_us
     with nogil:
-        worked = fc_parallel_for(ntasks, nthreads, _count_slots, &s[0] if ntasks else NULL)
+        worked = fc_parallel_for(ntasks, nthreads, _probe_task, &p)
     return worked, slots

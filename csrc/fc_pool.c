@@ -102,7 +102,7 @@ static BOOL CALLBACK pool_init_once(PINIT_ONCE o, PVOID p, PVOID *c)
 }
 static void pool_init(void) { InitOnceExecuteOnce(&pool_once, pool_init_once, NULL, NULL); }
 
-static double now_us(void)
+double fc_now_us(void)
 {
     static LARGE_INTEGER f;
     LARGE_INTEGER t;
@@ -137,7 +137,7 @@ static void pool_init_once(void)
 }
 static void pool_init(void) { pthread_once(&pool_once, pool_init_once); }
 
-static double now_us(void)
+double fc_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -201,11 +201,11 @@ static void *worker_main(void *arg)
              * the caller's side and a scheduler round trip on ours. */
             double until;
             fc_unlock(&pool_lock);
-            until = now_us() + spin_us;
+            until = fc_now_us() + spin_us;
             while (fc_load64(&queue_len) == 0) {
                 int i;
                 for (i = 0; i < 64; i++) fc_relax();
-                if (now_us() > until) break;
+                if (fc_now_us() > until) break;
             }
             fc_lock(&pool_lock);
             if (queue_head != NULL) continue;
@@ -292,8 +292,8 @@ int fc_parallel_for(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx)
     fc_unlock(&pool_lock);
     /* The workers still inside are finishing their last task: wait briefly
      * without the mutex, then sleep until the last one leaves. */
-    until = now_us() + spin_us;
-    while (fc_load32(&job.active) != 0 && now_us() < until)
+    until = fc_now_us() + spin_us;
+    while (fc_load32(&job.active) != 0 && fc_now_us() < until)
         for (i = 0; i < 16; i++) fc_relax();
     fc_lock(&pool_lock);
     while (job.active != 0) fc_wait(&pool_left, &pool_lock);

@@ -33,5 +33,7 @@ int fc_parallel_for(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx);
 int fc_pool_workers(void);
 /* How long an idle worker spins before it sleeps, in microseconds; returns the old. */
 int fc_pool_set_spin_us(int us);
+/* A monotonic clock in microseconds (the pool's own, for its spins and for tests). */
+double fc_now_us(void);
 
 #endif
