@@ -541,7 +541,8 @@ def _gather_into(plan: _Plan, srcs: list[list[Any]], w: np.ndarray, res: np.ndar
             cells = table.copy()
             cells[:, 0] += np.where(table[:, 0] != 0, lead @ np.array(idx, np.intp), 0)
         if pool is None:
-            nt = max(1, min(budget // slots, work // MIN_WORK_PER_THREAD))
+            nt = max(1, min(budget // slots,
+                            work * dtype.itemsize // 8 // MIN_WORK_PER_THREAD))
             run(*plan.edges, cells, wc, res[idx], fill, nt)
             continue
         futures = [pool.submit(run, *plan.edges, cells, wc, res[idx][a:b], fill, 1, a,

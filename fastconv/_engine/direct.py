@@ -12,11 +12,16 @@ import numpy as np
 
 from .._runtime.threads import get_num_threads
 from . import kernels
+from .boundary import FILL
 from .complex import correlate_complex
 from .gates import check_boundary_input
 
-# Below this many multiply-adds a thread team costs more than it saves.
-MIN_WORK_PER_THREAD = 1 << 16
+# Below this much work per thread, sharing a call costs more than it saves. Kernel
+# calls on 2 cores, 2 threads over 1: 128^2 3x3 float64 1.0x, 256^2 3x3 1.27x in
+# float64 and 0.81x in float32, 384^2 3x3 1.49x and 1.20x, 512^2 3x3 1.84x and 1.44x.
+# Work counts float64 multiply-adds; a float32 or int32 one counts half (twice the
+# lanes per vector).
+MIN_WORK_PER_THREAD = 1 << 18
 # Outputs narrower than this (one AVX-512 vector of float32) and tall run transposed:
 # 1018 x 3 outputs of a 7 x 7 kernel took 136 us, its transpose ~10 us.
 _NARROW = 16
@@ -33,9 +38,10 @@ def compute_dtype(dt: np.dtype) -> np.dtype:
     return dt
 
 
-def threads_for(work: int) -> int:
-    """Threads for ``work`` multiply-adds: at most the caller's count, and one per
-    MIN_WORK_PER_THREAD of work."""
+def threads_for(work: int, itemsize: int = 8) -> int:
+    """Threads for ``work`` multiply-adds of ``itemsize``-byte numbers: at most the
+    caller's count, and one per MIN_WORK_PER_THREAD of (float64-equivalent) work."""
+    work = work * itemsize // 8
     if work < 2 * MIN_WORK_PER_THREAD:
         return 1    # whatever the count: skips the thread-local look-up on small calls
     return min(get_num_threads(), work // MIN_WORK_PER_THREAD)
@@ -58,8 +64,9 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     if Ho * Wo == 0 or K * L == 0:
         # No taps: every sum is empty (scipy returns zeros, whatever the boundary).
         return deliver(np.zeros(out_shape, out_dtype), out)
-    check_boundary_input(x, boundary)
-    nt = threads_for(Ho * Wo * K * L)
+    if boundary != FILL:
+        check_boundary_input(x, boundary)
+    nt = threads_for(Ho * Wo * K * L, ct.itemsize)
     oy, ox = origin
     if out_dtype.kind == "c":
         return deliver(correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype,
@@ -70,11 +77,16 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
         # short chain of dependent multiply-adds. Transposed, its rows are long.
         res = np.empty((Wo, Ho), ct)
         kernels.direct_fn(ct)(xc.T, _kernel_for(w.T, ct), res, ox, oy,
-                              boundary, ct.type(fill), nt)
+                              boundary, _scalar(fill, ct), nt)
         return deliver(res.T if ct == out_dtype else res.T.astype(out_dtype), out)
     res = out if out is not None and writable_in_place(out, ct) else np.empty(out_shape, ct)
-    kernels.direct_fn(ct)(xc, _kernel_for(w, ct), res, oy, ox, boundary, ct.type(fill), nt)
+    kernels.direct_fn(ct)(xc, _kernel_for(w, ct), res, oy, ox, boundary, _scalar(fill, ct), nt)
     return deliver(res if ct == out_dtype else res.astype(out_dtype), out)
+
+
+def _scalar(fill: Any, ct: np.dtype) -> Any:
+    """``fill`` as a ``ct`` scalar (usually it is one already)."""
+    return fill if type(fill) is ct.type else ct.type(fill)
 
 
 def _kernel_for(w: np.ndarray, ct: np.dtype) -> np.ndarray:
@@ -115,6 +127,6 @@ def correlate_into(out: np.ndarray, x: np.ndarray, w: np.ndarray, origin: tuple[
         out[...] = correlate_plane(x, w, out.shape, origin, boundary, fill, dt)
         return
     check_boundary_input(x, boundary)
-    nt = threads_for(out.size * w.size)
+    nt = threads_for(out.size * w.size, dt.itemsize)
     kernels.direct_fn(dt)(x.astype(dt, copy=False), w, out, origin[0], origin[1], boundary,
                           dt.type(fill), nt)

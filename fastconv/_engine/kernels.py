@@ -73,7 +73,7 @@ def uses_numba() -> bool:
 _SPECIALISATIONS = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
                     np.dtype(np.longdouble): "long double", np.dtype(np.int32): "int32_t",
                     np.dtype(np.int64): "int64_t"}
-_specialised: dict[tuple[ModuleType, str], Callable] = {}
+_specialised: dict[tuple[Callable, str], Callable] = {}
 
 
 def direct_fn(ct: np.dtype) -> Callable:
@@ -82,10 +82,12 @@ def direct_fn(ct: np.dtype) -> Callable:
     if _backend == "numba" and ct != np.longdouble:   # numba has no long double
         from . import numba_kernels
         return numba_kernels.correlate_valid
-    mod = build()
-    key = (mod, ct.char)        # hashing the char: a dtype's hash is slower
+    # keyed by the build function itself (a test may replace it) and the type's char
+    # (a dtype's hash is slower): a small call skips asking for the build
+    key = (build, ct.char)
     fn = _specialised.get(key)
     if fn is None:
+        mod = build()
         name = _SPECIALISATIONS.get(ct)
         fn = mod.correlate_valid if name is None else mod.correlate_valid[name]
         _specialised[key] = fn

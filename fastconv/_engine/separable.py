@@ -118,7 +118,7 @@ def correlate_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
     when x turned out to hold Inf or NaN (``out`` then holds garbage)."""
     if out is None:
         out = np.empty(out_shape, ct)
-    nt = threads_for(out_shape[0] * out_shape[1] * (u.size + v.size))
+    nt = threads_for(out_shape[0] * out_shape[1] * (u.size + v.size), ct.itemsize)
     finite = kernels.build().correlate_valid_separable(x.astype(ct, copy=False),
                                                        u.astype(ct), v.astype(ct), out,
                                                        origin[0], origin[1], boundary,

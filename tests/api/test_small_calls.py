@@ -112,12 +112,17 @@ def test_default_fill_is_the_cast(dt):
 
 
 def test_threads_for_is_its_formula():
+    """One thread per MIN_WORK_PER_THREAD float64 multiply-adds (a 4-byte one counts
+    half), at most the caller's count, at least one."""
     for n in (1, 2, 3, 8):
         with threads(n):
-            for work in [0, 1, MIN_WORK_PER_THREAD - 1, MIN_WORK_PER_THREAD,
-                         2 * MIN_WORK_PER_THREAD - 1, 2 * MIN_WORK_PER_THREAD,
-                         5 * MIN_WORK_PER_THREAD + 7, 1 << 30]:
-                assert threads_for(work) == max(1, min(n, work // MIN_WORK_PER_THREAD))
+            for itemsize in (4, 8, 16):
+                for work in [0, 1, MIN_WORK_PER_THREAD - 1, MIN_WORK_PER_THREAD,
+                             2 * MIN_WORK_PER_THREAD - 1, 2 * MIN_WORK_PER_THREAD,
+                             4 * MIN_WORK_PER_THREAD, 5 * MIN_WORK_PER_THREAD + 7, 1 << 30]:
+                    eff = work * itemsize // 8
+                    assert threads_for(work, itemsize) == max(
+                        1, min(n, eff // MIN_WORK_PER_THREAD))
 
 
 @pytest.mark.parametrize("ct", ["f4", "f8", "g", "i4", "i8"])

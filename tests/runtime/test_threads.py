@@ -24,7 +24,8 @@ def test_results_bit_identical_for_any_thread_count(isa, dtype, ksize):
     depend on the thread count; the results must not (complex: (7, 8) takes Gauss's
     form, (3, 4) the interleaved loop)."""
     rng = np.random.default_rng(0)
-    a = (rng.standard_normal((300, 257)) * 50).astype(dtype)
+    # large enough that even float32 with 3x4 taps takes several threads
+    a = (rng.standard_normal((600, 513)) * 50).astype(dtype)
     if a.dtype.kind == "c":
         a = a + 1j * (rng.standard_normal(a.shape) * 50).astype(dtype)
     b = (rng.standard_normal(ksize) * 5).astype(dtype)
@@ -255,6 +256,15 @@ def test_pool_runs_every_task_once_per_slot_from_many_threads():
     worked, slots = _fcpool.run_probe(10, 1)           # one thread: all on the caller
     assert worked == 1 and not slots.any()
     assert _fcpool.run_probe(0, 4)[0] == 0
+
+
+def test_workers_share_the_tasks():
+    """A job of a hundred 1 ms tasks on two threads: the pool's worker takes some of
+    them (a regression where workers never join would leave them all to the caller).
+    Nothing is timed: only who ran which task is checked."""
+    from fastconv._runtime import _fcpool
+    worked, slots = _fcpool.run_probe(100, 2, 1000.0)
+    assert worked == 2 and (slots == 1).any() and (slots == 0).any()
 
 
 def test_threadpoolctl_limits_fastconv():
