@@ -45,6 +45,12 @@ def _plan_auto(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int], fill: A
     return method, uv
 
 
+def runs_direct(method: str, out_shape: tuple[int, int], w: np.ndarray) -> bool:
+    """Whether ``method`` runs the direct loop here with no planning and no gate: a
+    forced 'direct', or 'auto' on a kernel of at most 9 taps or an empty output."""
+    return method == "direct" or method == "auto" and plan.direct_without_planning(out_shape, w)
+
+
 def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
                            origin: tuple[int, int], boundary: int, fill: Any,
                            out_dtype: np.dtype, method: str = "auto",
@@ -56,7 +62,7 @@ def correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, i
     Inf/NaN, long doubles, and integers whose FFT could round wrongly run direct.
     """
     nbytes = max(x.nbytes, out_shape[0] * out_shape[1] * out_dtype.itemsize)
-    if method == "direct" or method == "auto" and plan.direct_without_planning(out_shape, w):
+    if runs_direct(method, out_shape, w):
         # what _correlate_plane_method would run, without the planner's and the
         # gates' calls (~1 us, an eighth of a 32^2 3x3 call)
         return recycled(nbytes, correlate_plane, x, w, out_shape, origin, boundary, fill,
