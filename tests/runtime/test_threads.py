@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 
 import numpy as np
@@ -108,8 +109,10 @@ def test_concurrent_calls_from_python_threads():
 
 def _run(code: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
     """``code`` in a fresh interpreter; a hang fails the test instead of CI."""
+    # from a temporary folder: run from the checkout, -c would import its sources
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=timeout, env=dict(os.environ, **env))
+                         timeout=timeout, env=dict(os.environ, **env),
+                         cwd=tempfile.gettempdir())
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 
@@ -290,7 +293,7 @@ print("ok")
 """
     for order in ("fastconv", "tpc"):
         out = subprocess.run([sys.executable, "-c", code, order], capture_output=True,
-                             text=True, timeout=120)
+                             text=True, timeout=120, cwd=tempfile.gettempdir())
         assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
 
 
