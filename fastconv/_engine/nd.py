@@ -12,9 +12,10 @@ from typing import Sequence
 
 import numpy as np
 
+from .._runtime import memory
 from .._runtime.threads import get_num_threads
 from . import plan
-from .batch import correlate_rows
+from .batch import correlate_rows, correlate_stack
 from .boundary import FILL
 from .dispatch import correlate_plane_method
 from .fft import integer_fft_is_exact, next_fast_len
@@ -34,12 +35,31 @@ def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
                             "direct" if method == "separable" else method)
     if x.ndim == 2:
         return correlate_plane_method(x, w, out_shape, tuple(origin), FILL, 0, dt, method)
+    if all(k == 1 for k in w.shape[:-2]):
+        return _correlate_stack(x, w, out_shape, origin, dt, method)
     if method == "auto":
         method = _choose_nd(x, w, out_shape, dt)
     if method == "fft" and _fft_ok(x, w, out_shape, dt):
         return _correlate_fft(x, w, out_shape, origin, dt)
     return _correlate_slices(x, w, out_shape, origin, dt,
                              "direct" if method == "fft" else method)
+
+
+def _correlate_stack(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...],
+                     origin: Sequence[int], dt: np.dtype, method: str) -> np.ndarray:
+    """A kernel one deep along the leading axes: a 2-D kernel for every plane of a
+    stack, run as the batch functions run it (planned once; small planes spread over
+    the worker pool), not as one tall image per kernel plane (0.36-0.63x of
+    convolve2d_batch on 64 x 256^2). Such a kernel pads nothing on the leading axes,
+    so the output keeps x's leading shape."""
+    imgs = x.reshape((-1,) + x.shape[-2:])
+    w2 = np.ascontiguousarray(w.reshape(w.shape[-2:]), dtype=dt)
+    plane = out_shape[-2:]
+    if method == "auto":
+        method = plan.choose(plane, w2, dt, fft_dtype(dt) is not None)[0]
+    out = memory.empty((imgs.shape[0],) + plane, dt)
+    correlate_stack(out, imgs, w2, tuple(origin[-2:]), FILL, 0, dt, method)
+    return out.reshape(out_shape)
 
 
 def _fft_shape(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int]) -> list[int]:

@@ -62,6 +62,25 @@ def test_every_method(func, shapes, method, dtype):
         close(getattr(fastconv, func)(a, b, mode, method=method), _ref(func, a, b, mode), a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int16, np.uint8])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("func", ["convolve", "correlate"])
+@pytest.mark.parametrize("shapes", [((5, 40, 37), (1, 5, 4)), ((2, 3, 30, 21), (1, 1, 3, 3)),
+                                    ((3, 8, 15), (1, 7, 12)), ((4, 50, 60), (1, 17, 17))],
+                         ids=str)
+def test_kernel_one_deep_is_a_batch(func, mode, shapes, dtype):
+    """A kernel of length 1 on every leading axis runs each plane as the batch
+    functions do: scipy's answer, and the same bits as convolve2d_batch's planes
+    (a 17x17 kernel takes the FFT or separable road there as well)."""
+    rng = np.random.default_rng(21)
+    a, b = rand(rng, shapes[0], dtype), rand(rng, shapes[1], dtype)
+    got = getattr(fastconv, func)(a, b, mode)
+    close(got, _ref(func, a, b, mode), a, b)
+    if func == "convolve" and shapes[0][-2] >= shapes[1][-2] and shapes[0][-1] >= shapes[1][-1]:
+        batch = fastconv.convolve2d_batch(a, b.reshape(b.shape[-2:]), mode)
+        assert got.tobytes() == batch.tobytes()
+
+
 def test_separable_rejects_full_rank_2d():
     with pytest.raises(ValueError, match="rank-1"):
         fastconv.convolve(np.ones((20, 20)), np.eye(5), method="separable")
