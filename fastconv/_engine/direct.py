@@ -12,7 +12,6 @@ import numpy as np
 
 from .._runtime.threads import get_num_threads
 from . import kernels
-from .boundary import FILL
 from .complex import correlate_complex
 from .gates import check_boundary_input
 
@@ -64,8 +63,7 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     if Ho * Wo == 0 or K * L == 0:
         # No taps: every sum is empty (scipy returns zeros, whatever the boundary).
         return deliver(np.zeros(out_shape, out_dtype), out)
-    if boundary != FILL:
-        check_boundary_input(x, boundary)
+    check_boundary_input(x, boundary)
     nt = threads_for(Ho * Wo * K * L, ct.itemsize)
     oy, ox = origin
     if out_dtype.kind == "c":
@@ -129,4 +127,4 @@ def correlate_into(out: np.ndarray, x: np.ndarray, w: np.ndarray, origin: tuple[
     check_boundary_input(x, boundary)
     nt = threads_for(out.size * w.size, dt.itemsize)
     kernels.direct_fn(dt)(x.astype(dt, copy=False), w, out, origin[0], origin[1], boundary,
-                          dt.type(fill), nt)
+                          _scalar(fill, dt), nt)

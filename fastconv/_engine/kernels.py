@@ -57,11 +57,6 @@ def direct_backend(name: str) -> Iterator[None]:
         _backend = old
 
 
-def direct_backend_name() -> str:
-    """The direct kernel set now: 'auto', 'cython' or 'numba'."""
-    return _backend
-
-
 def uses_numba() -> bool:
     """Whether the Numba backend is forced."""
     return _backend == "numba"

@@ -1,13 +1,12 @@
 """Recycled large buffers: the Python side of the allocation policy in
 ``csrc/_recycle.pyx`` (compiled as ``fastconv._runtime._recycle``).
 
-The paths ask for their large arrays here (:func:`empty`, :func:`recycling`); the
+The paths ask for their large arrays here (:func:`empty`, :func:`recycled`); the
 public API sets and reads the cache (:func:`set_buffer_cache`,
 :func:`buffer_cache_info`).
 """
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Callable, TypeVar
 
 from . import _recycle
@@ -20,16 +19,10 @@ active = _recycle.active
 MIN_BYTES = _recycle.MIN_BYTES
 
 
-def recycling(*nbytes: int) -> AbstractContextManager:
-    """Context for a call that makes arrays of up to ``max(nbytes)`` bytes: large
-    ones (results and temporaries, ours and scipy.fft's) then come from recycled
-    blocks, not freshly mapped and zeroed pages."""
-    return active() if max(nbytes) >= MIN_BYTES else nullcontext()
-
-
 def recycled(nbytes: int, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)``, inside :func:`recycling` when it makes arrays of up to
-    ``nbytes`` bytes.
+    """``fn(*args)``; when it makes arrays of up to ``nbytes`` bytes and that is
+    large, the large ones (results and temporaries, ours and scipy.fft's) come from
+    recycled blocks, not freshly mapped and zeroed pages.
 
     Parameters
     ----------
