@@ -12,7 +12,8 @@
 from cpython.pycapsule cimport PyCapsule_Import
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
+                          uint64_t)
 from libc.math cimport INFINITY
 
 cdef extern from *:
@@ -20,7 +21,7 @@ cdef extern from *:
     #ifndef FC_ACC_BYTES
     #define FC_ACC_BYTES 128  /* 8 SSE registers of accumulators */
     #endif
-    #define FC_MAX_CH 128
+    #define FC_MAX_CH 256  /* 16-bit lanes: 512 bytes of accumulators */
     #define FC_HALF_CH 64
     #define FC_L2_BYTES (512 * 1024)
     #ifndef FC_SEP_STRIP_CHUNKS
@@ -84,12 +85,30 @@ cdef extern from "_rows2.h":
                     Py_ssize_t K, Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo,
                     int stream, const char* pf0, const char* pf1, Py_ssize_t pfn) noexcept nogil
 
+# The compute (lane) types. Integers wrap modulo 2**bits, so each result is computed
+# in the narrowest lanes that hold its bits: 8- and 16-bit results in uint16_t (x86
+# has no 8-bit multiply), 32-bit in int32_t, 64-bit in int64_t.
 ctypedef fused num_t:
     float
     double
     long double
     int32_t
     int64_t
+    uint16_t
+
+# The input types the tiles convert from (``correlate_valid_cast``): an image is read
+# in its own type and widened row by row in the tile, never copied whole.
+ctypedef fused src_t:
+    int8_t
+    uint8_t
+    int16_t
+    uint16_t
+    int32_t
+    uint32_t
+    int64_t
+    uint64_t
+    float
+    double
 
 ctypedef fused real_t:
     float
@@ -104,6 +123,12 @@ cdef enum:
     FILL = 0
     WRAP = 1
     SYMM = 2
+
+
+# Input element types correlate_valid_cast converts from, by numpy's (kind, itemsize).
+cdef enum:
+    _SRC_I8, _SRC_U8, _SRC_I16, _SRC_U16, _SRC_I32, _SRC_U32, _SRC_I64, _SRC_U64, _SRC_F32, \
+    _SRC_F64
 
 
 def build_info():
@@ -269,6 +294,10 @@ cdef inline num_t _madd(num_t a, num_t b, num_t c) noexcept nogil:
         return FC_FMAF(a, b, c)
     elif num_t is double:
         return FC_FMA(a, b, c)
+    elif num_t is uint16_t:
+        # in unsigned 32 bits: uint16 operands promote to int, whose overflow C
+        # leaves undefined; the vectoriser still computes it in 16-bit lanes
+        return <uint16_t>(<uint32_t>a * <uint32_t>b + <uint32_t>c)
     else:
         return a * b + c
 
@@ -406,6 +435,8 @@ ctypedef struct _Tiles:
     const Py_ssize_t* blocks
     Py_ssize_t os, per_bytes, bs, T, Ho, Wo, K, L, M, N, oy, ox, qa, qb, wp, nc, row0
     int boundary, stream, kind
+    int src        # x's element type (_SRC_* below), or -1: x already holds num_t
+    int narrow     # out holds 8-bit integers: each row is computed, then its low bytes stored
     long double fill[2]
 
 
@@ -419,21 +450,100 @@ cdef inline int _kind(num_t* tag) noexcept nogil:
         return 3
     elif num_t is int64_t:
         return 4
+    elif num_t is uint16_t:
+        return 5
     else:           # long double
         return 2
+
+
+cdef void _span_cast(src_t* tag, const _View* x, Py_ssize_t src_row,
+                     const Py_ssize_t* colmap, Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox,
+                     Py_ssize_t q0, Py_ssize_t q1, num_t fill, num_t* dst) noexcept nogil:
+    """_fill_span from an ``x`` of type src_t: each value converted as it is copied (a
+    loop the compiler vectorises when x's rows are contiguous)."""
+    cdef Py_ssize_t q, c
+    cdef Py_ssize_t a = max(q0, min(qa, q1))
+    cdef Py_ssize_t b = max(a, min(qb, q1))
+    cdef const src_t* s
+    cdef num_t* d
+    if src_row < 0:
+        for q in range(q1 - q0):
+            dst[q] = fill
+        return
+    for q in range(q0, a):
+        c = colmap[q]
+        dst[q - q0] = <num_t>(<const src_t*>_addr(x, src_row, c))[0] if c >= 0 else fill
+    if b > a:
+        s = <const src_t*>_addr(x, src_row, ox + a)
+        d = dst + a - q0
+        if x.s1 == sizeof(src_t):
+            if src_row + FC_PREFETCH_ROWS < x.n0:
+                _prefetch(_addr(x, src_row + FC_PREFETCH_ROWS, ox + a), (b - a) * sizeof(src_t))
+            for q in range(b - a):
+                d[q] = <num_t>s[q]
+        else:
+            for q in range(b - a):
+                d[q] = <num_t>(<const src_t*>(<const char*>s + q * x.s1))[0]
+    for q in range(b, q1):
+        c = colmap[q]
+        dst[q - q0] = <num_t>(<const src_t*>_addr(x, src_row, c))[0] if c >= 0 else fill
+
+
+cdef void _fill_cast(int src, const _View* x, Py_ssize_t src_row, const Py_ssize_t* colmap,
+                     Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t q0,
+                     Py_ssize_t q1, num_t fill, num_t* dst) noexcept nogil:
+    """Padded columns [q0, q1) of one row from x's own type (``src``, _SRC_*)."""
+    if src == _SRC_I8:
+        _span_cast(<int8_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_U8:
+        _span_cast(<uint8_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_I16:
+        _span_cast(<int16_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_U16:
+        _span_cast(<uint16_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_I32:
+        _span_cast(<int32_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_U32:
+        _span_cast(<uint32_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_I64:
+        _span_cast(<int64_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_U64:
+        _span_cast(<uint64_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    elif src == _SRC_F32:
+        _span_cast(<float*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+    else:
+        _span_cast(<double*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+
+
+cdef inline void _store_low_bytes(const num_t* row, uint8_t* o, Py_ssize_t n) noexcept nogil:
+    """A row of 8-bit results: each lane's low byte (the sum modulo 2**8)."""
+    cdef Py_ssize_t q
+    if num_t is uint16_t:
+        for q in range(n):
+            o[q] = <uint8_t>row[q]
 
 
 cdef void _tile(num_t* tag, _Tiles* j, Py_ssize_t t, int slot) noexcept nogil:
     """Tile ``t`` of correlate_valid: its padded rows into the slot's buffer, then
     its output rows."""
     cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
+    cdef num_t* row = buf + (j.T + j.K - 1) * j.bs     # the narrow store's one row
     cdef num_t fill = (<num_t*>j.fill)[0]
     cdef Py_ssize_t r0 = t * j.T
     cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
-    cdef Py_ssize_t p
+    cdef Py_ssize_t p, src_row
     for p in range(nr + j.K - 1):
-        _fill_row(&j.x, _map_index(j.oy + r0 + p, j.M, j.boundary), j.colmap, j.qa, j.qb,
-                  j.ox, j.wp, fill, buf + p * j.bs)
+        src_row = _map_index(j.oy + r0 + p, j.M, j.boundary)
+        if j.src < 0:
+            _fill_row(&j.x, src_row, j.colmap, j.qa, j.qb, j.ox, j.wp, fill, buf + p * j.bs)
+        else:
+            _fill_cast(j.src, &j.x, src_row, j.colmap, j.qa, j.qb, j.ox, 0, j.wp, fill,
+                       buf + p * j.bs)
+    if j.narrow:
+        for p in range(nr):
+            _row(buf + p * j.bs, j.bs, <const num_t*>j.w, j.K, j.L, row, j.Wo)
+            _store_low_bytes(row, <uint8_t*>(j.out + (r0 + p) * j.os), j.Wo)
+        return
     _tile_rows(buf, j.bs, <const num_t*>j.w, j.K, j.L, j.out + r0 * j.os, j.os, nr, j.Wo,
                j.stream)
     if j.stream:
@@ -450,6 +560,8 @@ cdef void _tile_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _tile(<long double*>NULL, j, t, slot)
     elif j.kind == 3:
         _tile(<int32_t*>NULL, j, t, slot)
+    elif j.kind == 5:
+        _tile(<uint16_t*>NULL, j, t, slot)
     else:
         _tile(<int64_t*>NULL, j, t, slot)
 
@@ -465,12 +577,47 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, :] w, num_t[:, :] out,
     straight into its result). The GIL is released and rows of output are split into
     tiles that the caller and up to ``nthreads - 1`` workers of fastconv's pool share.
     """
-    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
-    cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
-    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
-    _check_rows_contiguous(out.strides[1], sizeof(num_t), Wo)
+    _check_rows_contiguous(out.strides[1], sizeof(num_t), out.shape[1])
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    _correlate_tiles(_view(x), w, <char*>&out[0, 0], out.strides[0], out.shape[0],
+                     out.shape[1], oy, ox, boundary, fill, nthreads, -1, 0)
+
+
+_SRC_CODES = {("i", 1): _SRC_I8, ("u", 1): _SRC_U8, ("b", 1): _SRC_U8, ("i", 2): _SRC_I16,
+              ("u", 2): _SRC_U16, ("i", 4): _SRC_I32, ("u", 4): _SRC_U32, ("i", 8): _SRC_I64,
+              ("u", 8): _SRC_U64, ("f", 4): _SRC_F32, ("f", 8): _SRC_F64}
+
+
+def correlate_valid_cast(x, const num_t[:, :] w, out, Py_ssize_t oy, Py_ssize_t ox,
+                         int boundary, num_t fill, int nthreads):
+    """correlate_valid of an ``x`` of another type, in the lanes of ``w``'s type.
+
+    Each tile's input rows are converted as they are copied into the tile (integers
+    modulo 2**bits, integers to floats as numpy's astype, float32 to float64), so
+    the call's extra memory is its tile buffers, never a converted copy of ``x``.
+    ``out`` (contiguous rows) holds ``w``'s type, or for 16-bit lanes any type of
+    at most 16 bits: 8-bit outputs get each result's low byte (exact modulo 2**8).
+    ``x`` is a 2-D numpy array of native byte order; bool reads as uint8.
+    """
+    cdef int narrow
+    cdef _View xv
+    cdef int src = _cast_args(x, out, sizeof(num_t), _kind(&fill) == 5, &xv, &narrow)
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1], os = out.strides[0]
     if Ho == 0 or Wo == 0:
         return
+    cdef size_t op = out.ctypes.data
+    _correlate_tiles(xv, w, <char*>op, os, Ho, Wo, oy, ox, boundary, fill, nthreads, src,
+                     narrow)
+
+
+cdef int _correlate_tiles(_View xv, const num_t[:, :] w, char* out, Py_ssize_t os,
+                          Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t oy, Py_ssize_t ox,
+                          int boundary, num_t fill, int nthreads, int src,
+                          int narrow) except -1:
+    """The tiled call behind correlate_valid(_cast): ``Ho x Wo`` outputs at ``out``."""
+    cdef Py_ssize_t M = xv.n0, N = xv.n1
+    cdef Py_ssize_t K = w.shape[0], L = w.shape[1]
     cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
     cdef Py_ssize_t wp = Wo + L - 1           # padded row width a tile needs
     cdef Py_ssize_t bs = wp + ch              # + slack: the last chunk may read past wp
@@ -480,7 +627,7 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, :] w, num_t[:, :] out,
     T = _balanced_tile(T, K, Ho, nthreads)
     cdef Py_ssize_t ntiles = (Ho + T - 1) // T
     cdef int nt = max(1, min(nthreads, <int>ntiles))
-    cdef Py_ssize_t per = (T + K - 1) * bs
+    cdef Py_ssize_t per = (T + K) * bs        # the tile's rows + one for a narrow store
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
     cdef num_t* wc = <num_t*>malloc(K * L * sizeof(num_t) + 1)
@@ -494,10 +641,10 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, :] w, num_t[:, :] out,
         for b in range(L):
             wc[a * L + b] = w[a, b]
     cdef _Tiles j
-    j.x = _view(x)
+    j.x = xv
     j.w = wc
-    j.out = <char*>&out[0, 0]
-    j.os = out.strides[0]
+    j.out = out
+    j.os = os
     j.colmap = colmap
     j.bufs = <char*>bufs
     j.per_bytes = per * sizeof(num_t)
@@ -507,11 +654,13 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, :] w, num_t[:, :] out,
     j.wp = wp
     j.boundary = boundary
     j.kind = _kind(&fill)
+    j.src = src
+    j.narrow = narrow
     (<num_t*>j.fill)[0] = fill
     # An output larger than the last-level cache of common CPUs is gone from cache
     # before anyone reads it: stream it, saving the read of each line before its write.
     j.stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes
-    _zero_slack(bufs, (T + K - 1) * nt, bs, wp, sizeof(num_t))
+    _zero_slack(bufs, (T + K) * nt, bs, wp, sizeof(num_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
@@ -519,6 +668,7 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, :] w, num_t[:, :] out,
     free(colmap)
     free(bufs)
     free(wc)
+    return 0
 
 
 cdef void _gather_row(const Py_ssize_t* cedges, Py_ssize_t nc, const Py_ssize_t* blk,
@@ -610,6 +760,8 @@ def correlate_valid_blocks(const Py_ssize_t[::1] redges, const Py_ssize_t[::1] c
     j.cedges = &cedges[0]
     j.blocks = &blocks[0, 0]
     j.kind = _kind(&fill)
+    j.src = -1
+    j.narrow = 0
     (<num_t*>j.fill)[0] = fill
     j.stream = out_bytes >= _stream_bytes
     _zero_slack(bufs, (T + K - 1) * nt, bs, wp, sizeof(num_t))
@@ -652,6 +804,8 @@ cdef void _block_tile_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _block_tile(<long double*>NULL, j, t, slot)
     elif j.kind == 3:
         _block_tile(<int32_t*>NULL, j, t, slot)
+    elif j.kind == 5:
+        _block_tile(<uint16_t*>NULL, j, t, slot)
     else:
         _block_tile(<int64_t*>NULL, j, t, slot)
 
@@ -667,6 +821,7 @@ ctypedef struct _Sep:
     Py_ssize_t os, per_bytes, bs, hs, R, St, nstrips, Tb, Ho, Wo, K, L, M, N, oy, ox
     Py_ssize_t one, qa, qb
     int boundary, stream, kind, bad
+    int src, narrow   # as in _Tiles
     long double fill[2]
 
 
@@ -687,12 +842,57 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     Returns False if an intermediate value (so an input, or the fill) was Inf or
     NaN; the output is then not the primitive's and the caller redoes it direct.
     """
-    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
-    cdef Py_ssize_t K = u.shape[0], L = v.shape[0]
-    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1]
-    _check_rows_contiguous(out.strides[1], sizeof(num_t), Wo)
+    _check_rows_contiguous(out.strides[1], sizeof(num_t), out.shape[1])
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return True
+    return _separable_strips(_view(x), u, v, <char*>&out[0, 0], out.strides[0],
+                             out.shape[0], out.shape[1], oy, ox, boundary, fill, nthreads,
+                             -1, 0)
+
+
+def correlate_valid_separable_cast(x, const num_t[::1] u, const num_t[::1] v, out,
+                                   Py_ssize_t oy, Py_ssize_t ox, int boundary, num_t fill,
+                                   int nthreads):
+    """correlate_valid_separable of an ``x`` of another type, converted in the
+    strips, into an ``out`` as correlate_valid_cast takes them."""
+    cdef int narrow
+    cdef _View xv
+    cdef int src = _cast_args(x, out, sizeof(num_t), _kind(&fill) == 5, &xv, &narrow)
+    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1], os = out.strides[0]
     if Ho == 0 or Wo == 0:
         return True
+    cdef size_t op = out.ctypes.data
+    return _separable_strips(xv, u, v, <char*>op, os, Ho, Wo, oy, ox, boundary, fill,
+                             nthreads, src, narrow)
+
+
+cdef int _cast_args(x, out, size_t lane_bytes, bint lanes16, _View* xv,
+                    int* narrow_out) except -2:
+    """x's src code (setting ``*xv`` and ``*narrow_out``) for the *_cast entry points,
+    checking that the tiles can read ``x`` and write ``out``."""
+    cdef int src = _SRC_CODES.get((x.dtype.kind, x.dtype.itemsize), -2)
+    if src == -2 or x.ndim != 2 or not x.dtype.isnative:
+        raise TypeError(f"fastconv: cannot convert {x.dtype} input in the tile")
+    cdef Py_ssize_t isz = out.dtype.itemsize
+    cdef int narrow = isz == 1
+    if not (isz == lane_bytes or narrow and lanes16) or out.ndim != 2 \
+            or out.dtype.kind not in "iufb" or not out.flags.writeable:
+        raise TypeError(f"fastconv: cannot write {out.dtype} results from these lanes")
+    _check_rows_contiguous(out.strides[1], isz, out.shape[1])
+    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
+    cdef size_t xp = x.ctypes.data if M > 0 and N > 0 else 0
+    xv[0] = _view_of(<const char*>xp, M, N, x.strides[0], x.strides[1])
+    narrow_out[0] = narrow
+    return src
+
+
+cdef object _separable_strips(_View xv, const num_t[::1] u, const num_t[::1] v, char* out,
+                              Py_ssize_t os, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t oy,
+                              Py_ssize_t ox, int boundary, num_t fill, int nthreads, int src,
+                              int narrow):
+    """The strips behind correlate_valid_separable(_cast)."""
+    cdef Py_ssize_t M = xv.n0, N = xv.n1
+    cdef Py_ssize_t K = u.shape[0], L = v.shape[0]
     cdef Py_ssize_t ch = FC_ACC_BYTES // sizeof(num_t)
     cdef Py_ssize_t St = FC_SEP_STRIP_CHUNKS * ch     # strip width
     cdef int nt0 = max(1, nthreads)
@@ -716,7 +916,7 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     cdef Py_ssize_t bs = (St + L - 1 + ch + al - 1) // al * al   # input row (+ slack)
     cdef Py_ssize_t hs = (St + ch + al - 1) // al * al           # ring row (+ slack)
     cdef Py_ssize_t R = K + 1                  # ring rows: an output pair reads K + 1
-    cdef Py_ssize_t per = bs + 2 * R * hs
+    cdef Py_ssize_t per = bs + (2 * R + 1) * hs   # + one row for a narrow store
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
     if colmap == NULL or raw == NULL:
@@ -726,11 +926,13 @@ def correlate_valid_separable(const num_t[:, :] x, const num_t[::1] u,
     cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
     cdef Py_ssize_t q
     cdef _Sep j
-    j.x = _view(x)
+    j.x = xv
     j.u = &u[0]
     j.v = &v[0]
-    j.out = <char*>&out[0, 0]
-    j.os = out.strides[0]
+    j.out = out
+    j.os = os
+    j.src = src
+    j.narrow = narrow
     j.colmap = colmap
     j.bufs = <char*>bufs
     j.per_bytes = per * sizeof(num_t)
@@ -767,14 +969,21 @@ cdef void _sep_strip(num_t* tag, _Sep* j, Py_ssize_t t, int slot) noexcept nogil
     cdef Py_ssize_t r0 = (t // j.nstrips) * j.Tb
     cdef Py_ssize_t nr = min(j.Tb, j.Ho - r0)
     cdef Py_ssize_t i = 0, p, q
+    cdef Py_ssize_t src_row
+    cdef num_t* row = ring + 2 * R * hs          # a narrow store's one row
     # out[r, c0] of this strip
-    cdef char* o = j.out + r0 * j.os + c0 * <Py_ssize_t>sizeof(num_t)
+    cdef char* o = j.out + r0 * j.os + c0 * (1 if j.narrow else <Py_ssize_t>sizeof(num_t))
     # zero slack: the last vector of a row reads past its end
     _zero_slack(buf, 1, j.bs, sw + L - 1, sizeof(num_t))
     _zero_slack(ring, 2 * R, hs, sw, sizeof(num_t))
     for p in range(nr + K - 1):
-        _fill_span(&j.x, _map_index(j.oy + r0 + p, j.M, j.boundary), j.colmap, j.qa, j.qb,
-                   j.ox, c0, c0 + sw + L - 1, fill, buf)
+        src_row = _map_index(j.oy + r0 + p, j.M, j.boundary)
+        if j.src < 0:
+            _fill_span(&j.x, src_row, j.colmap, j.qa, j.qb, j.ox, c0, c0 + sw + L - 1, fill,
+                       buf)
+        else:
+            _fill_cast(j.src, &j.x, src_row, j.colmap, j.qa, j.qb, j.ox, c0, c0 + sw + L - 1,
+                       fill, buf)
         q = p % R
         # 1 x L pass, stored at both of the row's ring slots
         _row(buf, j.bs, <const num_t*>j.v, j.one, L, ring + q * hs, sw, ring + (q + R) * hs)
@@ -795,6 +1004,10 @@ cdef void _sep_strip(num_t* tag, _Sep* j, Py_ssize_t t, int slot) noexcept nogil
                 i = i + 2
             elif i + 1 < nr and p < i + K and p < nr + K - 2:
                 break
+            elif j.narrow:
+                _row(ring + (i % R) * hs, hs, u, K, 1, row, sw)
+                _store_low_bytes(row, <uint8_t*>(o + i * j.os), sw)
+                i = i + 1
             else:
                 _row(ring + (i % R) * hs, hs, u, K, 1, <num_t*>(o + i * j.os), sw)
                 i = i + 1
@@ -812,6 +1025,8 @@ cdef void _sep_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _sep_strip(<long double*>NULL, j, t, slot)
     elif j.kind == 3:
         _sep_strip(<int32_t*>NULL, j, t, slot)
+    elif j.kind == 5:
+        _sep_strip(<uint16_t*>NULL, j, t, slot)
     else:
         _sep_strip(<int64_t*>NULL, j, t, slot)
 

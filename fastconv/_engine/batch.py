@@ -37,8 +37,8 @@ def correlate_rows(out: np.ndarray, x: np.ndarray, w: np.ndarray, dt: np.dtype,
         if method == "direct":
             correlate_into(out[lo:hi], xs, w, (0, 0), FILL, 0, dt)
         else:
-            out[lo:hi] = correlate_plane_method(xs, w, (hi - lo, out.shape[1]), (0, 0),
-                                                FILL, 0, dt, method)
+            correlate_plane_method(xs, w, (hi - lo, out.shape[1]), (0, 0), FILL, 0, dt,
+                                   method, out[lo:hi])
 
     run_split(rows, out.shape[0])
 
@@ -57,8 +57,8 @@ def correlate_stack(out: np.ndarray, imgs: np.ndarray, w: np.ndarray,
             if method == "direct":
                 correlate_into(out[i], imgs[i], w, origin, boundary, fill, dt)
             else:
-                out[i] = correlate_plane_method(imgs[i].astype(dt, copy=False), w, out_shape,
-                                                origin, boundary, fill, dt, method)
+                correlate_plane_method(imgs[i], w, out_shape, origin, boundary, fill, dt,
+                                       method, out[i])
 
     if out_shape[0] * out_shape[1] * w.size < _POOL_BELOW:
         run_split(run, imgs.shape[0])

@@ -26,15 +26,60 @@ MIN_WORK_PER_THREAD = 1 << 18
 _NARROW = 16
 
 
+_U16, _I32, _I64 = np.dtype(np.uint16), np.dtype(np.int32), np.dtype(np.int64)
+
+
 def compute_dtype(dt: np.dtype) -> np.dtype:
-    """The type the kernel accumulates in. Integers wrap modulo 2**bits, so any
-    integer result is exact when computed in a wider integer type of the same
-    signedness-agnostic bit pattern and truncated at the end (scipy's wrap-around)."""
+    """The type the kernel accumulates a ``dt`` result in (its lanes).
+
+    Integers wrap modulo 2**bits, so a result is exact when computed modulo any
+    larger power of two and truncated: 8- and 16-bit results run in 16-bit lanes
+    (x86 has no 8-bit multiply), 32-bit in int32 and 64-bit in int64, the bit
+    pattern being the same for signed and unsigned types. The Numba kernel keeps
+    int32 lanes for the narrow types."""
     if dt.kind in "iu":
-        return np.dtype(np.int32) if dt.itemsize <= 4 else np.dtype(np.int64)
+        if dt.itemsize <= 2:
+            return _I32 if kernels.uses_numba() else _U16
+        return _I32 if dt.itemsize == 4 else _I64
     if dt.kind == "c":
         return np.dtype(f"f{dt.itemsize // 2}")
     return dt
+
+
+def lanes_view(a: np.ndarray, ct: np.dtype) -> np.ndarray | None:
+    """``a`` as the kernel reads or writes it in lanes of ``ct``: itself, or an
+    integer array of ``ct``'s width viewed as ``ct`` (same bits, no copy); None
+    when the kernel must convert."""
+    if a.dtype == ct:
+        return a
+    if a.dtype.kind in "iu" and ct.kind in "iu" and a.dtype.itemsize == ct.itemsize \
+            and a.dtype.isnative:
+        return a.view(ct)
+    return None
+
+
+def converts_in_tile(x: np.ndarray, ct: np.dtype) -> bool:
+    """Whether the compiled tiles can read ``x`` in its own type and convert it
+    (integers modulo the lanes' width, integers to floats, float32 to float64)."""
+    dt = x.dtype
+    if x.ndim != 2 or not dt.isnative or dt.kind not in "biuf" or dt.itemsize > 8 \
+            or dt == np.float16 or kernels.uses_numba():
+        return False
+    if ct.kind == "f":
+        return dt.kind != "f" or dt.itemsize <= ct.itemsize
+    return ct.kind in "iu" and dt.kind != "f" and dt.itemsize <= ct.itemsize
+
+
+def out_lanes(out: np.ndarray, ct: np.dtype) -> np.ndarray | None:
+    """``out`` as the kernel writes it: in ``ct``'s lanes, or 8-bit integers written
+    from 16-bit lanes (their low bytes); None when it cannot write there."""
+    if out.ndim != 2 or out.strides[1] != out.itemsize and out.shape[1] > 1 or \
+            kernels.uses_numba() and not out.flags.c_contiguous:
+        return None
+    v = lanes_view(out, ct)
+    if v is None and ct == _U16 and out.dtype.kind in "iu" and out.itemsize == 1:
+        return out
+    return v
 
 
 def threads_for(work: int, itemsize: int = 8) -> int:
@@ -51,8 +96,10 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
                     out_dtype: np.dtype, out: np.ndarray | None = None) -> np.ndarray:
     """The primitive: out[i, j] = sum w[a, b] * x_ext[i+oy+a, j+ox+b], in ``out_dtype``.
 
-    ``x`` and ``w`` already hold ``out_dtype`` values; ``w`` is the kernel as it is
-    applied (flipped for a convolution, conjugated for a correlation). ``out``, if
+    ``w`` holds ``out_dtype`` values: the kernel as it is applied (flipped for a
+    convolution, conjugated for a correlation). ``x`` may be of any type whose
+    values ``out_dtype`` holds (numpy's promotion): the tiles convert its rows as
+    they copy them, so no converted copy of the image is made. ``out``, if
     given, is an ``out_shape`` array of ``out_dtype`` (a block of a larger array may
     do) that receives the result and is returned; the real kernels write into it
     directly when its rows are contiguous.
@@ -67,24 +114,53 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     nt = threads_for(Ho * Wo * K * L, ct.itemsize)
     oy, ox = origin
     if out_dtype.kind == "c":
-        return deliver(correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype,
-                                         ct, nt), out)
-    xc = x.astype(ct, copy=False)
+        return deliver(correlate_complex(x.astype(out_dtype, copy=False), w, out_shape, oy,
+                                         ox, boundary, fill, out_dtype, ct, nt), out)
+    fill = lane_scalar(fill, out_dtype, ct)
+    wl = _kernel_for(w, ct)
     if Wo < _NARROW and Ho > 2 * Wo:
         # A tall, narrow output (a strip of a tiled image): each row would be one
         # short chain of dependent multiply-adds. Transposed, its rows are long.
-        res = np.empty((Wo, Ho), ct)
-        kernels.direct_fn(ct)(xc.T, _kernel_for(w.T, ct), res, ox, oy,
-                              boundary, _scalar(fill, ct), nt)
-        return deliver(res.T if ct == out_dtype else res.T.astype(out_dtype), out)
-    res = out if out is not None and writable_in_place(out, ct) else np.empty(out_shape, ct)
-    kernels.direct_fn(ct)(xc, _kernel_for(w, ct), res, oy, ox, boundary, _scalar(fill, ct), nt)
-    return deliver(res if ct == out_dtype else res.astype(out_dtype), out)
+        res = np.empty((Wo, Ho), out_dtype)
+        _run(x.T, wl.T, res, ox, oy, boundary, fill, ct, nt)
+        return deliver(res.T, out)
+    if out is not None and out.flags.writeable and out_lanes(out, ct) is not None:
+        res = out
+    else:
+        res = np.empty(out_shape, out_dtype)
+    _run(x, wl, res, oy, ox, boundary, fill, ct, nt)
+    return deliver(res, out)
 
 
-def _scalar(fill: Any, ct: np.dtype) -> Any:
-    """``fill`` as a ``ct`` scalar (usually it is one already)."""
-    return fill if type(fill) is ct.type else ct.type(fill)
+def _run(x: np.ndarray, w: np.ndarray, res: np.ndarray, oy: int, ox: int, boundary: int,
+         fill: Any, ct: np.dtype, nt: int) -> None:
+    """The compiled kernel into ``res`` (of the result type), in ``ct``'s lanes: x
+    read as it is where the tiles can convert it, else converted first; res written
+    in place where its type allows, else through a ``ct`` array."""
+    xl = lanes_view(x, ct)
+    ol = out_lanes(res, ct)
+    if xl is not None and ol is not None and ol.dtype == ct:
+        kernels.direct_fn(ct)(xl, w, ol, oy, ox, boundary, fill, nt)
+        return
+    if ol is not None and converts_in_tile(x, ct):
+        kernels.cast_fn(ct)(x, w, ol, oy, ox, boundary, fill, nt)
+        return
+    # what the tiles cannot read or write (float16, long doubles, Numba's kernel)
+    xc = xl if xl is not None else x.astype(ct)
+    tmp = ol if ol is not None and ol.dtype == ct else np.empty(res.shape, ct)
+    kernels.direct_fn(ct)(xc, w, tmp, oy, ox, boundary, fill, nt)
+    if tmp is not ol:
+        res[...] = tmp
+
+
+def lane_scalar(fill: Any, dt: np.dtype, ct: np.dtype) -> Any:
+    """The fill value (already of the result type ``dt``) as a ``ct`` scalar; an
+    integer keeps its bits modulo the lanes' width, as numpy's astype does."""
+    if type(fill) is ct.type:
+        return fill
+    if dt.kind in "iu" and ct.kind in "iu":
+        return np.asarray(fill, dt).astype(ct)[()]
+    return ct.type(fill)
 
 
 def _kernel_for(w: np.ndarray, ct: np.dtype) -> np.ndarray:
@@ -95,14 +171,6 @@ def _kernel_for(w: np.ndarray, ct: np.dtype) -> np.ndarray:
     return w
 
 
-def writable_in_place(out: np.ndarray | None, ct: np.dtype) -> bool:
-    """Whether the direct kernel can write ``out`` itself: its type, contiguous rows,
-    and (for Numba, which would compile anew for another layout) C-contiguous."""
-    if out is None or out.dtype != ct or out.strides[1] != ct.itemsize:
-        return False
-    return not kernels.uses_numba() or out.flags.c_contiguous
-
-
 def deliver(res: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     """``res``, or ``out`` holding it when the caller gave one."""
     if out is None or res is out:
@@ -111,20 +179,8 @@ def deliver(res: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def can_write_in_place(dt: np.dtype) -> bool:
-    """Whether the kernel accumulates ``dt`` in ``dt`` itself (real, not widened)."""
-    return dt.kind != "c" and compute_dtype(dt) == dt
-
-
 def correlate_into(out: np.ndarray, x: np.ndarray, w: np.ndarray, origin: tuple[int, int],
                    boundary: int, fill: Any, dt: np.dtype) -> None:
     """``out[...] = correlate_plane(x, w, out.shape, origin, boundary, fill, dt)``,
-    without the temporary where the type allows. ``w`` is C-contiguous ``dt``."""
-    if not can_write_in_place(dt) or out.size == 0 or w.size == 0 or \
-            not out.flags.c_contiguous:
-        out[...] = correlate_plane(x, w, out.shape, origin, boundary, fill, dt)
-        return
-    check_boundary_input(x, boundary)
-    nt = threads_for(out.size * w.size, dt.itemsize)
-    kernels.direct_fn(dt)(x.astype(dt, copy=False), w, out, origin[0], origin[1], boundary,
-                          _scalar(fill, dt), nt)
+    written in place where the kernel can (``out`` of type ``dt``)."""
+    correlate_plane(x, w, out.shape, origin, boundary, fill, dt, out)

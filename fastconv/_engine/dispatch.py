@@ -15,7 +15,7 @@ import numpy as np
 from .._runtime.memory import recycled
 from .._runtime.threads import get_num_threads
 from . import fft, plan
-from .direct import compute_dtype, correlate_plane, deliver, writable_in_place
+from .direct import compute_dtype, correlate_plane, deliver
 from .gates import all_finite, check_boundary_input, fft_dtype
 from .separable import checks_itself, correlate_fused, correlate_plane_separable, factor
 
@@ -97,19 +97,17 @@ def _correlate_plane_method(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, 
         return direct()
     check_boundary_input(x, boundary)
     if method == "separable":
-        sdt = out_dtype if out_dtype.kind in "fc" else compute_dtype(out_dtype)
         if checks_itself(method, out_dtype):
-            res = correlate_fused(x, *uv, out_shape, origin, boundary, fill, sdt,
-                                  out if writable_in_place(out, sdt) else None)
+            res = correlate_fused(x, *uv, out_shape, origin, boundary, fill, out_dtype, out)
             if res is None:      # x held Inf or NaN: the direct loop treats them as scipy
                 return direct()
-        else:   # complex or the Numba backend: two passes of the plain primitive
-            res = correlate_plane_separable(x, *uv, out_shape, origin, boundary, fill, sdt)
+            return res
+        # complex or the Numba backend: two passes of the plain primitive
+        sdt = out_dtype if out_dtype.kind in "fc" else compute_dtype(out_dtype)
+        res = correlate_plane_separable(x, *uv, out_shape, origin, boundary, fill, sdt)
         return deliver(res if sdt == out_dtype else res.astype(out_dtype), out)
     res = fft.correlate_plane_fft(x, w, out_shape, origin, boundary, fill, fdt,
                                   get_num_threads(),
-                                  fft.block_shape(out_shape, w.shape, fdt.kind == "f"))
-    if out_dtype.kind in "iu":
-        # exact integers in float64: round, then wrap like scipy
-        res = np.rint(res).astype(np.int64).astype(out_dtype)
+                                  fft.block_shape(out_shape, w.shape, fdt.kind == "f"),
+                                  out_dtype)
     return deliver(res, out)

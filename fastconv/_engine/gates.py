@@ -24,7 +24,7 @@ def all_finite(x: np.ndarray | None, w: np.ndarray, fill: Any) -> bool:
     """Whether x (None: not checked here), w and fill are free of Inf and NaN."""
     if not (np.isfinite(w).all() and np.isfinite(fill)):
         return False
-    if x is None:
+    if x is None or x.dtype.kind in "biu":
         return True
     if x.dtype.kind == "c" and x.dtype.itemsize <= 16:
         parts = (x.real, x.imag)

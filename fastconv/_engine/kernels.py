@@ -67,7 +67,7 @@ def uses_numba() -> bool:
 # knows the type, and the specialisation skips that (~0.5 us of a small call).
 _SPECIALISATIONS = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
                     np.dtype(np.longdouble): "long double", np.dtype(np.int32): "int32_t",
-                    np.dtype(np.int64): "int64_t"}
+                    np.dtype(np.int64): "int64_t", np.dtype(np.uint16): "uint16_t"}
 _specialised: dict[tuple[Callable, str], Callable] = {}
 
 
@@ -85,5 +85,16 @@ def direct_fn(ct: np.dtype) -> Callable:
         mod = build()
         name = _SPECIALISATIONS.get(ct)
         fn = mod.correlate_valid if name is None else mod.correlate_valid[name]
+        _specialised[key] = fn
+    return fn
+
+
+def cast_fn(ct: np.dtype) -> Callable:
+    """The ``correlate_valid_cast`` for lanes of type ``ct`` (Cython only): it reads
+    an input of another type, converting it in the tiles."""
+    key = (build, ct.char, "cast")
+    fn = _specialised.get(key)
+    if fn is None:
+        fn = build().correlate_valid_cast[_SPECIALISATIONS[ct]]
         _specialised[key] = fn
     return fn

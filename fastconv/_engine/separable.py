@@ -21,7 +21,8 @@ import numpy as np
 
 from . import kernels
 from .boundary import FILL
-from .direct import correlate_plane, threads_for
+from .direct import (compute_dtype, converts_in_tile, correlate_plane, deliver, lane_scalar,
+                     lanes_view, out_lanes, threads_for)
 
 # A float kernel counts as rank 1 when the rest of its SVD is below this many
 # units of rounding of its largest singular value (rounding while building an
@@ -112,15 +113,26 @@ def checks_itself(method: str, dt: np.dtype) -> bool:
 
 def correlate_fused(x: np.ndarray, u: np.ndarray, v: np.ndarray,
                     out_shape: tuple[int, int], origin: tuple[int, int], boundary: int,
-                    fill: Any, ct: np.dtype, out: np.ndarray | None = None
+                    fill: Any, dt: np.dtype, out: np.ndarray | None = None
                     ) -> np.ndarray | None:
-    """Both 1-D passes in one compiled call (the intermediate stays in L1); None
-    when x turned out to hold Inf or NaN (``out`` then holds garbage)."""
-    if out is None:
-        out = np.empty(out_shape, ct)
+    """Both 1-D passes in one compiled call (the intermediate stays in L1), the
+    result in ``dt`` (into ``out`` if given); None when x turned out to hold Inf or
+    NaN (the result then holds garbage). ``x`` is read in its own type where the
+    strips can convert it, as the direct tiles do."""
+    ct = compute_dtype(dt)
+    res = out if out is not None and out.flags.writeable and out_lanes(out, ct) is not None \
+        else np.empty(out_shape, dt)
+    ol = out_lanes(res, ct)
+    xl = lanes_view(x, ct)
     nt = threads_for(out_shape[0] * out_shape[1] * (u.size + v.size), ct.itemsize)
-    finite = kernels.build().correlate_valid_separable(x.astype(ct, copy=False),
-                                                       u.astype(ct), v.astype(ct), out,
-                                                       origin[0], origin[1], boundary,
-                                                       ct.type(fill), nt)
-    return out if finite else None
+    args = (u.astype(ct), v.astype(ct), ol, origin[0], origin[1], boundary,
+            lane_scalar(fill, dt, ct), nt)
+    mod = kernels.build()
+    if xl is not None and ol.dtype == ct:
+        finite = mod.correlate_valid_separable(xl, *args)
+    else:
+        xc = x if converts_in_tile(x, ct) else x.astype(ct)
+        finite = mod.correlate_valid_separable_cast(xc, *args)
+    if not finite:
+        return None
+    return deliver(res, out)
