@@ -9,6 +9,7 @@
 # materialised, in a small per-thread buffer that stays in L2; the caller's array
 # is read once, with whatever strides it has.
 
+from cpython.buffer cimport PyBUF_STRIDES, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.pycapsule cimport PyCapsule_Import
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
@@ -584,9 +585,15 @@ def correlate_valid(const num_t[:, :] x, const num_t[:, :] w, num_t[:, :] out,
                      out.shape[1], oy, ox, boundary, fill, nthreads, -1, 0)
 
 
-_SRC_CODES = {("i", 1): _SRC_I8, ("u", 1): _SRC_U8, ("b", 1): _SRC_U8, ("i", 2): _SRC_I16,
-              ("u", 2): _SRC_U16, ("i", 4): _SRC_I32, ("u", 4): _SRC_U32, ("i", 8): _SRC_I64,
-              ("u", 8): _SRC_U64, ("f", 4): _SRC_F32, ("f", 8): _SRC_F64}
+_SRC_BY_KIND = {("i", 1): _SRC_I8, ("u", 1): _SRC_U8, ("b", 1): _SRC_U8, ("i", 2): _SRC_I16,
+                ("u", 2): _SRC_U16, ("i", 4): _SRC_I32, ("u", 4): _SRC_U32, ("i", 8): _SRC_I64,
+                ("u", 8): _SRC_U64, ("f", 4): _SRC_F32, ("f", 8): _SRC_F64}
+# by the type's character (looked up per call; a kind and size tuple cost more); the
+# C long behind 'l' is 8 bytes here and 4 on Windows, hence built from numpy's answer
+import numpy as _np
+_SRC_CODES = {c: _SRC_BY_KIND[_np.dtype(c).kind, _np.dtype(c).itemsize]
+              for c in "?bBhHiIlLqQfd" if (_np.dtype(c).kind, _np.dtype(c).itemsize)
+              in _SRC_BY_KIND}
 
 
 def correlate_valid_cast(x, const num_t[:, :] w, out, Py_ssize_t oy, Py_ssize_t ox,
@@ -601,14 +608,12 @@ def correlate_valid_cast(x, const num_t[:, :] w, out, Py_ssize_t oy, Py_ssize_t 
     ``x`` is a 2-D numpy array of native byte order; bool reads as uint8.
     """
     cdef int narrow
-    cdef _View xv
-    cdef int src = _cast_args(x, out, sizeof(num_t), _kind(&fill) == 5, &xv, &narrow)
-    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1], os = out.strides[0]
-    if Ho == 0 or Wo == 0:
+    cdef _View xv, ov
+    cdef int src = _cast_args(x, out, sizeof(num_t), _kind(&fill) == 5, &xv, &ov, &narrow)
+    if ov.n0 == 0 or ov.n1 == 0:
         return
-    cdef size_t op = out.ctypes.data
-    _correlate_tiles(xv, w, <char*>op, os, Ho, Wo, oy, ox, boundary, fill, nthreads, src,
-                     narrow)
+    _correlate_tiles(xv, w, <char*>ov.p, ov.s0, ov.n0, ov.n1, oy, ox, boundary, fill,
+                     nthreads, src, narrow)
 
 
 cdef int _correlate_tiles(_View xv, const num_t[:, :] w, char* out, Py_ssize_t os,
@@ -856,34 +861,49 @@ def correlate_valid_separable_cast(x, const num_t[::1] u, const num_t[::1] v, ou
     """correlate_valid_separable of an ``x`` of another type, converted in the
     strips, into an ``out`` as correlate_valid_cast takes them."""
     cdef int narrow
-    cdef _View xv
-    cdef int src = _cast_args(x, out, sizeof(num_t), _kind(&fill) == 5, &xv, &narrow)
-    cdef Py_ssize_t Ho = out.shape[0], Wo = out.shape[1], os = out.strides[0]
-    if Ho == 0 or Wo == 0:
+    cdef _View xv, ov
+    cdef int src = _cast_args(x, out, sizeof(num_t), _kind(&fill) == 5, &xv, &ov, &narrow)
+    if ov.n0 == 0 or ov.n1 == 0:
         return True
-    cdef size_t op = out.ctypes.data
-    return _separable_strips(xv, u, v, <char*>op, os, Ho, Wo, oy, ox, boundary, fill,
-                             nthreads, src, narrow)
+    return _separable_strips(xv, u, v, <char*>ov.p, ov.s0, ov.n0, ov.n1, oy, ox, boundary,
+                             fill, nthreads, src, narrow)
 
 
-cdef int _cast_args(x, out, size_t lane_bytes, bint lanes16, _View* xv,
+cdef int _cast_args(x, out, size_t lane_bytes, bint lanes16, _View* xv, _View* out_view,
                     int* narrow_out) except -2:
-    """x's src code (setting ``*xv`` and ``*narrow_out``) for the *_cast entry points,
-    checking that the tiles can read ``x`` and write ``out``."""
-    cdef int src = _SRC_CODES.get((x.dtype.kind, x.dtype.itemsize), -2)
-    if src == -2 or x.ndim != 2 or not x.dtype.isnative:
-        raise TypeError(f"fastconv: cannot convert {x.dtype} input in the tile")
-    cdef Py_ssize_t isz = out.dtype.itemsize
+    """x's src code (setting ``*xv``, ``*out_view`` and ``*narrow_out``) for the *_cast
+    entry points, checking that the tiles can read ``x`` and write ``out``."""
+    xd, od = x.dtype, out.dtype
+    cdef int src = _SRC_CODES.get(xd.char, -2)
+    if src == -2 or not xd.isnative:
+        raise TypeError(f"fastconv: cannot convert {xd} input in the tile")
+    cdef Py_ssize_t isz = od.itemsize
     cdef int narrow = isz == 1
-    if not (isz == lane_bytes or narrow and lanes16) or out.ndim != 2 \
-            or out.dtype.kind not in "iufb" or not out.flags.writeable:
-        raise TypeError(f"fastconv: cannot write {out.dtype} results from these lanes")
-    _check_rows_contiguous(out.strides[1], isz, out.shape[1])
-    cdef Py_ssize_t M = x.shape[0], N = x.shape[1]
-    cdef size_t xp = x.ctypes.data if M > 0 and N > 0 else 0
-    xv[0] = _view_of(<const char*>xp, M, N, x.strides[0], x.strides[1])
+    if not (isz == lane_bytes or narrow and lanes16) or od.kind not in "iufb":
+        raise TypeError(f"fastconv: cannot write {od} results from these lanes")
+    cdef _View ov
+    _array_view(x, xv, 0)
+    _array_view(out, &ov, 1)
+    _check_rows_contiguous(ov.s1, isz, ov.n1)
+    out_view[0] = ov
     narrow_out[0] = narrow
     return src
+
+
+cdef int _array_view(a, _View* v, bint writable) except -1:
+    """A 2-D array's data, shape and strides through the buffer protocol (x.ctypes
+    cost a microsecond of a small call); the buffer is released at once, the caller
+    keeping the array alive."""
+    cdef Py_buffer b
+    PyObject_GetBuffer(a, &b, PyBUF_STRIDES | (PyBUF_WRITABLE if writable else 0))
+    try:
+        if b.ndim != 2:
+            raise ValueError("fastconv: a 2-D array is needed")
+        v[0] = _view_of(<const char*>b.buf if b.shape[0] and b.shape[1] else NULL,
+                        b.shape[0], b.shape[1], b.strides[0], b.strides[1])
+    finally:
+        PyBuffer_Release(&b)
+    return 0
 
 
 cdef object _separable_strips(_View xv, const num_t[::1] u, const num_t[::1] v, char* out,

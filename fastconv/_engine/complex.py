@@ -42,8 +42,14 @@ def correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype, rt, nt
     """The complex primitive (see ``direct.correlate_plane``), parts computed in ``rt``
     on ``nt`` threads."""
     fill = complex(fill)
-    xv = x.astype(out_dtype, copy=False)
-    xr, xi = xv.real, xv.imag
+    if x.dtype.kind == "c":
+        xv = x.astype(out_dtype, copy=False)
+        xr, xi = xv.real, xv.imag
+    else:
+        # a real image: its imaginary plane a zero that every element shares (stride
+        # 0), not a complex copy of the image (twice its size in the result's parts)
+        xv = xr = x.astype(rt, copy=False)
+        xi = np.broadcast_to(np.zeros((), rt), x.shape)
     fr, fi = fill.real, fill.imag
     wr = np.ascontiguousarray(w.real, dtype=rt)
     wi = np.ascontiguousarray(w.imag, dtype=rt)

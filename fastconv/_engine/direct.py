@@ -114,8 +114,8 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     nt = threads_for(Ho * Wo * K * L, ct.itemsize)
     oy, ox = origin
     if out_dtype.kind == "c":
-        return deliver(correlate_complex(x.astype(out_dtype, copy=False), w, out_shape, oy,
-                                         ox, boundary, fill, out_dtype, ct, nt), out)
+        return deliver(correlate_complex(x, w, out_shape, oy, ox, boundary, fill, out_dtype,
+                                         ct, nt), out)
     fill = lane_scalar(fill, out_dtype, ct)
     wl = _kernel_for(w, ct)
     if Wo < _NARROW and Ho > 2 * Wo:
@@ -158,8 +158,12 @@ def lane_scalar(fill: Any, dt: np.dtype, ct: np.dtype) -> Any:
     integer keeps its bits modulo the lanes' width, as numpy's astype does."""
     if type(fill) is ct.type:
         return fill
+    if type(fill) is int and fill == 0:        # not 'fill' boundaries: the front's 0
+        return ct.type(0)
     if dt.kind in "iu" and ct.kind in "iu":
-        return np.asarray(fill, dt).astype(ct)[()]
+        bits = 8 * ct.itemsize
+        v = int(fill) & ((1 << bits) - 1)          # its bits modulo the lanes' width
+        return ct.type(v - (1 << bits) if ct.kind == "i" and v >> (bits - 1) else v)
     return ct.type(fill)
 
 

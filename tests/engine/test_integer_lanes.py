@@ -219,3 +219,23 @@ def test_uint8_image_of_more_than_2_31_pixels():
         ref = ss.convolve2d(x[y0:r1 + 2, x0:c1 + 2], w, "same")
         np.testing.assert_array_equal(out[r0:r1, c0:c1],
                                       ref[r0 - y0:r1 - y0, c0 - x0:c1 - x0])
+
+
+@pytest.mark.parametrize("pair", [(np.float32, np.complex64), (np.float64, np.complex128),
+                                  (np.float32, np.complex128), (np.int16, np.complex64),
+                                  (np.float64, np.clongdouble)],
+                         ids=lambda p: f"{np.dtype(p[0]).name}-{np.dtype(p[1]).name}")
+@pytest.mark.parametrize("ksize", [(3, 3), (9, 9)], ids=["interleaved", "gauss"])
+def test_real_image_with_complex_kernel(pair, ksize):
+    """A real image reaches the complex loops as its own plane and a shared zero
+    imaginary plane (no complex copy); with a NaN it takes C99's products."""
+    rng = np.random.default_rng(8)
+    a = rng.integers(-50, 50, (40, 300)).astype(pair[0])
+    b = (rng.standard_normal(ksize) + 1j * rng.standard_normal(ksize)).astype(pair[1])
+    for boundary in BOUNDARIES:
+        got, ref = _both("convolve2d", a, b, mode="same", boundary=boundary, fillvalue=2)
+        assert_matches(got, ref, a, b, 2)
+    if a.dtype.kind == "f":
+        a[5, 7] = np.nan
+        got, ref = _both("correlate2d", a, b, mode="same")
+        assert_matches(got, ref, a, b)
