@@ -62,6 +62,10 @@ cdef extern from "_rows2.h":
                   Py_ssize_t L, double* o0, Py_ssize_t wo) noexcept nogil
     int fc_row2_d(const double* src, Py_ssize_t bs, const double* w, Py_ssize_t K,
                   Py_ssize_t L, double* o0, double* o1, Py_ssize_t wo, int stream) noexcept nogil
+    int fc_irows_h(const uint16_t* src, Py_ssize_t bs, const uint16_t* w, Py_ssize_t K,
+                   Py_ssize_t L, uint16_t* o0, uint16_t* o1, Py_ssize_t wo) noexcept nogil
+    int fc_irows_w(const uint32_t* src, Py_ssize_t bs, const uint32_t* w, Py_ssize_t K,
+                   Py_ssize_t L, uint32_t* o0, uint32_t* o1, Py_ssize_t wo) noexcept nogil
     void fc_sfence() noexcept nogil
     Py_ssize_t fc_cwidth_f() noexcept nogil
     Py_ssize_t fc_cwidth_d() noexcept nogil
@@ -358,6 +362,13 @@ cdef void _row(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_t K,
         elif num_t is double:
             if fc_row1_d(src, bs, w, K, L, o, wo):
                 return
+        elif num_t is uint16_t:
+            if fc_irows_h(src, bs, w, K, L, o, NULL, wo):
+                return
+        elif num_t is int32_t:
+            if fc_irows_w(<const uint32_t*>src, bs, <const uint32_t*>w, K, L, <uint32_t*>o,
+                          NULL, wo):
+                return
     if wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t)):
         _row_w(src, bs, w, K, L, o, wo, FC_ACC_BYTES // sizeof(num_t), o2)
     elif wo >= <Py_ssize_t>(FC_ACC_BYTES // sizeof(num_t) // 2):
@@ -394,6 +405,11 @@ cdef inline int _row2(const num_t* src, Py_ssize_t bs, const num_t* w, Py_ssize_
         return fc_row2_f(src, bs, w, K, L, o0, o1, wo, stream)
     elif num_t is double:
         return fc_row2_d(src, bs, w, K, L, o0, o1, wo, stream)
+    elif num_t is uint16_t:     # integers: exact, so any loop gives the same bits
+        return fc_irows_h(src, bs, w, K, L, o0, o1, wo)
+    elif num_t is int32_t:
+        return fc_irows_w(<const uint32_t*>src, bs, <const uint32_t*>w, K, L,
+                          <uint32_t*>o0, <uint32_t*>o1, wo)
     else:
         return 0
 
@@ -528,7 +544,7 @@ cdef void _tile(num_t* tag, _Tiles* j, Py_ssize_t t, int slot) noexcept nogil:
     """Tile ``t`` of correlate_valid: its padded rows into the slot's buffer, then
     its output rows."""
     cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
-    cdef num_t* row = buf + (j.T + j.K - 1) * j.bs     # the narrow store's one row
+    cdef num_t* row = buf + (j.T + j.K - 1) * j.bs     # the narrow store's two rows
     cdef num_t fill = (<num_t*>j.fill)[0]
     cdef Py_ssize_t r0 = t * j.T
     cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
@@ -541,9 +557,17 @@ cdef void _tile(num_t* tag, _Tiles* j, Py_ssize_t t, int slot) noexcept nogil:
             _fill_cast(j.src, &j.x, src_row, j.colmap, j.qa, j.qb, j.ox, 0, j.wp, fill,
                        buf + p * j.bs)
     if j.narrow:
-        for p in range(nr):
+        # rows in pairs into two rows of lanes, then their low bytes out
+        p = 0
+        while p + 1 < nr and _row2(buf + p * j.bs, j.bs, <const num_t*>j.w, j.K, j.L, row,
+                                   row + j.bs, j.Wo, 0):
+            _store_low_bytes(row, <uint8_t*>(j.out + (r0 + p) * j.os), j.Wo)
+            _store_low_bytes(row + j.bs, <uint8_t*>(j.out + (r0 + p + 1) * j.os), j.Wo)
+            p = p + 2
+        while p < nr:
             _row(buf + p * j.bs, j.bs, <const num_t*>j.w, j.K, j.L, row, j.Wo)
             _store_low_bytes(row, <uint8_t*>(j.out + (r0 + p) * j.os), j.Wo)
+            p = p + 1
         return
     _tile_rows(buf, j.bs, <const num_t*>j.w, j.K, j.L, j.out + r0 * j.os, j.os, nr, j.Wo,
                j.stream)
@@ -632,7 +656,7 @@ cdef int _correlate_tiles(_View xv, const num_t[:, :] w, char* out, Py_ssize_t o
     T = _balanced_tile(T, K, Ho, nthreads)
     cdef Py_ssize_t ntiles = (Ho + T - 1) // T
     cdef int nt = max(1, min(nthreads, <int>ntiles))
-    cdef Py_ssize_t per = (T + K) * bs        # the tile's rows + one for a narrow store
+    cdef Py_ssize_t per = (T + K + 1) * bs    # the tile's rows + two for a narrow store
     cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef num_t* bufs = <num_t*>malloc(per * nt * sizeof(num_t))
     cdef num_t* wc = <num_t*>malloc(K * L * sizeof(num_t) + 1)
@@ -665,7 +689,7 @@ cdef int _correlate_tiles(_View xv, const num_t[:, :] w, char* out, Py_ssize_t o
     # An output larger than the last-level cache of common CPUs is gone from cache
     # before anyone reads it: stream it, saving the read of each line before its write.
     j.stream = Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _stream_bytes
-    _zero_slack(bufs, (T + K) * nt, bs, wp, sizeof(num_t))
+    _zero_slack(bufs, (T + K + 1) * nt, bs, wp, sizeof(num_t))
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
@@ -1018,7 +1042,7 @@ cdef void _sep_strip(num_t* tag, _Sep* j, Py_ssize_t t, int slot) noexcept nogil
         # waits one row to go with i+1 through the pair loop, which shares
         # each ring load between the two (as in correlate_valid).
         while i < nr and p >= i + K - 1:
-            if i + 1 < nr and p >= i + K and _row2(
+            if i + 1 < nr and p >= i + K and not j.narrow and _row2(
                     ring + (i % R) * hs, hs, u, K, 1, <num_t*>(o + i * j.os),
                     <num_t*>(o + (i + 1) * j.os), sw, j.stream):
                 i = i + 2

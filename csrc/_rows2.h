@@ -20,6 +20,7 @@
 #define FC_ROWS2_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include "_portable.h"
 
@@ -628,9 +629,84 @@ static void fc_zrows_##SUF(const T* src, ptrdiff_t bs, const T* wr, const T* wi,
 FC_DEF_ZROWS2(f, float, int)
 FC_DEF_ZROWS2(d, double, long long)
 
+
+/* Integer lanes (16-bit for 8- and 16-bit results, 32-bit for 32-bit ones): the
+ * same pair scheme, unsigned so that every product and sum wraps modulo 2^bits as
+ * scipy's do (C promotes a scalar uint16_t to int, where overflow is undefined; in
+ * vector extensions the lanes keep their own width). The Cython chunk kept its
+ * accumulators on the stack here (gcc did not inline its 256-lane body): a load and
+ * a store around every multiply-add. Integers are exact, so any order will do. */
+#define FC_DEF_IROWS2(SUF, T)                                                         \
+typedef T fc_vec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                     \
+enum { FC_VL_##SUF = FC_VEC_BYTES / sizeof(T) };                                       \
+                                                                                       \
+static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                                 \
+    fc_vec_##SUF v;                                                                    \
+    memcpy(&v, p, sizeof v);                                                           \
+    FC_KEEP(v);                                                                        \
+    return v;                                                                          \
+}                                                                                      \
+                                                                                       \
+/* FC_NV vectors of rows o0 and (if two) o1: input row a feeds tap row a of o0 and   \
+   tap row a - 1 of o1. */                                                             \
+FC_ALWAYS_INLINE void fc_ichunk_##SUF(const T* src, ptrdiff_t bs, const T* w,          \
+                                   ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int two) {  \
+    fc_vec_##SUF a0[FC_NV] = {{0}}, a1[FC_NV] = {{0}}, v[FC_NV];                       \
+    const T* s;                                                                        \
+    ptrdiff_t a, b;                                                                    \
+    int j;                                                                             \
+    for (a = 0; a < K + two; a++) {                                                    \
+        s = src + a * bs;                                                              \
+        for (b = 0; b < L; b++) {                                                      \
+            for (j = 0; j < FC_NV; j++)                                                \
+                v[j] = fc_load_##SUF(s + b + j * FC_VL_##SUF);                         \
+            if (a < K)                                                                 \
+                for (j = 0; j < FC_NV; j++) a0[j] += w[a * L + b] * v[j];              \
+            if (two && a > 0)                                                          \
+                for (j = 0; j < FC_NV; j++) a1[j] += w[(a - 1) * L + b] * v[j];        \
+        }                                                                              \
+    }                                                                                  \
+    for (j = 0; j < FC_NV; j++) {                                                      \
+        memcpy(o0 + j * FC_VL_##SUF, &a0[j], sizeof a0[j]);                            \
+        if (two) memcpy(o1 + j * FC_VL_##SUF, &a1[j], sizeof a1[j]);                   \
+    }                                                                                  \
+}                                                                                      \
+                                                                                       \
+/* Row o0 (o1 == NULL) or rows o0 and o1 of wo outputs; 0, computing nothing, when  \
+   a row is narrower than one chunk. */                                                \
+static int fc_irows_##SUF(const T* src, ptrdiff_t bs, const T* w, ptrdiff_t K,         \
+                          ptrdiff_t L, T* o0, T* o1, ptrdiff_t wo) {                    \
+    const ptrdiff_t cw = FC_NV * FC_VL_##SUF;                                           \
+    ptrdiff_t c0, c;                                                                    \
+    if (wo < cw)                                                                        \
+        return 0;                                                                       \
+    for (c0 = 0; c0 < wo; c0 += cw) {                                                   \
+        c = c0 + cw <= wo ? c0 : wo - cw;   /* the last chunk shifted back */           \
+        if (o1)                                                                         \
+            fc_ichunk_##SUF(src + c, bs, w, K, L, o0 + c, o1 + c, 1);                   \
+        else                                                                            \
+            fc_ichunk_##SUF(src + c, bs, w, K, L, o0 + c, NULL, 0);                     \
+    }                                                                                   \
+    return 1;                                                                           \
+}
+
+FC_DEF_IROWS2(h, uint16_t)
+FC_DEF_IROWS2(w, uint32_t)
+
 #else  /* no vector extensions: the one-row loop does all rows */
 
 static void fc_sfence(void) { }
+
+static int fc_irows_h(const uint16_t* src, ptrdiff_t bs, const uint16_t* w, ptrdiff_t K,
+                      ptrdiff_t L, uint16_t* o0, uint16_t* o1, ptrdiff_t wo) {
+    (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)o1; (void)wo;
+    return 0;
+}
+static int fc_irows_w(const uint32_t* src, ptrdiff_t bs, const uint32_t* w, ptrdiff_t K,
+                      ptrdiff_t L, uint32_t* o0, uint32_t* o1, ptrdiff_t wo) {
+    (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)o1; (void)wo;
+    return 0;
+}
 
 static int fc_row1_f(const float* src, ptrdiff_t bs, const float* w, ptrdiff_t K,
                      ptrdiff_t L, float* o0, ptrdiff_t wo) {
