@@ -114,7 +114,7 @@ def _np_correlate(a: Any, v: Any, mode: Any) -> np.ndarray:
         return np.ascontiguousarray(out[::-1].conj())
     # full correlation c[k] = sum_n a[k + n - (N-1)] conj(v[n]), k = 0 .. M+N-2
     n_out, start = {2: (M + N - 1, 0), 1: (M, (N - 1) // 2), 0: (M - N + 1, N - 1)}[m]
-    return correlate_1d(a1.astype(dt, copy=False), v1.conj().astype(dt), n_out,
+    return correlate_1d(a1, v1.conj().astype(dt), n_out,
                         start - (N - 1), dt, "auto")
 
 
@@ -126,5 +126,5 @@ def _np_convolve(a: Any, v: Any, mode: Any) -> np.ndarray:
         a1, v1 = v1, a1
     M, N = a1.shape[0], v1.shape[0]
     n_out, start = {2: (M + N - 1, 0), 1: (M, (N - 1) // 2), 0: (M - N + 1, N - 1)}[m]
-    return correlate_1d(a1.astype(dt, copy=False), v1[::-1].astype(dt), n_out,
+    return correlate_1d(a1, v1[::-1].astype(dt), n_out,
                         start - (N - 1), dt, "auto")

@@ -25,6 +25,22 @@ def test_matches_numpy(func, lengths, mode, dtype):
     close(getattr(fastconv, "np_" + func)(a, v, mode), getattr(np, func)(a, v, mode), a, v)
 
 
+@pytest.mark.parametrize("pair", [(np.uint8, np.int8), (np.uint8, np.float32),
+                                  (np.int16, np.float64), (np.int8, np.uint16),
+                                  (np.float32, np.complex64), (np.uint8, np.complex128)],
+                         ids=lambda p: f"{np.dtype(p[0]).name}-{np.dtype(p[1]).name}")
+@pytest.mark.parametrize("func", ["convolve", "correlate"])
+def test_mixed_types_convert_in_the_tile(func, pair):
+    """The signal is read in its own type (long enough for the folded rows), values
+    over each integer type's whole range so sums wrap."""
+    rng = np.random.default_rng(4)
+    a = rng.integers(np.iinfo(pair[0]).min, np.iinfo(pair[0]).max, 20_000).astype(pair[0]) \
+        if np.dtype(pair[0]).kind in "iu" else rand(rng, 20_000, pair[0])
+    v = rand(rng, 31, pair[1])
+    for mode in ("full", "same", "valid"):
+        close(getattr(fastconv, "np_" + func)(a, v, mode), getattr(np, func)(a, v, mode), a, v)
+
+
 def test_default_modes_differ_like_numpy():
     a, v = np.arange(10.0), np.array([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(fastconv.np_convolve(a, v), np.convolve(a, v))
