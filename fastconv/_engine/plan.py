@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fft
+from . import fft, fft_nd
 from .separable import factor
 
 
@@ -128,6 +128,14 @@ def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype)
     single = _SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
     return (blocks * n * math.log2(max(n, 2)) * c["c_fft"] * single * _cplx_factor(dt, "fft")
             + (Ho + K) * (Wo + L) * c["c_out"])
+
+
+def fft_nd_cost(out_shape, k_shape, dt: np.dtype) -> float:
+    """The N-d FFT path (three or more axes): its overlap-save's work units
+    (``fft_nd.units``, transforms plus copies) at the 2-D path's seconds per unit."""
+    fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
+    c = constants()[precision(fdt)]
+    return fft_nd.units(out_shape, k_shape, dt.kind != "c") * c["c_fft"] * _cplx_factor(dt, "fft")
 
 
 # Seconds per unit of a single-block transform over a tiled one: one transform on
