@@ -39,12 +39,13 @@ DEFAULTS: dict[str, dict[str, float]] = {
 }
 
 # The FFT library's seconds per unit over scipy.fft's: c_fft is in scipy.fft's units
-# (tune() divides its measurement by this). ducc0's 2-D FFT path took 0.85-1.0x
-# (float32) and 0.61-0.65x (float64) of scipy.fft's time at 1024^2 and 4096^2,
-# k = 31 and 63, on the development machine (docs/design.md, "The FFT backend").
+# (tune() divides its measurement by this). ducc0's 2-D FFT path took 0.63-0.89x
+# (float32, median 0.8) and 0.49-0.77x (float64, median 0.6) of scipy.fft's time at
+# 1024^2 and 4096^2, k = 31 and 63, on the development machine (docs/design.md,
+# "The FFT backend").
 FFT_LIBRARY_SPEED: dict[str, dict[str, float]] = {
     "scipy": {"single": 1.0, "double": 1.0},
-    "ducc0": {"single": 0.9, "double": 0.62},
+    "ducc0": {"single": 0.8, "double": 0.6},
 }
 
 
