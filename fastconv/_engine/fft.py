@@ -7,9 +7,9 @@ cut into overlapping blocks of a cache-friendly FFT size; the kernel's spectrum 
 computed once per call and reused for every block, and blocks are cut straight
 from x and transformed in batches, each batch start to finish on one core, the
 batches spread over fastconv's worker pool; a problem of one block is a single
-transform on fastconv's thread count. float32
-and complex64 stay in single precision. :func:`overlap_save` does the same over
-any number of axes; the N-d path (``fft_nd``) uses it too.
+transform on fastconv's thread count. float32 and complex64 stay in single
+precision. :func:`overlap_save` does this over any number of axes; the N-d path
+(``fft_nd``) uses it too.
 
 Accuracy: the error of each output is bounded by a few units of rounding of the
 block transform times ``max(|in1| conv |in2|)``; the tests hold it to 1e-5
