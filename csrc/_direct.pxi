@@ -179,6 +179,9 @@ cdef inline int _parallel(Py_ssize_t ntasks, int nthreads, fc_task_fn fn,
     return _pool.parallel_for(ntasks, nthreads, fn, ctx)
 
 
+include "_peak.pxi"   # the FMA peak loop, the bench's yardstick
+
+
 # A 2-D array as the tasks see it: memoryviews cannot live in the structs that carry
 # a call's arguments to the pool's threads.
 ctypedef struct _View:

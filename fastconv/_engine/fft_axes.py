@@ -2,10 +2,10 @@
 computation behind scipy.signal.fftconvolve / oaconvolve).
 
 When one input is a single kernel for every slice of the other (its
-non-convolved axes all have length 1) and one or two axes are convolved, each
-slice runs the engine with the cost model's choice (overlap-save FFT for long
-kernels, the direct kernels for short ones); every other case is one
-multi-threaded real FFT over the axes, as scipy does on one thread.
+non-convolved axes all have length 1), each slice runs the engine with the cost
+model's choice (overlap-save FFT for long kernels, over two axes or N, the direct
+kernels for short ones); every other case is one multi-threaded real FFT over the
+axes, as scipy does on one thread (by ``fftlib``: ducc0 when installed).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from .._runtime import memory
 from .._runtime.threads import get_num_threads
+from . import fftlib
 from .fft import next_fast_len
 from .nd import correlate_nd
 
@@ -23,11 +24,10 @@ _MAX_ENGINE_SLICES = 256
 def full_over_axes(a1: np.ndarray, a2: np.ndarray, ax: list[int], fdt: np.dtype) -> np.ndarray:
     """The full convolution over ``ax``, broadcast over the other axes, in ``fdt``."""
     rest = [a for a in range(a1.ndim) if a not in ax]
-    if len(ax) <= 2:
-        if all(a2.shape[a] == 1 for a in rest):
-            return _full_engine(a1, a2, ax, rest, fdt)
-        if all(a1.shape[a] == 1 for a in rest):
-            return _full_engine(a2, a1, ax, rest, fdt)
+    if all(a2.shape[a] == 1 for a in rest):
+        return _full_engine(a1, a2, ax, rest, fdt)
+    if all(a1.shape[a] == 1 for a in rest):
+        return _full_engine(a2, a1, ax, rest, fdt)
     return _full_fft(a1, a2, ax, fdt)
 
 
@@ -53,16 +53,17 @@ def _full_engine(x: np.ndarray, k: np.ndarray, ax: list[int], rest: list[int],
 
 
 def _full_fft(a1: np.ndarray, a2: np.ndarray, ax: list[int], fdt: np.dtype) -> np.ndarray:
-    import scipy.fft as sfft
+    """One transform of each input over ``ax`` (the product broadcasts over the
+    other axes), on fastconv's threads, by ``fftlib``'s library."""
     real = fdt.kind == "f"
     shape = [a1.shape[a] + a2.shape[a] - 1 for a in ax]
     fshape = [next_fast_len(s, real) for s in shape]
-    fwd, inv = (sfft.rfftn, sfft.irfftn) if real else (sfft.fftn, sfft.ifftn)
     nt = get_num_threads()
-    sp = fwd(a1.astype(fdt, copy=False), fshape, axes=ax, workers=nt)
-    # not in place: the other axes broadcast, so the product may outgrow sp
-    sp = sp * fwd(a2.astype(fdt, copy=False), fshape, axes=ax, workers=nt)
-    ret = inv(sp, fshape, axes=ax, workers=nt)
+    with memory.active():
+        sp = fftlib.spectrum(a1, fshape, ax, fdt, nt)
+        # not in place: the other axes broadcast, so the product may outgrow sp
+        sp = sp * fftlib.spectrum(a2, fshape, ax, fdt, nt)
+        ret = fftlib.inverse(sp, ax, fshape[-1], real, nt)
     cut = [slice(None)] * ret.ndim
     for a, s in zip(ax, shape):
         cut[a] = slice(0, s)

@@ -2,8 +2,8 @@
 
 One dimension runs folded on the 2-D engine (``oned``), two dimensions are the
 2-D primitive itself, and three or more are either a sum of 2-D correlations of
-slices (direct) or one real FFT over all axes (``scipy.fft`` with fastconv's
-thread count). Integers accumulate in their own type, so wrap-around is exact.
+slices (direct) or overlap-save FFTs over all axes (``fft_nd``). Integers
+accumulate in their own type, so wrap-around is exact.
 """
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ import numpy as np
 
 from .._runtime import memory
 from .._runtime.threads import get_num_threads
-from . import plan
+from . import fft_nd, plan
 from .batch import correlate_rows, correlate_stack
 from .boundary import FILL
 from .dispatch import correlate_plane_method
-from .fft import integer_fft_is_exact, next_fast_len
 from .gates import all_finite, fft_dtype
 from .oned import correlate_1d
 
@@ -40,7 +39,8 @@ def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     if method == "auto":
         method = _choose_nd(x, w, out_shape, dt)
     if method == "fft" and _fft_ok(x, w, out_shape, dt):
-        return _correlate_fft(x, w, out_shape, origin, dt)
+        return fft_nd.correlate_fft(x, w, out_shape, origin, dt, fft_dtype(dt),
+                                    get_num_threads())
     return _correlate_slices(x, w, out_shape, origin, dt,
                              "direct" if method == "fft" else method)
 
@@ -62,17 +62,12 @@ def _correlate_stack(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...],
     return out.reshape(out_shape)
 
 
-def _fft_shape(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int]) -> list[int]:
-    return [next_fast_len(n + k - 1, True) for n, k in zip(out_shape, w.shape)]
-
-
 def _fft_ok(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype) -> bool:
     """The FFT is used only where it keeps the exact contract (see dispatch)."""
     if fft_dtype(dt) is None or not all_finite(x, w, 0):
         return False
     if dt.kind in "iu":
-        n = math.prod(_fft_shape(x, w, out_shape))
-        return integer_fft_is_exact(x, w, 0, (n, 1))
+        return fft_nd.is_exact_for_integers(x, w, out_shape)
     return True
 
 
@@ -90,12 +85,7 @@ def _choose_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dt
     # (32..64, 64, 64) volumes with 5^3 and 9^3 kernels (float32, 2 threads).
     direct = _ND_DIRECT_OVERHEAD * plan.direct_cost(
         (lead_out * out_shape[-2], out_shape[-1]), (lead_w * w.shape[-2], w.shape[-1]), dt)
-    fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
-    c = plan.constants()[plan.precision(fdt)]
-    n = math.prod(_fft_shape(x, w, out_shape))
-    # three transforms (input, kernel, inverse) of the padded volume
-    fft = 3 * n * math.log2(max(n, 2)) * c["c_fft"] * (2.0 if dt.kind == "c" else 1.0)
-    return "fft" if fft < direct else "direct"
+    return "fft" if plan.fft_nd_cost(out_shape, w.shape, dt) < direct else "direct"
 
 
 def _padded_window(x: np.ndarray, origin: Sequence[int], shape: Sequence[int],
@@ -147,26 +137,3 @@ def _correlate_3d(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
         out += np.lib.stride_tricks.as_strided(res, (O, Ho, Wo), (P * r, r, res.strides[1]),
                                                writeable=False)
     return out
-
-
-def _correlate_fft(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
-                   origin: Sequence[int], dt: np.dtype) -> np.ndarray:
-    """One zero-padded transform over every axis (the kernel is flipped so the
-    product is a correlation); the requested window is cut from the linear result."""
-    import scipy.fft as sfft
-    fdt = fft_dtype(dt)
-    shape = _fft_shape(x, w, out_shape)
-    # Window of xpad the outputs read: start origin[d], length out + k - 1.
-    win = _padded_window(x, origin, [n + k - 1 for n, k in zip(out_shape, w.shape)], fdt)
-    wf = np.asarray(w, fdt)[(slice(None, None, -1),) * w.ndim]
-    real = fdt.kind == "f"
-    fwd, inv = (sfft.rfftn, sfft.irfftn) if real else (sfft.fftn, sfft.ifftn)
-    nt = get_num_threads()
-    spec = fwd(win, shape, workers=nt)
-    spec *= fwd(wf, shape, workers=nt)
-    full = inv(spec, shape, workers=nt)
-    cut = tuple(slice(k - 1, k - 1 + n) for n, k in zip(out_shape, w.shape))
-    res = full[cut]
-    if dt.kind in "iu":
-        return np.rint(res).astype(np.int64).astype(dt)
-    return np.ascontiguousarray(res, dtype=dt)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fft
+from . import fft, fft_nd, fftlib
 from .separable import factor
 
 
@@ -37,6 +37,22 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "single": {"c_out": 1.8e-10, "c_tap": 1.0e-11, "c_fft": 2.7e-10},
     "double": {"c_out": 2.4e-10, "c_tap": 2.05e-11, "c_fft": 4.5e-10},
 }
+
+# The FFT library's seconds per unit over scipy.fft's: c_fft is in scipy.fft's units
+# (tune() divides its measurement by this). ducc0's 2-D FFT path took 0.63-0.89x
+# (float32, median 0.8) and 0.49-0.77x (float64, median 0.6) of scipy.fft's time at
+# 1024^2 and 4096^2, k = 31 and 63, on the development machine (docs/design.md,
+# "The FFT backend").
+FFT_LIBRARY_SPEED: dict[str, dict[str, float]] = {
+    "scipy": {"single": 1.0, "double": 1.0},
+    "ducc0": {"single": 0.8, "double": 0.6},
+}
+
+
+def fft_seconds(prec: str) -> float:
+    """Seconds per unit of the FFT paths with the FFT library in force."""
+    return constants()[prec]["c_fft"] * FFT_LIBRARY_SPEED[fftlib.name()][prec]
+
 
 # Below this predicted direct time, 'auto' does not look further.
 _PLAN_FREE_SECONDS = 2e-4
@@ -126,8 +142,16 @@ def fft_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dtype)
     n = by * bx
     # one block skips the tiles' copies and batching (see fft.block_length)
     single = _SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
-    return (blocks * n * math.log2(max(n, 2)) * c["c_fft"] * single * _cplx_factor(dt, "fft")
-            + (Ho + K) * (Wo + L) * c["c_out"])
+    return (blocks * n * math.log2(max(n, 2)) * fft_seconds(precision(fdt)) * single
+            * _cplx_factor(dt, "fft") + (Ho + K) * (Wo + L) * c["c_out"])
+
+
+def fft_nd_cost(out_shape, k_shape, dt: np.dtype) -> float:
+    """The N-d FFT path (three or more axes): its overlap-save's work units
+    (``fft_nd.units``, transforms plus copies) at the 2-D path's seconds per unit."""
+    fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
+    return (fft_nd.units(out_shape, k_shape, dt.kind != "c") * fft_seconds(precision(fdt))
+            * _cplx_factor(dt, "fft"))
 
 
 # Seconds per unit of a single-block transform over a tiled one: one transform on

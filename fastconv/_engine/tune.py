@@ -21,7 +21,7 @@ import numpy as np
 
 from .._runtime.threads import get_num_threads
 from .._runtime.timing import best_time
-from . import fft, plan
+from . import fft, fftlib, plan
 from .direct import correlate_plane
 
 _PROBE = 768                 # output side of the timing problems
@@ -87,7 +87,9 @@ def _fit(dt: np.dtype, n: int, repeat: int, step: Callable[[str], None]) -> dict
         blocks = -(-n // (by - k + 1)) * -(-n // (bx - k + 1))
         single = plan._SINGLE_BLOCK_FACTOR if blocks == 1 else 1.0
         fits.append((t - (n + k) ** 2 * c_out) / (blocks * by * bx * math.log2(by * bx) * single))
-    c_fft = _clamp(float(np.median(fits)), default["c_fft"])
+    # stored in scipy.fft's units, whichever library ran (plan.FFT_LIBRARY_SPEED)
+    speed = plan.FFT_LIBRARY_SPEED[fftlib.name()][plan.precision(dt)]
+    c_fft = _clamp(float(np.median(fits)) / speed, default["c_fft"])
     return {"c_out": c_out, "c_tap": c_tap, "c_fft": c_fft}
 
 

@@ -2,9 +2,11 @@
 
 Every benchmark cell is shown as a share of what this machine can do right now:
 the multiply-add rate of a tuned matrix multiply (``np.matmul``, i.e. the BLAS
-numpy links) and the bandwidth of a plain memory copy. Both are measured at each
-thread count the grid uses, because on a shared machine they drift from run to
-run just as the convolutions do.
+numpy links), the multiply-add peak of the cores (a compiled loop of independent
+FMA chains, ``fma_peak_run`` in csrc/_peak.pxi, in the kernel build the run
+uses), and the bandwidth of a plain memory copy. All are measured at each thread
+count the grid uses, because on a shared machine they drift from run to run just
+as the convolutions do.
 """
 from __future__ import annotations
 
@@ -57,6 +59,35 @@ def matmul_gflops(dtype, threads: int, n: int = _MATMUL_N) -> float | None:
     return 2 * n**3 / t / 1e9
 
 
+# Each timed run of the FMA loop lasts at least this long (the calibration doubles
+# the iterations until it does): long enough for the clock to settle and the
+# pool's start to vanish, short enough that both dtypes and thread counts take
+# well under a second.
+_FMA_SECONDS = 0.02
+
+
+def fma_gflops(dtype, threads: int, isa: str | None = None,
+               seconds: float = _FMA_SECONDS) -> float:
+    """GFLOP/s of the compiled FMA loop (12 independent vector chains per thread,
+    two flops per lane per FMA) on ``threads`` threads of fastconv's pool, in the
+    kernel build ``isa`` (default: the one fastconv runs); the best of 5 runs."""
+    import time
+
+    from .._engine import kernels
+
+    run = kernels.build(isa).fma_peak_run
+    dbl = np.dtype(dtype) == np.float64
+    iters = 1 << 12
+    while True:
+        t = time.perf_counter()
+        run(threads, iters, dbl)
+        if time.perf_counter() - t >= seconds or iters >= 1 << 40:
+            break
+        iters *= 2
+    flops = run(threads, iters, dbl)[0]
+    return flops / best_time(lambda: run(threads, iters, dbl), 5) / 1e9
+
+
 def copy_gbps(threads: int, elems: int = _COPY_ELEMS) -> float:
     """Bytes read plus bytes written per second by ``np.copyto`` split into
     ``threads`` row blocks copied concurrently (numpy releases the GIL there)."""
@@ -78,7 +109,8 @@ def measure_limits(thread_counts: Iterable[int], scale: float = 1.0,
     """The machine's limits at each thread count.
 
     Returns ``{str(threads): {'matmul_float32': GFLOP/s, 'matmul_float64': GFLOP/s,
-    'copy_GBps': GB/s, 'copy_GBps_at': {str(nbytes): GB/s}}}``. ``copy_GBps`` streams
+    'fma_float32': GFLOP/s, 'fma_float64': GFLOP/s, 'copy_GBps': GB/s,
+    'copy_GBps_at': {str(nbytes): GB/s}}}``. ``copy_GBps`` streams
     from DRAM; ``copy_GBps_at`` copies an array of each size in ``image_bytes`` (the
     grid's images), which may sit in cache as the convolution's input does, with one
     or ``threads`` threads, whichever is faster (small copies do not pay for a
@@ -92,6 +124,8 @@ def measure_limits(thread_counts: Iterable[int], scale: float = 1.0,
         at = {str(b): max(copy_gbps(t, b // 4) for t in {1, n}) for b in sizes}
         out[str(n)] = {"matmul_float32": matmul_gflops(np.float32, n, mm_n),
                        "matmul_float64": matmul_gflops(np.float64, n, mm_n),
+                       "fma_float32": fma_gflops(np.float32, n, seconds=_FMA_SECONDS * scale),
+                       "fma_float64": fma_gflops(np.float64, n, seconds=_FMA_SECONDS * scale),
                        "copy_GBps": copy_gbps(n, copy_n),
                        "copy_GBps_at": at}
     return out

@@ -62,6 +62,7 @@ def test_machine_info_and_limits(tiny):
     assert m["fastconv_isa"] in isa.ISAS
     lim = tiny["limits"][str(fastconv.get_num_threads())]
     assert lim["copy_GBps"] > 0.1 and lim["matmul_float64"] > 0.1 and lim["matmul_float32"] > 0.1
+    assert lim["fma_float32"] > 0.1 and lim["fma_float64"] > 0.1
     assert list(lim["copy_GBps_at"]) == [str(64 * 64 * 4)]     # the tiny grid's one image
     r = tiny["rows"][0]
     assert r["pct_copy_bw"] == pytest.approx(
@@ -79,7 +80,7 @@ def test_markdown_table_columns(tiny):
     md = _report.markdown(tiny)
     header, *rows = _table(md)
     assert header == [*_report.BASE_COLUMNS, *(f"vs {p}" for p in tiny["peers"]),
-                      _report.PEAK_COLUMN]
+                      _report.PEAK_COLUMN, _report.FMA_COLUMN]
     assert len(rows) == len(tiny["rows"])
     for cells, r in zip(rows, tiny["rows"]):
         assert len(cells) == len(header)
@@ -88,8 +89,10 @@ def test_markdown_table_columns(tiny):
         assert ("auto_choice" in r) == (r["path"] == "auto" and hasattr(fastconv, "choose_method"))
         assert cells[:6] == ["64^2", str(r["k"]), "float32", "fill", str(r["threads"]), label]
         assert cells[6].endswith("ms")
-        assert all(c.endswith("x") for c in cells[7:-1])
-        assert cells[-1].endswith(("matmul", "copy bw"))
+        assert all(c.endswith("x") for c in cells[7:-2])
+        assert cells[-2].endswith(("matmul", "copy bw"))
+        fma = tiny["limits"][str(r["threads"])]["fma_float32"]
+        assert cells[-1] == f"{100 * r['gflops'] / fma:.0f}%"
     assert md.startswith("Machine: ") and tiny["machine"]["cpu"] in md.splitlines()[0]
 
 
@@ -176,8 +179,9 @@ def test_unsupported_dtype_leaves_blank_cells():
                                                "fastconv_isa": "base", "numpy": "", "scipy": ""},
                                {}, [p.label for p in found])
     cells = _table(_report.markdown(res))[1]
-    assert cells[7].endswith("x") and cells[8:-1] == [""] * (len(found) - 1)
-    assert cells[-1].endswith("copy bw")          # no matmul peak for integers
+    assert cells[7].endswith("x") and cells[8:-2] == [""] * (len(found) - 1)
+    assert cells[-2].endswith("copy bw")          # no matmul peak for integers
+    assert cells[-1] == ""                        # nor an FMA peak
 
 
 def test_json_and_compare(tiny, tmp_path, capsys):
