@@ -1,9 +1,12 @@
 """The N-d primitive: ``out[i] = sum_a w[a] * xpad[i + origin + a]`` with zero padding.
 
 One dimension runs folded on the 2-D engine (``oned``), two dimensions are the
-2-D primitive itself, and three or more are either a sum of 2-D correlations of
-slices (direct) or one real FFT over all axes (``scipy.fft`` with fastconv's
-thread count). Integers accumulate in their own type, so wrap-around is exact.
+2-D primitive itself, and three or more are either the N-d direct kernel (one
+threaded call for the whole sum, csrc/_nd_direct.pxi) or one real FFT over all axes
+(``scipy.fft`` with fastconv's thread count). Integers accumulate in the 2-D
+kernels' integer type (``direct.compute_dtype``), so wrap-around is exact.
+Complex data, a forced 'separable' and the Numba backend sum 2-D correlations of
+slices.
 """
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ import numpy as np
 
 from .._runtime import memory
 from .._runtime.threads import get_num_threads
-from . import plan
+from . import kernels, plan
 from .batch import correlate_rows, correlate_stack
 from .boundary import FILL
+from .direct import compute_dtype, threads_for
 from .dispatch import correlate_plane_method
 from .fft import integer_fft_is_exact, next_fast_len
 from .gates import all_finite, fft_dtype
@@ -41,8 +45,65 @@ def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
         method = _choose_nd(x, w, out_shape, dt)
     if method == "fft" and _fft_ok(x, w, out_shape, dt):
         return _correlate_fft(x, w, out_shape, origin, dt)
-    return _correlate_slices(x, w, out_shape, origin, dt,
-                             "direct" if method == "fft" else method)
+    if method == "separable" or not direct_nd_applies(dt):
+        return _correlate_slices(x, w, out_shape, origin, dt,
+                                 "direct" if method == "fft" else method)
+    return correlate_direct_nd(x, w, out_shape, origin, dt)
+
+
+def direct_nd_applies(dt: np.dtype) -> bool:
+    """Whether the N-d direct kernel computes ``dt`` here: real types, Cython
+    kernels (the Numba backend has 2-D kernels only)."""
+    return dt.kind != "c" and not kernels.uses_numba()
+
+
+# correlate_valid_nd's specialisations by compute type (see kernels.direct_fn)
+_ND_SPECIALISATIONS = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+                       np.dtype(np.longdouble): "long double",
+                       np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t"}
+
+
+def _subvolume_offsets(x: np.ndarray, w_lead: Sequence[int], out_lead: Sequence[int],
+                       origin: Sequence[int], none: int) -> np.ndarray:
+    """``grp[u, g]``: byte offset from ``x[0, ..., 0]`` of the 3-D sub-volume that
+    output index u meets with kernel index g over x's axes before the last three
+    (both flattened in C order), or ``none`` where that sub-volume is padding."""
+    n = len(out_lead)
+    off = np.zeros((1,) * (2 * n), np.intp)
+    ok = np.ones((1,) * (2 * n), bool)
+    for d in range(n):
+        src = (np.arange(out_lead[d]) + origin[d])[:, None] + np.arange(w_lead[d])[None, :]
+        shape = [1] * (2 * n)
+        shape[d], shape[n + d] = out_lead[d], w_lead[d]
+        off = off + (src * x.strides[d]).reshape(shape)
+        ok = ok & ((src >= 0) & (src < x.shape[d])).reshape(shape)
+    grp = np.where(ok, off, none)
+    return np.ascontiguousarray(grp.reshape(math.prod(out_lead), math.prod(w_lead)),
+                                dtype=np.intp).ravel()
+
+
+def correlate_direct_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
+                        origin: Sequence[int], dt: np.dtype) -> np.ndarray:
+    """The zero-padded primitive for ndim >= 3 in one call of the N-d direct kernel:
+    the axes before the last three are flattened into a table of sub-volumes, the
+    last three are the kernel's planes, rows and columns."""
+    out_shape = tuple(int(s) for s in out_shape)
+    ct = compute_dtype(dt)
+    if x.size == 0 or w.size == 0 or 0 in out_shape:
+        return np.zeros(out_shape, dt)
+    mod = kernels.build()
+    n = x.ndim - 3
+    xc = x.astype(ct, copy=False)
+    grp = _subvolume_offsets(xc, w.shape[:n], out_shape[:n], origin[:n], mod.ND_NONE)
+    w4 = np.ascontiguousarray(w.reshape((-1,) + w.shape[n:]), dtype=ct)
+    out = memory.empty((grp.size // w4.shape[0],) + out_shape[n:], ct)
+    # a finite kernel times a plane of padding adds zeros: the kernel skips them
+    skip = ct.kind in "iu" or bool(np.isfinite(w4).all())
+    fn = mod.correlate_valid_nd[_ND_SPECIALISATIONS[ct]]
+    fn(xc[(0,) * n], grp, w4, out, origin[n], origin[n + 1], origin[n + 2], skip,
+       threads_for(out.size * w4.size, ct.itemsize))
+    out = out.reshape(out_shape)
+    return out if ct == dt else out.astype(dt)
 
 
 def _correlate_stack(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...],

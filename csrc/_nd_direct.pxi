@@ -1,0 +1,254 @@
+# The N-d direct kernel (issue 21), included by _direct.pxi: the zero-padded
+# 'valid' correlation of an N-d input in ONE threaded call,
+#     out[u, z, r, c] = sum_{g, a, k, l} w[g, a, k, l] * xpad[u + g, z + oz + a, r + oy + k, c + ox + l],
+# where u and g stand for the indices of every axis before the last three (the
+# caller flattens them: ``grp[u * G + g]`` is the byte offset of the 3-D
+# sub-volume of x that output index u meets with kernel index g, or _ND_NONE
+# where that sub-volume is padding).
+#
+# A task is a tile of output planes x rows of one u. It copies the padded input
+# planes it needs, once each, into its thread's buffer (rows padded as the 2-D
+# kernel pads them, with _fill_row and a column map), and the compute loop
+# (csrc/_rowsnd.h) reads every kernel plane's rows from there through a table of
+# plane pointers: the accumulators stay in registers across all taps. Tiles are
+# sized so the buffer stays in L2 and the halo planes and rows copied twice stay
+# few; with the old one-2-D-call-per-kernel-plane road every output was written
+# and re-read once per kernel plane.
+
+cdef extern from "_rowsnd.h":
+    Py_ssize_t fc_nd_lanes(size_t itemsize) noexcept nogil
+    void fc_nd_tile_f(const float** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const float* w,
+                      Py_ssize_t K, Py_ssize_t L, float* o, Py_ssize_t ozs, Py_ssize_t ors,
+                      Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_d(const double** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const double* w,
+                      Py_ssize_t K, Py_ssize_t L, double* o, Py_ssize_t ozs, Py_ssize_t ors,
+                      Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_g(const long double** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const long double* w,
+                      Py_ssize_t K, Py_ssize_t L, long double* o, Py_ssize_t ozs,
+                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_i(const int32_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const int32_t* w,
+                      Py_ssize_t K, Py_ssize_t L, int32_t* o, Py_ssize_t ozs,
+                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_l(const int64_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const int64_t* w,
+                      Py_ssize_t K, Py_ssize_t L, int64_t* o, Py_ssize_t ozs,
+                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+
+# grp's mark for a sub-volume of padding (offsets may be negative: reversed views)
+ND_NONE = -(1 << 62)
+cdef Py_ssize_t _ND_NONE = -(1 << 62)
+
+
+# An N-d call as its tasks see it (byte strides; ``ps``: a padded plane's samples).
+ctypedef struct _NdTiles:
+    const char* x
+    const Py_ssize_t* grp
+    const void* w
+    char* out
+    const Py_ssize_t* colmap
+    char* bufs
+    char* ptabs
+    Py_ssize_t xzs, xrs, xcs, Mz, M, N, ous, ozs, ors
+    Py_ssize_t per_bytes, bs, ps, P, G, Az, K, L, Tz, T, Oz, Ho, Wo, oz, oy, ox
+    Py_ssize_t qa, qb, wp, nzt, nrt
+    int skip, kind
+
+
+cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                          Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const num_t* w,
+                          Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t ozs,
+                          Py_ssize_t ors, Py_ssize_t wo) noexcept nogil:
+    if num_t is float:
+        fc_nd_tile_f(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    elif num_t is double:
+        fc_nd_tile_d(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    elif num_t is int32_t:
+        fc_nd_tile_i(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    elif num_t is int64_t:
+        fc_nd_tile_l(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    else:
+        fc_nd_tile_g(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+
+
+cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Tile ``t``: its padded input planes into the slot's buffer, then its outputs."""
+    cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
+    cdef const num_t** pl = <const num_t**>(j.ptabs + slot * j.G * j.P * sizeof(void*))
+    cdef Py_ssize_t per_u = j.nzt * j.nrt
+    cdef Py_ssize_t u = t // per_u
+    cdef Py_ssize_t z0 = (t % per_u) // j.nrt * j.Tz
+    cdef Py_ssize_t r0 = (t % per_u) % j.nrt * j.T
+    cdef Py_ssize_t nz = min(j.Tz, j.Oz - z0)
+    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
+    cdef Py_ssize_t g, p, q, zi, goff
+    cdef num_t zero = 0
+    cdef num_t* pb
+    cdef _View v
+    for g in range(j.G):
+        goff = j.grp[u * j.G + g]
+        for p in range(nz + j.Az - 1):
+            pb = buf + (g * j.P + p) * j.ps
+            zi = j.oz + z0 + p
+            if goff == _ND_NONE or zi < 0 or zi >= j.Mz:
+                if j.skip:
+                    # its products are zeros (w is finite): nothing to add
+                    pl[g * j.P + p] = NULL
+                    continue
+                for q in range(nr + j.K - 1):
+                    memset(pb + q * j.bs, 0, j.wp * sizeof(num_t))
+            else:
+                v = _view_of(j.x + goff + zi * j.xzs, j.M, j.N, j.xrs, j.xcs)
+                for q in range(nr + j.K - 1):
+                    _fill_row(&v, _map_index(j.oy + r0 + q, j.M, FILL), j.colmap, j.qa, j.qb,
+                              j.ox, j.wp, zero, pb + q * j.bs)
+            pl[g * j.P + p] = pb
+    _nd_rows(pl, j.P, j.G, j.Az, nz, nr, j.bs, <const num_t*>j.w, j.K, j.L,
+             <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors),
+             j.ozs // <Py_ssize_t>sizeof(num_t), j.ors // <Py_ssize_t>sizeof(num_t), j.Wo)
+
+
+cdef void _nd_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NdTiles* j = <_NdTiles*>ctx
+    if j.kind == 0:
+        _nd_tile(<float*>NULL, j, t, slot)
+    elif j.kind == 1:
+        _nd_tile(<double*>NULL, j, t, slot)
+    elif j.kind == 2:
+        _nd_tile(<long double*>NULL, j, t, slot)
+    elif j.kind == 3:
+        _nd_tile(<int32_t*>NULL, j, t, slot)
+    else:
+        _nd_tile(<int64_t*>NULL, j, t, slot)
+
+
+cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az,
+                     Py_ssize_t K, Py_ssize_t Oz, Py_ssize_t Ho, int nthreads,
+                     Py_ssize_t* Tz_out, Py_ssize_t* T_out) noexcept nogil:
+    """Tile planes x rows: the padded rows a tile copies, G * (Tz + Az - 1) *
+    (T + K - 1), fit ``budget_rows`` (L2), with the fewest copied per output row
+    (halo planes and rows are copied by both tiles that need them); then cut so
+    that every thread gets tiles and the counts even out."""
+    cdef Py_ssize_t Tz, T, best_tz = 1, best_t = 1, nzt, nrt, tasks
+    cdef double cost, best = 1e300
+    for Tz in range(1, Oz + 1):
+        T = budget_rows // (G * (Tz + Az - 1)) - K + 1
+        if T < 1:
+            if Tz == 1:
+                best_tz, best_t = 1, 1      # nothing fits: the smallest tile
+            break
+        T = min(T, Ho)
+        cost = <double>(G * (Tz + Az - 1) * (T + K - 1)) / <double>(Tz * T)
+        if cost < best * 0.999:
+            best, best_tz, best_t = cost, Tz, T
+    nzt = (Oz + best_tz - 1) // best_tz
+    nrt = (Ho + best_t - 1) // best_t
+    # fewer tiles than threads: cut planes (then rows) finer
+    while U * nzt * nrt < nthreads and (nzt < Oz or nrt < Ho):
+        if nzt < Oz:
+            nzt += 1
+        else:
+            nrt += 1
+    # a handful of tiles on several threads: a multiple of the threads, so none idles
+    tasks = U * nzt * nrt
+    if nthreads > 1 and tasks < 8 * nthreads and tasks % nthreads:
+        while (U * nzt * nrt) % nthreads and nzt < Oz:
+            nzt += 1
+    Tz_out[0] = (Oz + nzt - 1) // nzt
+    T_out[0] = (Ho + nrt - 1) // nrt
+
+
+def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
+                       const num_t[:, :, :, ::1] w, num_t[:, :, :, ::1] out,
+                       Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox, bint skip_zero_planes,
+                       int nthreads):
+    """The zero-padded N-d primitive in one call (see the header of _nd_direct.pxi).
+
+    ``x`` is the first 3-D sub-volume of the input (any strides); ``grp`` (U * G)
+    holds the byte offset from it of the sub-volume that output index u meets with
+    kernel index g over the axes before the last three, or ``ND_NONE`` for padding.
+    ``w`` is (G, Az, K, L), ``out`` (U, Oz, Ho, Wo); (oz, oy, ox) is the origin in x
+    of the last three axes. ``skip_zero_planes``: the kernel is finite, so planes of
+    padding add nothing and are skipped (with a non-finite kernel they are summed,
+    inf * 0 = nan as in the padded sum).
+    """
+    cdef Py_ssize_t Mz = x.shape[0], M = x.shape[1], N = x.shape[2]
+    cdef Py_ssize_t G = w.shape[0], Az = w.shape[1], K = w.shape[2], L = w.shape[3]
+    cdef Py_ssize_t U = out.shape[0], Oz = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
+    if grp.shape[0] != U * G:
+        raise ValueError("fastconv: the sub-volume table does not match out and w")
+    if U == 0 or Oz == 0 or Ho == 0 or Wo == 0:
+        return
+    if G * Az * K * L == 0:
+        out[...] = 0
+        return
+    cdef Py_ssize_t vl = fc_nd_lanes(sizeof(num_t))
+    cdef Py_ssize_t wp = Wo + L - 1
+    # one vector of zeroed slack (a narrow row's loads), rows on cache lines
+    cdef Py_ssize_t line = max(1, 64 // <Py_ssize_t>sizeof(num_t))
+    cdef Py_ssize_t bs = (wp + vl + line - 1) // line * line
+    cdef Py_ssize_t Tz, T
+    _nd_tiling(max(1, FC_L2_BYTES // (bs * <Py_ssize_t>sizeof(num_t))), U, G, Az, K, Oz, Ho,
+               max(1, nthreads), &Tz, &T)
+    cdef Py_ssize_t nzt = (Oz + Tz - 1) // Tz, nrt = (Ho + T - 1) // T
+    cdef Py_ssize_t ntasks = U * nzt * nrt
+    cdef int nt = max(1, min(nthreads, <int>min(ntasks, 1 << 20)))
+    cdef Py_ssize_t P = Tz + Az - 1
+    cdef Py_ssize_t ps = (T + K - 1) * bs
+    cdef Py_ssize_t per = G * P * ps
+    cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
+    cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
+    cdef void* ptabs = malloc(G * P * nt * sizeof(void*))
+    if colmap == NULL or raw == NULL or ptabs == NULL:
+        free(colmap)
+        free(raw)
+        free(ptabs)
+        raise MemoryError("fastconv: could not allocate the tile buffers")
+    cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
+    cdef Py_ssize_t q
+    cdef _NdTiles j
+    j.x = <const char*>&x[0, 0, 0] if Mz > 0 and M > 0 and N > 0 else NULL
+    j.grp = &grp[0]
+    j.w = &w[0, 0, 0, 0]
+    j.out = <char*>&out[0, 0, 0, 0]
+    j.colmap = colmap
+    j.bufs = <char*>bufs
+    j.ptabs = <char*>ptabs
+    j.xzs, j.xrs, j.xcs = x.strides[0], x.strides[1], x.strides[2]
+    j.Mz, j.M, j.N = Mz, M, N
+    if j.x == NULL:
+        j.Mz = 0        # every plane is padding
+    j.ous, j.ozs, j.ors = out.strides[0], out.strides[1], out.strides[2]
+    j.per_bytes = per * sizeof(num_t)
+    j.bs, j.ps, j.P, j.G, j.Az, j.K, j.L = bs, ps, P, G, Az, K, L
+    j.Tz, j.T, j.Oz, j.Ho, j.Wo, j.oz, j.oy, j.ox = Tz, T, Oz, Ho, Wo, oz, oy, ox
+    j.wp = wp
+    j.qa = min(max(0, -ox), wp)
+    j.qb = max(j.qa, min(wp, N - ox))
+    j.nzt, j.nrt = nzt, nrt
+    j.skip = skip_zero_planes
+    j.kind = _kind(<num_t*>NULL)
+    _zero_slack(bufs, G * P * (T + K - 1) * nt, bs, wp, sizeof(num_t))
+    for q in range(wp):
+        colmap[q] = _map_index(ox + q, N, FILL)
+    with nogil:
+        _parallel(ntasks, nt, _nd_task, &j)
+    free(colmap)
+    free(raw)
+    free(ptabs)
+
+
+def nd_tiling(Py_ssize_t itemsize, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az, Py_ssize_t K,
+              Py_ssize_t L, Py_ssize_t Oz, Py_ssize_t Ho, Py_ssize_t Wo, int nthreads):
+    """(Tz, T): the planes and rows of correlate_valid_nd's tiles for such a call
+    (tests and the cost model read it)."""
+    cdef Py_ssize_t vl = fc_nd_lanes(itemsize)
+    cdef Py_ssize_t line = max(1, 64 // itemsize)
+    cdef Py_ssize_t bs = (Wo + L - 1 + vl + line - 1) // line * line
+    cdef Py_ssize_t Tz, T
+    _nd_tiling(max(1, FC_L2_BYTES // (bs * itemsize)), U, G, Az, K, Oz, Ho, max(1, nthreads),
+               &Tz, &T)
+    return Tz, T
