@@ -7,8 +7,9 @@
 # where that sub-volume is padding).
 #
 # A task is a tile of output planes x rows of one u. It copies the padded input
-# planes it needs, once each, into its thread's buffer (rows padded as the 2-D
-# kernel pads them, with _fill_row and a column map), and the compute loop
+# planes it needs, once each, into its thread's buffer (zero padding: the padding
+# columns of the buffer's rows are zeroed once per call, and a tile copies only
+# each row's span of x, or zeros for a row of padding), and the compute loop
 # (csrc/_rowsnd.h) reads every kernel plane's rows from there through a table of
 # plane pointers: the accumulators stay in registers across all taps. Tiles are
 # sized so the buffer stays in L2 and the halo planes and rows copied twice stay
@@ -49,7 +50,6 @@ ctypedef struct _NdTiles:
     const Py_ssize_t* grp
     const void* w
     char* out
-    const Py_ssize_t* colmap
     char* bufs
     char* ptabs
     Py_ssize_t xzs, xrs, xcs, Mz, M, N, ous, ozs, ors
@@ -84,31 +84,65 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
     cdef Py_ssize_t r0 = (t % per_u) % j.nrt * j.T
     cdef Py_ssize_t nz = min(j.Tz, j.Oz - z0)
     cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
-    cdef Py_ssize_t g, p, q, zi, goff
-    cdef num_t zero = 0
+    cdef Py_ssize_t g, p, q, zi, ri, goff
+    cdef Py_ssize_t n = j.qb - j.qa
+    cdef Py_ssize_t nbytes = n * <Py_ssize_t>sizeof(num_t)
     cdef num_t* pb
-    cdef _View v
+    cdef num_t* dst
+    cdef const char* base
+    cdef const char* src
     for g in range(j.G):
         goff = j.grp[u * j.G + g]
         for p in range(nz + j.Az - 1):
             pb = buf + (g * j.P + p) * j.ps
             zi = j.oz + z0 + p
+            pl[g * j.P + p] = pb
+            # a row's padding columns were zeroed once, for the whole call (_nd_zero_pads):
+            # only its columns [qa, qb) of x are written
             if goff == _ND_NONE or zi < 0 or zi >= j.Mz:
                 if j.skip:
                     # its products are zeros (w is finite): nothing to add
                     pl[g * j.P + p] = NULL
                     continue
                 for q in range(nr + j.K - 1):
-                    memset(pb + q * j.bs, 0, j.wp * sizeof(num_t))
-            else:
-                v = _view_of(j.x + goff + zi * j.xzs, j.M, j.N, j.xrs, j.xcs)
-                for q in range(nr + j.K - 1):
-                    _fill_row(&v, _map_index(j.oy + r0 + q, j.M, FILL), j.colmap, j.qa, j.qb,
-                              j.ox, j.wp, zero, pb + q * j.bs)
-            pl[g * j.P + p] = pb
+                    memset(pb + q * j.bs + j.qa, 0, nbytes)
+                continue
+            base = j.x + goff + zi * j.xzs + (j.ox + j.qa) * j.xcs
+            for q in range(nr + j.K - 1):
+                ri = j.oy + r0 + q
+                dst = pb + q * j.bs + j.qa
+                if ri < 0 or ri >= j.M:
+                    memset(dst, 0, nbytes)
+                    continue
+                src = base + ri * j.xrs
+                if j.xcs == <Py_ssize_t>sizeof(num_t):
+                    if ri + FC_PREFETCH_ROWS < j.M:
+                        _prefetch(src + FC_PREFETCH_ROWS * j.xrs, nbytes)
+                    memcpy(dst, src, nbytes)
+                else:
+                    _nd_gather(src, j.xcs, n, dst)
     _nd_rows(pl, j.P, j.G, j.Az, nz, nr, j.bs, <const num_t*>j.w, j.K, j.L,
              <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors),
              j.ozs // <Py_ssize_t>sizeof(num_t), j.ors // <Py_ssize_t>sizeof(num_t), j.Wo)
+
+
+cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
+                           num_t* dst) noexcept nogil:
+    cdef Py_ssize_t c
+    for c in range(n):
+        dst[c] = (<const num_t*>(src + c * step))[0]
+
+
+cdef void _nd_zero_pads(void* buf, Py_ssize_t nrows, Py_ssize_t bs, Py_ssize_t qa,
+                        Py_ssize_t qb, size_t itemsize) noexcept nogil:
+    """Zero columns [0, qa) and [qb, bs) of every row of the tile buffers: the padding
+    columns, which no tile writes, and the slack a row's last vector reads."""
+    cdef Py_ssize_t p
+    cdef char* row
+    for p in range(nrows):
+        row = <char*>buf + p * bs * itemsize
+        memset(row, 0, qa * itemsize)
+        memset(row + qb * itemsize, 0, (bs - qb) * itemsize)
 
 
 cdef void _nd_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
@@ -199,22 +233,18 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     cdef Py_ssize_t P = Tz + Az - 1
     cdef Py_ssize_t ps = (T + K - 1) * bs
     cdef Py_ssize_t per = G * P * ps
-    cdef Py_ssize_t* colmap = <Py_ssize_t*>malloc(wp * sizeof(Py_ssize_t))
     cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
     cdef void* ptabs = malloc(G * P * nt * sizeof(void*))
-    if colmap == NULL or raw == NULL or ptabs == NULL:
-        free(colmap)
+    if raw == NULL or ptabs == NULL:
         free(raw)
         free(ptabs)
         raise MemoryError("fastconv: could not allocate the tile buffers")
     cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
-    cdef Py_ssize_t q
     cdef _NdTiles j
     j.x = <const char*>&x[0, 0, 0] if Mz > 0 and M > 0 and N > 0 else NULL
     j.grp = &grp[0]
     j.w = &w[0, 0, 0, 0]
     j.out = <char*>&out[0, 0, 0, 0]
-    j.colmap = colmap
     j.bufs = <char*>bufs
     j.ptabs = <char*>ptabs
     j.xzs, j.xrs, j.xcs = x.strides[0], x.strides[1], x.strides[2]
@@ -231,12 +261,9 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     j.nzt, j.nrt = nzt, nrt
     j.skip = skip_zero_planes
     j.kind = _kind(<num_t*>NULL)
-    _zero_slack(bufs, G * P * (T + K - 1) * nt, bs, wp, sizeof(num_t))
-    for q in range(wp):
-        colmap[q] = _map_index(ox + q, N, FILL)
+    _nd_zero_pads(bufs, G * P * (T + K - 1) * nt, bs, j.qa, j.qb, sizeof(num_t))
     with nogil:
         _parallel(ntasks, nt, _nd_task, &j)
-    free(colmap)
     free(raw)
     free(ptabs)
 

@@ -137,20 +137,25 @@ def _fft_ok(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype
     return True
 
 
-_ND_DIRECT_OVERHEAD = 5.0
+_SLICES_OVERHEAD = 5.0
 
 
 def _choose_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype) -> str:
-    """'direct' or 'fft' by the 2-D cost model's constants, applied to N-d counts."""
+    """'direct' or 'fft' by the cost model's constants, applied to N-d counts."""
     if w.size <= 27:
         return "direct"
-    lead_out = math.prod(out_shape[:-2])
-    lead_w = math.prod(w.shape[:-2])
-    # The 3-D direct path (one 2-D call per kernel plane over stacked, padded planes,
-    # short rows) runs 3-10x slower per tap than the 2-D model says: measured on
-    # (32..64, 64, 64) volumes with 5^3 and 9^3 kernels (float32, 2 threads).
-    direct = _ND_DIRECT_OVERHEAD * plan.direct_cost(
-        (lead_out * out_shape[-2], out_shape[-1]), (lead_w * w.shape[-2], w.shape[-1]), dt)
+    if direct_nd_applies(dt):
+        direct = plan.direct_nd_cost(tuple(out_shape), w.shape, dt)
+    else:
+        # complex data sums 2-D correlations of slices: one 2-D call per kernel
+        # plane over stacked, padded planes with short rows, 3-10x slower per tap
+        # than the 2-D model says (measured on (32..64, 64, 64) volumes with 5^3 and
+        # 9^3 kernels, float32, 2 threads)
+        lead_out = math.prod(out_shape[:-2])
+        lead_w = math.prod(w.shape[:-2])
+        direct = _SLICES_OVERHEAD * plan.direct_cost(
+            (lead_out * out_shape[-2], out_shape[-1]), (lead_w * w.shape[-2], w.shape[-1]),
+            dt)
     fdt = np.dtype(np.float64) if dt.kind in "iu" else dt
     c = plan.constants()[plan.precision(fdt)]
     n = math.prod(_fft_shape(x, w, out_shape))
