@@ -11,7 +11,7 @@ slices.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -63,6 +63,22 @@ _ND_SPECIALISATIONS = {np.dtype(np.float32): "float", np.dtype(np.float64): "dou
                        np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t"}
 
 
+# a 3-D input is its own only sub-volume
+_ONE_VOLUME = np.zeros(1, np.intp)
+_ONE_VOLUME.flags.writeable = False
+_nd_kernels: dict[tuple[object, str], Any] = {}
+
+
+def _nd_kernel(mod: Any, ct: np.dtype) -> Any:
+    """correlate_valid_nd of build ``mod`` specialised for ``ct`` (matching the fused
+    signatures on every call cost ~1 us)."""
+    key = (mod, ct.char)
+    fn = _nd_kernels.get(key)
+    if fn is None:
+        fn = _nd_kernels[key] = mod.correlate_valid_nd[_ND_SPECIALISATIONS[ct]]
+    return fn
+
+
 def _subvolume_offsets(x: np.ndarray, w_lead: Sequence[int], out_lead: Sequence[int],
                        origin: Sequence[int], none: int) -> np.ndarray:
     """``grp[u, g]``: byte offset from ``x[0, ..., 0]`` of the 3-D sub-volume that
@@ -94,12 +110,13 @@ def correlate_direct_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     mod = kernels.build()
     n = x.ndim - 3
     xc = x.astype(ct, copy=False)
-    grp = _subvolume_offsets(xc, w.shape[:n], out_shape[:n], origin[:n], mod.ND_NONE)
+    grp = _ONE_VOLUME if n == 0 else _subvolume_offsets(xc, w.shape[:n], out_shape[:n],
+                                                        origin[:n], mod.ND_NONE)
     w4 = np.ascontiguousarray(w.reshape((-1,) + w.shape[n:]), dtype=ct)
     out = memory.empty((grp.size // w4.shape[0],) + out_shape[n:], ct)
     # a finite kernel times a plane of padding adds zeros: the kernel skips them
     skip = ct.kind in "iu" or bool(np.isfinite(w4).all())
-    fn = mod.correlate_valid_nd[_ND_SPECIALISATIONS[ct]]
+    fn = _nd_kernel(mod, ct)
     fn(xc[(0,) * n], grp, w4, out, origin[n], origin[n + 1], origin[n + 2], skip,
        threads_for(out.size * w4.size, ct.itemsize))
     out = out.reshape(out_shape)
