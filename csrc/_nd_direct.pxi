@@ -74,17 +74,13 @@ cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize
         fc_nd_tile_g(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
 
 
-cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nogil:
-    """Tile ``t``: its padded input planes into the slot's buffer, then its outputs."""
-    cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
-    cdef const num_t** pl = <const num_t**>(j.ptabs + slot * j.G * j.P * sizeof(void*))
-    cdef Py_ssize_t per_u = j.nzt * j.nrt
-    cdef Py_ssize_t u = t // per_u
-    cdef Py_ssize_t z0 = (t % per_u) // j.nrt * j.Tz
-    cdef Py_ssize_t r0 = (t % per_u) % j.nrt * j.T
-    cdef Py_ssize_t nz = min(j.Tz, j.Oz - z0)
-    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
-    cdef Py_ssize_t g, p, q, zi, ri, goff
+cdef void _nd_fill_plane(num_t* tag, _NdTiles* j, const num_t** pl, num_t* buf,
+                         Py_ssize_t u, Py_ssize_t z0, Py_ssize_t r0, Py_ssize_t nr,
+                         Py_ssize_t p) noexcept nogil:
+    """The tile's input plane ``p`` (every group g) into the buffer, and its entry in
+    the plane table (NULL: a plane of padding that adds nothing)."""
+    cdef Py_ssize_t g, q, ri, goff
+    cdef Py_ssize_t zi = j.oz + z0 + p
     cdef Py_ssize_t n = j.qb - j.qa
     cdef Py_ssize_t nbytes = n * <Py_ssize_t>sizeof(num_t)
     cdef num_t* pb
@@ -93,37 +89,79 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
     cdef const char* src
     for g in range(j.G):
         goff = j.grp[u * j.G + g]
-        for p in range(nz + j.Az - 1):
-            pb = buf + (g * j.P + p) * j.ps
-            zi = j.oz + z0 + p
-            pl[g * j.P + p] = pb
-            # a row's padding columns were zeroed once, for the whole call (_nd_zero_pads):
-            # only its columns [qa, qb) of x are written
-            if goff == _ND_NONE or zi < 0 or zi >= j.Mz:
-                if j.skip:
-                    # its products are zeros (w is finite): nothing to add
-                    pl[g * j.P + p] = NULL
-                    continue
-                for q in range(nr + j.K - 1):
-                    memset(pb + q * j.bs + j.qa, 0, nbytes)
+        pb = buf + (g * j.P + p) * j.ps
+        pl[g * j.P + p] = pb
+        # a row's padding columns were zeroed once, for the whole call (_nd_zero_pads):
+        # only its columns [qa, qb) of x are written
+        if goff == _ND_NONE or zi < 0 or zi >= j.Mz:
+            if j.skip:
+                # its products are zeros (w is finite): nothing to add
+                pl[g * j.P + p] = NULL
                 continue
-            base = j.x + goff + zi * j.xzs + (j.ox + j.qa) * j.xcs
             for q in range(nr + j.K - 1):
-                ri = j.oy + r0 + q
-                dst = pb + q * j.bs + j.qa
-                if ri < 0 or ri >= j.M:
-                    memset(dst, 0, nbytes)
-                    continue
-                src = base + ri * j.xrs
-                if j.xcs == <Py_ssize_t>sizeof(num_t):
-                    if ri + FC_PREFETCH_ROWS < j.M:
-                        _prefetch(src + FC_PREFETCH_ROWS * j.xrs, nbytes)
-                    memcpy(dst, src, nbytes)
-                else:
-                    _nd_gather(src, j.xcs, n, dst)
-    _nd_rows(pl, j.P, j.G, j.Az, nz, nr, j.bs, <const num_t*>j.w, j.K, j.L,
-             <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors),
-             j.ozs // <Py_ssize_t>sizeof(num_t), j.ors // <Py_ssize_t>sizeof(num_t), j.Wo)
+                memset(pb + q * j.bs + j.qa, 0, nbytes)
+            continue
+        base = j.x + goff + zi * j.xzs + (j.ox + j.qa) * j.xcs
+        for q in range(nr + j.K - 1):
+            ri = j.oy + r0 + q
+            dst = pb + q * j.bs + j.qa
+            if ri < 0 or ri >= j.M:
+                memset(dst, 0, nbytes)
+            elif j.xcs == <Py_ssize_t>sizeof(num_t):
+                memcpy(dst, base + ri * j.xrs, nbytes)
+            else:
+                _nd_gather(base + ri * j.xrs, j.xcs, n, dst)
+
+
+cdef void _nd_prefetch_plane(_NdTiles* j, Py_ssize_t u, Py_ssize_t z0, Py_ssize_t r0,
+                             Py_ssize_t nr, Py_ssize_t p, Py_ssize_t itemsize) noexcept nogil:
+    """Start the loads of the tile's input plane ``p`` (its rows of x, every group)."""
+    cdef Py_ssize_t g, q, ri, goff
+    cdef Py_ssize_t zi = j.oz + z0 + p
+    cdef Py_ssize_t nbytes = (j.qb - j.qa) * itemsize
+    cdef const char* base
+    if zi < 0 or zi >= j.Mz or j.xcs != itemsize:
+        return
+    for g in range(j.G):
+        goff = j.grp[u * j.G + g]
+        if goff == _ND_NONE:
+            continue
+        base = j.x + goff + zi * j.xzs + (j.ox + j.qa) * j.xcs
+        for q in range(nr + j.K - 1):
+            ri = j.oy + r0 + q
+            if 0 <= ri < j.M:
+                _prefetch(base + ri * j.xrs, nbytes)
+
+
+cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Tile ``t``: its output planes two at a time, each pair after the input planes
+    it needs are in the slot's buffer. The loads of the next pair's two new planes
+    are started before the pair's sums, so the copy of a volume that is not in
+    cache overlaps the multiply-adds instead of taking turns with them."""
+    cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
+    cdef const num_t** pl = <const num_t**>(j.ptabs + slot * j.G * j.P * sizeof(void*))
+    cdef Py_ssize_t per_u = j.nzt * j.nrt
+    cdef Py_ssize_t u = t // per_u
+    cdef Py_ssize_t z0 = (t % per_u) // j.nrt * j.Tz
+    cdef Py_ssize_t r0 = (t % per_u) % j.nrt * j.T
+    cdef Py_ssize_t nz = min(j.Tz, j.Oz - z0)
+    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
+    cdef Py_ssize_t ozs = j.ozs // <Py_ssize_t>sizeof(num_t)
+    cdef Py_ssize_t ors = j.ors // <Py_ssize_t>sizeof(num_t)
+    cdef num_t* o = <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors)
+    cdef Py_ssize_t z = 0, Z, filled = 0, p
+    while z < nz:
+        Z = 2 if z + 1 < nz else 1
+        # planes z .. z + Z + Az - 2 feed output planes z .. z + Z - 1
+        while filled < z + Z + j.Az - 1:
+            _nd_fill_plane(tag, j, pl, buf, u, z0, r0, nr, filled)
+            filled = filled + 1
+        for p in range(filled, min(filled + 2, nz + j.Az - 1)):
+            _nd_prefetch_plane(j, u, z0, r0, nr, p, sizeof(num_t))
+        # the table's planes from z on: output plane z + dz reads planes z + dz + a
+        _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
+                 o + z * ozs, ozs, ors, j.Wo)
+        z = z + Z
 
 
 cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
