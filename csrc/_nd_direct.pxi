@@ -317,3 +317,76 @@ def nd_tiling(Py_ssize_t itemsize, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az, Py
     _nd_tiling(max(1, FC_L2_BYTES // (bs * itemsize)), U, G, Az, K, Oz, Ho, max(1, nthreads),
                &Tz, &T)
     return Tz, T
+
+
+# ---- 1-D: a long signal folded into overlapping rows (fastconv._engine.oned) ----
+
+cdef extern from "_rowsnd.h":
+    int fc_fold_rows_f(const float* x, Py_ssize_t xs, const float* w, Py_ssize_t L,
+                       float* o, Py_ssize_t os, Py_ssize_t r0, Py_ssize_t r1,
+                       Py_ssize_t C) noexcept nogil
+    int fc_fold_rows_d(const double* x, Py_ssize_t xs, const double* w, Py_ssize_t L,
+                       double* o, Py_ssize_t os, Py_ssize_t r0, Py_ssize_t r1,
+                       Py_ssize_t C) noexcept nogil
+
+
+ctypedef struct _Fold:
+    const char* x
+    const void* w
+    char* out
+    Py_ssize_t xs, os, L, C, R, rows
+    int kind
+
+
+cdef void _fold_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Fold* j = <_Fold*>ctx
+    cdef Py_ssize_t r0 = t * j.rows
+    cdef Py_ssize_t r1 = min(j.R, r0 + j.rows)
+    if j.kind == 0:
+        fc_fold_rows_f(<const float*>j.x, j.xs, <const float*>j.w, j.L, <float*>j.out, j.os,
+                       r0, r1, j.C)
+    else:
+        fc_fold_rows_d(<const double*>j.x, j.xs, <const double*>j.w, j.L, <double*>j.out,
+                       j.os, r0, r1, j.C)
+
+
+def correlate_folded(const real_t[:, :] xv, const real_t[::1] w, real_t[:, :] out,
+                     int nthreads):
+    """out[r, c] = sum_b w[b] * xv[r, c + b]: the rows of a folded 1-D signal (xv an
+    overlapping view of it, unit column stride) in the 1-D loop of csrc/_rowsnd.h,
+    rows shared among ``nthreads`` threads of fastconv's pool.
+
+    Returns False, computing nothing, where that loop does not apply (no vector
+    extensions in this build, a kernel longer than four vectors, rows narrower than
+    a chunk, or strides that are not whole samples); the caller then runs the 2-D
+    kernel's rows.
+    """
+    cdef Py_ssize_t R = out.shape[0], C = out.shape[1], L = w.shape[0]
+    cdef Py_ssize_t item = sizeof(real_t)
+    if R == 0 or C == 0 or L == 0:
+        return False
+    if xv.shape[0] < R or xv.shape[1] < C + L - 1 or xv.strides[1] != item \
+            or out.strides[1] != item or xv.strides[0] % item or out.strides[0] % item:
+        return False
+    cdef _Fold j
+    j.x = <const char*>&xv[0, 0]
+    j.w = &w[0]
+    j.out = <char*>&out[0, 0]
+    j.xs = xv.strides[0] // item
+    j.os = out.strides[0] // item
+    j.L, j.C, j.R = L, C, R
+    j.kind = 0 if real_t is float else 1
+    # does the loop apply? (an empty range of rows computes nothing)
+    if j.kind == 0:
+        if not fc_fold_rows_f(<const float*>j.x, j.xs, <const float*>j.w, L, <float*>j.out,
+                              j.os, 0, 0, C):
+            return False
+    elif not fc_fold_rows_d(<const double*>j.x, j.xs, <const double*>j.w, L,
+                            <double*>j.out, j.os, 0, 0, C):
+        return False
+    cdef int nt = max(1, nthreads)
+    # a few row blocks per thread even out the load
+    j.rows = max(1, (R + 4 * nt - 1) // (4 * nt))
+    with nogil:
+        _parallel((R + j.rows - 1) // j.rows, nt, _fold_task, &j)
+    return True

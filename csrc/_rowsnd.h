@@ -39,6 +39,9 @@
 #define FC_ND_NV 2
 #endif
 
+/* Output vectors of a chunk of the 1-D loop (fc_fold_rows). */
+#define FC_1D_NV 8
+
 /* One output row (the scalar loop's chunk, in samples). */
 #define FC_ND_SCALAR_CHUNK 16
 
@@ -191,6 +194,71 @@ static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,      
             }                                                                          \
         }                                                                              \
     }                                                                                  \
+}                                                                                      \
+                                                                                       \
+/* 1-D: out[r * os + c] = sum_b w[b] * x[r * xs + c + b] (c < C), rows of a long    \
+   signal folded with overlaps. The one-row 2-D loop loads a vector per tap and    \
+   multiply-add (the loads, unaligned, bound it); here a chunk of FC_1D_NV vectors  \
+   of outputs runs through the taps by phase m = 0..VL-1: the vector loaded at      \
+   offset m + k VL is tap m + i VL of output vector k - i, so NV + I - 1 loads feed  \
+   NV I multiply-adds (31 taps, 16 lanes: 9 loads, 16 FMAs). I (taps a phase has,   \
+   1..4) and NV are literals, so the accumulators stay in registers. Each output's  \
+   taps run in one order (m, then i), whatever chunk or thread computes it. */     \
+FC_ALWAYS_INLINE void fc_1dphase_##SUF(const T* s, const T* w, ptrdiff_t m,           \
+                                       fc_ndvec_##SUF acc[FC_1D_NV], const int I) {    \
+    const ptrdiff_t vl = FC_NDL_##SUF;                                                 \
+    fc_ndvec_##SUF v;                                                                  \
+    T wi[4];                                                                           \
+    int i, k;                                                                          \
+    for (i = 0; i < I; i++)                                                            \
+        wi[i] = w[m + i * vl];                                                         \
+    for (k = 0; k < FC_1D_NV + I - 1; k++) {                                           \
+        v = fc_ndload_##SUF(s + m + k * vl);                                           \
+        for (i = 0; i < I; i++)                                                        \
+            if (k - i >= 0 && k - i < FC_1D_NV)                                        \
+                acc[k - i] += wi[i] * v;                                               \
+    }                                                                                  \
+}                                                                                      \
+                                                                                       \
+FC_ALWAYS_INLINE void fc_1dchunk_##SUF(const T* s, const T* w, ptrdiff_t L, T* o) {   \
+    const ptrdiff_t vl = FC_NDL_##SUF;                                                 \
+    fc_ndvec_##SUF acc[FC_1D_NV];                                                      \
+    ptrdiff_t m;                                                                       \
+    int j;                                                                             \
+    for (j = 0; j < FC_1D_NV; j++) {                                                   \
+        fc_ndvec_##SUF zero = {0};                                                     \
+        acc[j] = zero;                                                                 \
+    }                                                                                  \
+    for (m = 0; m < vl && m < L; m++) {                                                \
+        ptrdiff_t I = (L - m + vl - 1) / vl;                                           \
+        if (I == 1) fc_1dphase_##SUF(s, w, m, acc, 1);                                 \
+        else if (I == 2) fc_1dphase_##SUF(s, w, m, acc, 2);                            \
+        else if (I == 3) fc_1dphase_##SUF(s, w, m, acc, 3);                            \
+        else fc_1dphase_##SUF(s, w, m, acc, 4);                                        \
+    }                                                                                  \
+    for (j = 0; j < FC_1D_NV; j++)                                                     \
+        memcpy(o + j * vl, &acc[j], sizeof acc[j]);                                    \
+}                                                                                      \
+                                                                                       \
+/* Rows r0..r1-1; 0 (nothing computed) where the loop does not apply: more than 4   \
+   vectors of taps, or rows narrower than a chunk. Row r reads x[r xs .. r xs + C +  \
+   L - 2]. */                                                                      \
+static int fc_fold_rows_##SUF(const T* x, ptrdiff_t xs, const T* w, ptrdiff_t L,       \
+                              T* o, ptrdiff_t os, ptrdiff_t r0, ptrdiff_t r1,          \
+                              ptrdiff_t C) {                                           \
+    const ptrdiff_t cw = FC_1D_NV * FC_NDL_##SUF;                                      \
+    ptrdiff_t r, c;                                                                    \
+    if (L < 1 || L > 4 * FC_NDL_##SUF || C < cw)                                       \
+        return 0;                                                                      \
+    for (r = r0; r < r1; r++) {                                                        \
+        const T* s = x + r * xs;                                                       \
+        T* orow = o + r * os;                                                          \
+        for (c = 0; c + cw <= C; c += cw)                                              \
+            fc_1dchunk_##SUF(s + c, w, L, orow + c);                                   \
+        if (c < C)  /* the last chunk shifted back to end at the row's end */          \
+            fc_1dchunk_##SUF(s + C - cw, w, L, orow + C - cw);                         \
+    }                                                                                  \
+    return 1;                                                                          \
 }
 
 #endif  /* FC_HAVE_VEC */
@@ -233,6 +301,17 @@ FC_DEF_ND(d, double)
 FC_DEF_ND(i, int32_t)
 FC_DEF_ND(l, int64_t)
 #else
+/* no vector extensions: the folded 1-D rows take the 2-D kernel's one-row loop */
+static int fc_fold_rows_f(const float* x, ptrdiff_t xs, const float* w, ptrdiff_t L,
+                          float* o, ptrdiff_t os, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t C) {
+    (void)x; (void)xs; (void)w; (void)L; (void)o; (void)os; (void)r0; (void)r1; (void)C;
+    return 0;
+}
+static int fc_fold_rows_d(const double* x, ptrdiff_t xs, const double* w, ptrdiff_t L,
+                          double* o, ptrdiff_t os, ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t C) {
+    (void)x; (void)xs; (void)w; (void)L; (void)o; (void)os; (void)r0; (void)r1; (void)C;
+    return 0;
+}
 FC_DEF_ND_SCALAR(f, float)
 FC_DEF_ND_SCALAR(d, double)
 FC_DEF_ND_SCALAR(i, int32_t)

@@ -171,3 +171,33 @@ def test_property_matches_scipy(data, ndim, mode, func, dtype):
     except ValueError:
         return
     close(getattr(fastconv, func)(a, b, mode, method="direct"), ref, a, b)
+
+
+# ---- the folded 1-D loop (oned: a long signal as overlapping rows) ----
+
+@pytest.mark.parametrize("L", [1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_folded_1d_matches_numpy_and_threads(isa, L, dtype):
+    rng = np.random.default_rng(L)
+    x = rng.standard_normal(70_001).astype(dtype)
+    h = rng.standard_normal(L).astype(dtype)
+    results = []
+    for nt in (1, 2, 3):
+        with fastconv.threads(nt):
+            results.append(fastconv.convolve(x, h, "same"))
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+    close(results[0], ss.convolve(x.astype(np.float64), h.astype(np.float64), "same",
+                                  method="direct").astype(dtype), x, h)
+
+
+def test_folded_1d_declines_what_it_does_not_compute():
+    mod = kernels.build()
+    x = np.arange(10_000, dtype=np.float32)
+    xv = np.lib.stride_tricks.as_strided(x, (9, 1030), (4096, 4))
+    out = np.zeros((9, 1000), np.float32)
+    assert not mod.correlate_folded(xv, np.ones(300, np.float32), out, 1)   # long kernel
+    assert not mod.correlate_folded(xv[:, ::2], np.ones(3, np.float32), out[:, :400], 1)
+    assert not (out != 0).any()                   # declined: nothing written
+    assert mod.correlate_folded(xv, np.ones(3, np.float32), out, 2)
+    np.testing.assert_array_equal(out[:, 0], x[:9 * 1024:1024] * 3 + 3)
