@@ -41,6 +41,28 @@
 
 /* Output vectors of a chunk of the 1-D loop (fc_fold_rows). */
 #define FC_1D_NV 8
+/* The chunk runs as FC_1D_SUB interleaved sub-chunks of FC_1D_NS vectors: a load
+ * feeds up to I multiply-adds within its sub-chunk, and the sub-chunks give
+ * FC_1D_SUB x 2 independent chains of sums (one sub-chunk of 8 had 2 in flight and
+ * waited on the multiply-add latency). */
+#define FC_1D_SUB 4
+#define FC_1D_NS (FC_1D_NV / FC_1D_SUB)
+/* Offset q VL of each sub-chunk (q a literal, up to FC_1D_NS + 2 for 4 vectors of taps). */
+#define FC_1DQ(SUF, Q)                                                                 \
+    if ((Q) < FC_1D_NS + I - 1) {                                                      \
+        fc_1dq_##SUF(s, w, 0, ms, acc, (Q), I);                                        \
+        if (I > 1)                                                                     \
+            fc_1dq_##SUF(s, w, ms, vl, acc, (Q), I - 1);                               \
+    }
+/* A chunk with its taps' vector count a literal. */
+#define FC_1DCHUNK(SUF, S, O)                                                          \
+    {                                                                                  \
+        const ptrdiff_t I_ = (L + FC_NDL_##SUF - 1) / FC_NDL_##SUF;                    \
+        if (I_ == 1) fc_1dchunk_##SUF((S), w, L, (O), 1);                              \
+        else if (I_ == 2) fc_1dchunk_##SUF((S), w, L, (O), 2);                         \
+        else if (I_ == 3) fc_1dchunk_##SUF((S), w, L, (O), 3);                         \
+        else fc_1dchunk_##SUF((S), w, L, (O), 4);                                      \
+    }
 
 /* One output row (the scalar loop's chunk, in samples). */
 #define FC_ND_SCALAR_CHUNK 16
@@ -198,44 +220,43 @@ static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,      
                                                                                        \
 /* 1-D: out[r * os + c] = sum_b w[b] * x[r * xs + c + b] (c < C), rows of a long    \
    signal folded with overlaps. The one-row 2-D loop loads a vector per tap and    \
-   multiply-add (the loads, unaligned, bound it); here a chunk of FC_1D_NV vectors  \
-   of outputs runs through the taps by phase m = 0..VL-1: the vector loaded at      \
-   offset m + k VL is tap m + i VL of output vector k - i, so NV + I - 1 loads feed  \
-   NV I multiply-adds (31 taps, 16 lanes: 9 loads, 16 FMAs). I (taps a phase has,   \
-   1..4) and NV are literals, so the accumulators stay in registers. Each output's  \
-   taps run in one order (m, then i), whatever chunk or thread computes it. */     \
-FC_ALWAYS_INLINE void fc_1dphase_##SUF(const T* s, const T* w, ptrdiff_t m,           \
-                                       fc_ndvec_##SUF acc[FC_1D_NV], const int I) {    \
+   multiply-add (the loads, unaligned, bound it); here a chunk's output vectors    \
+   share them: within a sub-chunk, the vector at offset q VL + m (m < VL) is tap    \
+   m + i VL of output vector q - i, so one load feeds up to I = ceil(L / VL)       \
+   multiply-adds (31 taps, 16 lanes: 160 loads for 248). Walking q, then m, every  \
+   output's taps run in ascending order, each a multiply-add onto a sum from zero: \
+   the 2-D loop's sum, bit for bit, so a row gives the same bits whichever loop    \
+   computes it (convolve1d picks the fold or the 2-D kernel by thread count).      \
+   q, I and the chunk sizes are literals (the accumulators stay in registers). */  \
+FC_ALWAYS_INLINE void fc_1dq_##SUF(const T* s, const T* w, ptrdiff_t m0, ptrdiff_t m1, \
+                                   fc_ndvec_##SUF acc[FC_1D_NV], const int q,          \
+                                   const int I) {                                      \
     const ptrdiff_t vl = FC_NDL_##SUF;                                                 \
-    fc_ndvec_##SUF v;                                                                  \
-    T wi[4];                                                                           \
-    int i, k;                                                                          \
-    for (i = 0; i < I; i++)                                                            \
-        wi[i] = w[m + i * vl];                                                         \
-    for (k = 0; k < FC_1D_NV + I - 1; k++) {                                           \
-        v = fc_ndload_##SUF(s + m + k * vl);                                           \
+    fc_ndvec_##SUF v[FC_1D_SUB];                                                       \
+    ptrdiff_t m;                                                                       \
+    int i, u;                                                                          \
+    for (m = m0; m < m1; m++) {                                                        \
+        for (u = 0; u < FC_1D_SUB; u++)                                                \
+            v[u] = fc_ndload_##SUF(s + (u * FC_1D_NS + q) * vl + m);                   \
         for (i = 0; i < I; i++)                                                        \
-            if (k - i >= 0 && k - i < FC_1D_NV)                                        \
-                acc[k - i] += wi[i] * v;                                               \
+            if (q - i >= 0 && q - i < FC_1D_NS)                                        \
+                for (u = 0; u < FC_1D_SUB; u++)                                        \
+                    acc[u * FC_1D_NS + q - i] += w[m + i * vl] * v[u];                 \
     }                                                                                  \
 }                                                                                      \
                                                                                        \
-FC_ALWAYS_INLINE void fc_1dchunk_##SUF(const T* s, const T* w, ptrdiff_t L, T* o) {   \
+FC_ALWAYS_INLINE void fc_1dchunk_##SUF(const T* s, const T* w, ptrdiff_t L, T* o,      \
+                                       const int I) {                                  \
     const ptrdiff_t vl = FC_NDL_##SUF;                                                 \
+    /* phases m < ms have I taps, the rest I - 1 */                                    \
+    const ptrdiff_t ms = L - (I - 1) * vl;                                             \
     fc_ndvec_##SUF acc[FC_1D_NV];                                                      \
-    ptrdiff_t m;                                                                       \
     int j;                                                                             \
     for (j = 0; j < FC_1D_NV; j++) {                                                   \
         fc_ndvec_##SUF zero = {0};                                                     \
         acc[j] = zero;                                                                 \
     }                                                                                  \
-    for (m = 0; m < vl && m < L; m++) {                                                \
-        ptrdiff_t I = (L - m + vl - 1) / vl;                                           \
-        if (I == 1) fc_1dphase_##SUF(s, w, m, acc, 1);                                 \
-        else if (I == 2) fc_1dphase_##SUF(s, w, m, acc, 2);                            \
-        else if (I == 3) fc_1dphase_##SUF(s, w, m, acc, 3);                            \
-        else fc_1dphase_##SUF(s, w, m, acc, 4);                                        \
-    }                                                                                  \
+    FC_1DQ(SUF, 0) FC_1DQ(SUF, 1) FC_1DQ(SUF, 2) FC_1DQ(SUF, 3) FC_1DQ(SUF, 4)         \
     for (j = 0; j < FC_1D_NV; j++)                                                     \
         memcpy(o + j * vl, &acc[j], sizeof acc[j]);                                    \
 }                                                                                      \
@@ -254,9 +275,9 @@ static int fc_fold_rows_##SUF(const T* x, ptrdiff_t xs, const T* w, ptrdiff_t L,
         const T* s = x + r * xs;                                                       \
         T* orow = o + r * os;                                                          \
         for (c = 0; c + cw <= C; c += cw)                                              \
-            fc_1dchunk_##SUF(s + c, w, L, orow + c);                                   \
+            FC_1DCHUNK(SUF, s + c, orow + c)                                           \
         if (c < C)  /* the last chunk shifted back to end at the row's end */          \
-            fc_1dchunk_##SUF(s + C - cw, w, L, orow + C - cw);                         \
+            FC_1DCHUNK(SUF, s + C - cw, orow + C - cw)                                 \
     }                                                                                  \
     return 1;                                                                          \
 }

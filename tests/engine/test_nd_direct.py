@@ -201,3 +201,22 @@ def test_folded_1d_declines_what_it_does_not_compute():
     assert not (out != 0).any()                   # declined: nothing written
     assert mod.correlate_folded(xv, np.ones(3, np.float32), out, 2)
     np.testing.assert_array_equal(out[:, 0], x[:9 * 1024:1024] * 3 + 3)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("func", ["convolve1d", "correlate1d"])
+def test_folded_rows_along_an_axis(func, axis):
+    """convolve1d / correlate1d fold each of a few long rows (the 1-D loop) along
+    either axis: scipy's result on every slice, whatever the thread count."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 40_000)).astype(np.float32)
+    x = x if axis == 1 else np.ascontiguousarray(x.T)
+    h = rng.standard_normal(21).astype(np.float32)
+    ref = np.moveaxis(np.stack([getattr(ss, func[:-2])(s, h, "same", method="direct")
+                                for s in np.moveaxis(x, axis, -1)]), -1, axis)
+    outs = []
+    for nt in (1, 2):
+        with fastconv.threads(nt):
+            outs.append(getattr(fastconv, func)(x, h, axis, "same"))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    close(outs[0], ref, x, h)
