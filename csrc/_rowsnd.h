@@ -346,6 +346,7 @@ static inline ptrdiff_t fc_nd_lanes(size_t itemsize) {
 #if FC_HAVE_VEC
     return FC_VEC_BYTES / (ptrdiff_t)itemsize;
 #else
+    (void)itemsize;
     return FC_ND_SCALAR_CHUNK;
 #endif
 }
