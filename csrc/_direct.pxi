@@ -1606,6 +1606,9 @@ cdef void _strict_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _strict_rows(<long double complex*>NULL, j, t)
 
 
+include "_nd_direct.pxi"
+
+
 cdef inline int _exceeds(const real_t* r, Py_ssize_t n, real_t b) noexcept nogil:
     """1 if r[0:n] holds a NaN or a value of magnitude >= b (b = inf: an Inf): an
     integer OR, which vectorises (NaN fails every comparison)."""

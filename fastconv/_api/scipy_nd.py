@@ -66,8 +66,9 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: Mode = "full",
     -----
     A long 1-D signal is folded into a matrix of overlapping rows (a strided
     view, no copy) so that every thread has rows to compute. Three or more
-    dimensions run as sums of 2-D correlations of slices, or one FFT over all
-    axes when the cost model predicts it faster. The module docstring of
+    dimensions of real data run in one threaded call of the N-d direct kernel
+    (every tap summed in registers, tiles of planes and rows sized for the
+    cache), or one FFT over all axes when the cost model predicts it faster. The module docstring of
     ``fastconv._api`` lists where results differ from scipy's.
 
     Examples

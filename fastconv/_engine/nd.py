@@ -1,22 +1,25 @@
 """The N-d primitive: ``out[i] = sum_a w[a] * xpad[i + origin + a]`` with zero padding.
 
 One dimension runs folded on the 2-D engine (``oned``), two dimensions are the
-2-D primitive itself, and three or more are either a sum of 2-D correlations of
-slices (direct) or overlap-save FFTs over all axes (``fft_nd``). Integers
-accumulate in their own type, so wrap-around is exact.
+2-D primitive itself, and three or more are either the N-d direct kernel (one
+threaded call for the whole sum, csrc/_nd_direct.pxi) or overlap-save FFTs over all
+axes (``fft_nd``). Integers accumulate in the 2-D kernels' integer lanes
+(``direct.compute_dtype``), so wrap-around is exact. Complex data, a forced
+'separable' and the Numba backend sum 2-D correlations of slices.
 """
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .._runtime import memory
 from .._runtime.threads import get_num_threads
-from . import fft_nd, plan
+from . import fft_nd, kernels, plan
 from .batch import correlate_rows, correlate_stack
 from .boundary import FILL
+from .direct import compute_dtype, lanes_view, threads_for
 from .dispatch import correlate_plane_method
 from .gates import all_finite, fft_dtype
 from .oned import correlate_1d
@@ -41,8 +44,86 @@ def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     if method == "fft" and _fft_ok(x, w, out_shape, dt):
         return fft_nd.correlate_fft(x, w, out_shape, origin, dt, fft_dtype(dt),
                                     get_num_threads())
-    return _correlate_slices(x, w, out_shape, origin, dt,
-                             "direct" if method == "fft" else method)
+    if method == "separable" or not direct_nd_applies(dt):
+        return _correlate_slices(x, w, out_shape, origin, dt,
+                                 "direct" if method == "fft" else method)
+    return correlate_direct_nd(x, w, out_shape, origin, dt)
+
+
+def direct_nd_applies(dt: np.dtype) -> bool:
+    """Whether the N-d direct kernel computes ``dt`` here: real types, Cython
+    kernels (the Numba backend has 2-D kernels only)."""
+    return dt.kind != "c" and not kernels.uses_numba()
+
+
+# correlate_valid_nd's specialisations by compute type (see kernels.direct_fn)
+_ND_SPECIALISATIONS = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+                       np.dtype(np.longdouble): "long double",
+                       np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t",
+                       np.dtype(np.uint16): "uint16_t"}
+
+
+# a 3-D input is its own only sub-volume
+_ONE_VOLUME = np.zeros(1, np.intp)
+_ONE_VOLUME.flags.writeable = False
+_nd_kernels: dict[tuple[object, str], Any] = {}
+
+
+def _nd_kernel(mod: Any, ct: np.dtype) -> Any:
+    """correlate_valid_nd of build ``mod`` specialised for ``ct`` (matching the fused
+    signatures on every call cost ~1 us)."""
+    key = (mod, ct.char)
+    fn = _nd_kernels.get(key)
+    if fn is None:
+        fn = _nd_kernels[key] = mod.correlate_valid_nd[_ND_SPECIALISATIONS[ct]]
+    return fn
+
+
+def _subvolume_offsets(x: np.ndarray, w_lead: Sequence[int], out_lead: Sequence[int],
+                       origin: Sequence[int], none: int) -> np.ndarray:
+    """``grp[u, g]``: byte offset from ``x[0, ..., 0]`` of the 3-D sub-volume that
+    output index u meets with kernel index g over x's axes before the last three
+    (both flattened in C order), or ``none`` where that sub-volume is padding."""
+    n = len(out_lead)
+    off = np.zeros((1,) * (2 * n), np.intp)
+    ok = np.ones((1,) * (2 * n), bool)
+    for d in range(n):
+        src = (np.arange(out_lead[d]) + origin[d])[:, None] + np.arange(w_lead[d])[None, :]
+        shape = [1] * (2 * n)
+        shape[d], shape[n + d] = out_lead[d], w_lead[d]
+        off = off + (src * x.strides[d]).reshape(shape)
+        ok = ok & ((src >= 0) & (src < x.shape[d])).reshape(shape)
+    grp = np.where(ok, off, none)
+    return np.ascontiguousarray(grp.reshape(math.prod(out_lead), math.prod(w_lead)),
+                                dtype=np.intp).ravel()
+
+
+def correlate_direct_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
+                        origin: Sequence[int], dt: np.dtype) -> np.ndarray:
+    """The zero-padded primitive for ndim >= 3 in one call of the N-d direct kernel:
+    the axes before the last three are flattened into a table of sub-volumes, the
+    last three are the kernel's planes, rows and columns."""
+    out_shape = tuple(int(s) for s in out_shape)
+    ct = compute_dtype(dt)
+    if x.size == 0 or w.size == 0 or 0 in out_shape:
+        return np.zeros(out_shape, dt)
+    mod = kernels.build()
+    n = x.ndim - 3
+    xl = lanes_view(x, ct)          # signed/unsigned of the lanes' width: a view
+    xc = xl if xl is not None else x.astype(ct)
+    grp = _ONE_VOLUME if n == 0 else _subvolume_offsets(xc, w.shape[:n], out_shape[:n],
+                                                        origin[:n], mod.ND_NONE)
+    w4 = np.ascontiguousarray(w.reshape((-1,) + w.shape[n:]), dtype=ct)
+    res = memory.empty((grp.size // w4.shape[0],) + out_shape[n:],
+                       dt if dt.itemsize == ct.itemsize else ct)
+    out = lanes_view(res, ct)
+    # a finite kernel times a plane of padding adds zeros: the kernel skips them
+    skip = ct.kind in "iu" or bool(np.isfinite(w4).all())
+    fn = _nd_kernel(mod, ct)
+    fn(xc[(0,) * n], grp, w4, out, origin[n], origin[n + 1], origin[n + 2], skip,
+       threads_for(out.size * w4.size, ct.itemsize))
+    res = res.reshape(out_shape)
+    return res if res.dtype == dt else res.astype(dt)
 
 
 def _correlate_stack(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...],
@@ -71,20 +152,25 @@ def _fft_ok(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype
     return True
 
 
-_ND_DIRECT_OVERHEAD = 5.0
+_SLICES_OVERHEAD = 5.0
 
 
 def _choose_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype) -> str:
-    """'direct' or 'fft' by the 2-D cost model's constants, applied to N-d counts."""
+    """'direct' or 'fft' by the cost model's constants, applied to N-d counts."""
     if w.size <= 27:
         return "direct"
-    lead_out = math.prod(out_shape[:-2])
-    lead_w = math.prod(w.shape[:-2])
-    # The 3-D direct path (one 2-D call per kernel plane over stacked, padded planes,
-    # short rows) runs 3-10x slower per tap than the 2-D model says: measured on
-    # (32..64, 64, 64) volumes with 5^3 and 9^3 kernels (float32, 2 threads).
-    direct = _ND_DIRECT_OVERHEAD * plan.direct_cost(
-        (lead_out * out_shape[-2], out_shape[-1]), (lead_w * w.shape[-2], w.shape[-1]), dt)
+    if direct_nd_applies(dt):
+        direct = plan.direct_nd_cost(tuple(out_shape), w.shape, dt)
+    else:
+        # complex data sums 2-D correlations of slices: one 2-D call per kernel
+        # plane over stacked, padded planes with short rows, 3-10x slower per tap
+        # than the 2-D model says (measured on (32..64, 64, 64) volumes with 5^3 and
+        # 9^3 kernels, float32, 2 threads)
+        lead_out = math.prod(out_shape[:-2])
+        lead_w = math.prod(w.shape[:-2])
+        direct = _SLICES_OVERHEAD * plan.direct_cost(
+            (lead_out * out_shape[-2], out_shape[-1]), (lead_w * w.shape[-2], w.shape[-1]),
+            dt)
     return "fft" if plan.fft_nd_cost(out_shape, w.shape, dt) < direct else "direct"
 
 

@@ -124,6 +124,24 @@ def direct_cost(out_shape: tuple[int, int], k_shape: tuple[int, int], dt: np.dty
     return Ho * Wo * (c["c_out"] + c["c_tap"] * K * L) * _cplx_factor(dt, "direct")
 
 
+# The N-d direct kernel (csrc/_nd_direct.pxi) against the 2-D model: a tap costs what
+# a 2-D tap costs (its loop ran at 1.96e-11 s per multiply-add on one core, 64^3 x
+# 9^3 float32, against c_tap = 1.0e-11 for two), and an output about twice c_out (the
+# tile copies its planes once each, plus halos; 128^3 x 3^3 measured 2.4x, 64^3 x
+# 3^3 0.6x, on the 2-core AVX-512 machine, issue 21).
+ND_OUT_FACTOR = 2.0
+ND_TAP_FACTOR = 1.0
+
+
+def direct_nd_cost(out_shape: tuple[int, ...], k_shape: tuple[int, ...],
+                   dt: np.dtype) -> float:
+    """Predicted seconds of the N-d direct kernel (real types) for ``out_shape``
+    outputs of a ``k_shape`` kernel."""
+    c = constants()[precision(dt)]
+    return math.prod(out_shape) * (ND_OUT_FACTOR * c["c_out"]
+                                   + ND_TAP_FACTOR * c["c_tap"] * math.prod(k_shape))
+
+
 def separable_cost(out_shape: tuple[int, int], k_shape: tuple[int, int],
                    dt: np.dtype) -> float:
     Ho, Wo = out_shape

@@ -1,0 +1,400 @@
+# The N-d direct kernel (issue 21), included by _direct.pxi: the zero-padded
+# 'valid' correlation of an N-d input in ONE threaded call,
+#     out[u, z, r, c] = sum_{g, a, k, l} w[g, a, k, l] * xpad[u + g, z + oz + a, r + oy + k, c + ox + l],
+# where u and g stand for the indices of every axis before the last three (the
+# caller flattens them: ``grp[u * G + g]`` is the byte offset of the 3-D
+# sub-volume of x that output index u meets with kernel index g, or _ND_NONE
+# where that sub-volume is padding).
+#
+# A task is a tile of output planes x rows of one u. It copies the padded input
+# planes it needs, once each, into its thread's buffer (zero padding: the padding
+# columns of the buffer's rows are zeroed once per call, and a tile copies only
+# each row's span of x, or zeros for a row of padding), and the compute loop
+# (csrc/_rowsnd.h) reads every kernel plane's rows from there through a table of
+# plane pointers: the accumulators stay in registers across all taps. Tiles are
+# sized so the buffer stays in L2 and the halo planes and rows copied twice stay
+# few; with the old one-2-D-call-per-kernel-plane road every output was written
+# and re-read once per kernel plane.
+
+cdef extern from "_rowsnd.h":
+    Py_ssize_t fc_nd_lanes(size_t itemsize) noexcept nogil
+    void fc_nd_tile_f(const float** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const float* w,
+                      Py_ssize_t K, Py_ssize_t L, float* o, Py_ssize_t ozs, Py_ssize_t ors,
+                      Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_d(const double** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const double* w,
+                      Py_ssize_t K, Py_ssize_t L, double* o, Py_ssize_t ozs, Py_ssize_t ors,
+                      Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_g(const long double** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const long double* w,
+                      Py_ssize_t K, Py_ssize_t L, long double* o, Py_ssize_t ozs,
+                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_i(const int32_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const int32_t* w,
+                      Py_ssize_t K, Py_ssize_t L, int32_t* o, Py_ssize_t ozs,
+                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_l(const int64_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const int64_t* w,
+                      Py_ssize_t K, Py_ssize_t L, int64_t* o, Py_ssize_t ozs,
+                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+    void fc_nd_tile_h(const uint16_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                      Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const uint16_t* w,
+                      Py_ssize_t K, Py_ssize_t L, uint16_t* o, Py_ssize_t ozs,
+                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+
+# grp's mark for a sub-volume of padding (offsets may be negative: reversed views)
+ND_NONE = -(1 << 62)
+cdef Py_ssize_t _ND_NONE = -(1 << 62)
+
+
+# An N-d call as its tasks see it (byte strides; ``ps``: a padded plane's samples).
+ctypedef struct _NdTiles:
+    const char* x
+    const Py_ssize_t* grp
+    const void* w
+    char* out
+    char* bufs
+    char* ptabs
+    Py_ssize_t xzs, xrs, xcs, Mz, M, N, ous, ozs, ors
+    Py_ssize_t per_bytes, bs, ps, P, G, Az, K, L, Tz, T, Oz, Ho, Wo, oz, oy, ox
+    Py_ssize_t qa, qb, wp, nzt, nrt
+    int skip, kind
+
+
+cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
+                          Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const num_t* w,
+                          Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t ozs,
+                          Py_ssize_t ors, Py_ssize_t wo) noexcept nogil:
+    if num_t is float:
+        fc_nd_tile_f(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    elif num_t is double:
+        fc_nd_tile_d(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    elif num_t is int32_t:
+        fc_nd_tile_i(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    elif num_t is int64_t:
+        fc_nd_tile_l(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    elif num_t is uint16_t:
+        fc_nd_tile_h(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+    else:
+        fc_nd_tile_g(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+
+
+cdef void _nd_fill_plane(num_t* tag, _NdTiles* j, const num_t** pl, num_t* buf,
+                         Py_ssize_t u, Py_ssize_t z0, Py_ssize_t r0, Py_ssize_t nr,
+                         Py_ssize_t p) noexcept nogil:
+    """The tile's input plane ``p`` (every group g) into the buffer, and its entry in
+    the plane table (NULL: a plane of padding that adds nothing)."""
+    cdef Py_ssize_t g, q, ri, goff
+    cdef Py_ssize_t zi = j.oz + z0 + p
+    cdef Py_ssize_t n = j.qb - j.qa
+    cdef Py_ssize_t nbytes = n * <Py_ssize_t>sizeof(num_t)
+    cdef num_t* pb
+    cdef num_t* dst
+    cdef const char* base
+    cdef const char* src
+    for g in range(j.G):
+        goff = j.grp[u * j.G + g]
+        pb = buf + (g * j.P + p) * j.ps
+        pl[g * j.P + p] = pb
+        # a row's padding columns were zeroed once, for the whole call (_nd_zero_pads):
+        # only its columns [qa, qb) of x are written
+        if goff == _ND_NONE or zi < 0 or zi >= j.Mz:
+            if j.skip:
+                # its products are zeros (w is finite): nothing to add
+                pl[g * j.P + p] = NULL
+                continue
+            for q in range(nr + j.K - 1):
+                memset(pb + q * j.bs + j.qa, 0, nbytes)
+            continue
+        base = j.x + goff + zi * j.xzs + (j.ox + j.qa) * j.xcs
+        for q in range(nr + j.K - 1):
+            ri = j.oy + r0 + q
+            dst = pb + q * j.bs + j.qa
+            if ri < 0 or ri >= j.M:
+                memset(dst, 0, nbytes)
+            elif j.xcs == <Py_ssize_t>sizeof(num_t):
+                memcpy(dst, base + ri * j.xrs, nbytes)
+            else:
+                _nd_gather(base + ri * j.xrs, j.xcs, n, dst)
+
+
+cdef void _nd_prefetch_plane(_NdTiles* j, Py_ssize_t u, Py_ssize_t z0, Py_ssize_t r0,
+                             Py_ssize_t nr, Py_ssize_t p, Py_ssize_t itemsize) noexcept nogil:
+    """Start the loads of the tile's input plane ``p`` (its rows of x, every group)."""
+    cdef Py_ssize_t g, q, ri, goff
+    cdef Py_ssize_t zi = j.oz + z0 + p
+    cdef Py_ssize_t nbytes = (j.qb - j.qa) * itemsize
+    cdef const char* base
+    if zi < 0 or zi >= j.Mz or j.xcs != itemsize:
+        return
+    for g in range(j.G):
+        goff = j.grp[u * j.G + g]
+        if goff == _ND_NONE:
+            continue
+        base = j.x + goff + zi * j.xzs + (j.ox + j.qa) * j.xcs
+        for q in range(nr + j.K - 1):
+            ri = j.oy + r0 + q
+            if 0 <= ri < j.M:
+                _prefetch(base + ri * j.xrs, nbytes)
+
+
+cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nogil:
+    """Tile ``t``: its output planes two at a time, each pair after the input planes
+    it needs are in the slot's buffer. The loads of the next pair's two new planes
+    are started before the pair's sums, so the copy of a volume that is not in
+    cache overlaps the multiply-adds instead of taking turns with them."""
+    cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
+    cdef const num_t** pl = <const num_t**>(j.ptabs + slot * j.G * j.P * sizeof(void*))
+    cdef Py_ssize_t per_u = j.nzt * j.nrt
+    cdef Py_ssize_t u = t // per_u
+    cdef Py_ssize_t z0 = (t % per_u) // j.nrt * j.Tz
+    cdef Py_ssize_t r0 = (t % per_u) % j.nrt * j.T
+    cdef Py_ssize_t nz = min(j.Tz, j.Oz - z0)
+    cdef Py_ssize_t nr = min(j.T, j.Ho - r0)
+    cdef Py_ssize_t ozs = j.ozs // <Py_ssize_t>sizeof(num_t)
+    cdef Py_ssize_t ors = j.ors // <Py_ssize_t>sizeof(num_t)
+    cdef num_t* o = <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors)
+    cdef Py_ssize_t z = 0, Z, filled = 0, p
+    while z < nz:
+        Z = 2 if z + 1 < nz else 1
+        # planes z .. z + Z + Az - 2 feed output planes z .. z + Z - 1
+        while filled < z + Z + j.Az - 1:
+            _nd_fill_plane(tag, j, pl, buf, u, z0, r0, nr, filled)
+            filled = filled + 1
+        for p in range(filled, min(filled + 2, nz + j.Az - 1)):
+            _nd_prefetch_plane(j, u, z0, r0, nr, p, sizeof(num_t))
+        # the table's planes from z on: output plane z + dz reads planes z + dz + a
+        _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
+                 o + z * ozs, ozs, ors, j.Wo)
+        z = z + Z
+
+
+cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
+                           num_t* dst) noexcept nogil:
+    cdef Py_ssize_t c
+    for c in range(n):
+        dst[c] = (<const num_t*>(src + c * step))[0]
+
+
+cdef void _nd_zero_pads(void* buf, Py_ssize_t nrows, Py_ssize_t bs, Py_ssize_t qa,
+                        Py_ssize_t qb, size_t itemsize) noexcept nogil:
+    """Zero columns [0, qa) and [qb, bs) of every row of the tile buffers: the padding
+    columns, which no tile writes, and the slack a row's last vector reads."""
+    cdef Py_ssize_t p
+    cdef char* row
+    for p in range(nrows):
+        row = <char*>buf + p * bs * itemsize
+        memset(row, 0, qa * itemsize)
+        memset(row + qb * itemsize, 0, (bs - qb) * itemsize)
+
+
+cdef void _nd_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NdTiles* j = <_NdTiles*>ctx
+    if j.kind == 0:
+        _nd_tile(<float*>NULL, j, t, slot)
+    elif j.kind == 1:
+        _nd_tile(<double*>NULL, j, t, slot)
+    elif j.kind == 2:
+        _nd_tile(<long double*>NULL, j, t, slot)
+    elif j.kind == 3:
+        _nd_tile(<int32_t*>NULL, j, t, slot)
+    elif j.kind == 5:
+        _nd_tile(<uint16_t*>NULL, j, t, slot)
+    else:
+        _nd_tile(<int64_t*>NULL, j, t, slot)
+
+
+cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az,
+                     Py_ssize_t K, Py_ssize_t Oz, Py_ssize_t Ho, int nthreads,
+                     Py_ssize_t* Tz_out, Py_ssize_t* T_out) noexcept nogil:
+    """Tile planes x rows: the padded rows a tile copies, G * (Tz + Az - 1) *
+    (T + K - 1), fit ``budget_rows`` (L2), with the fewest copied per output row
+    (halo planes and rows are copied by both tiles that need them); then cut so
+    that every thread gets tiles and the counts even out."""
+    cdef Py_ssize_t Tz, T, best_tz = 1, best_t = 1, nzt, nrt, tasks
+    cdef double cost, best = 1e300
+    for Tz in range(1, Oz + 1):
+        T = budget_rows // (G * (Tz + Az - 1)) - K + 1
+        if T < 1:
+            if Tz == 1:
+                best_tz, best_t = 1, 1      # nothing fits: the smallest tile
+            break
+        T = min(T, Ho)
+        cost = <double>(G * (Tz + Az - 1) * (T + K - 1)) / <double>(Tz * T)
+        if cost < best * 0.999:
+            best, best_tz, best_t = cost, Tz, T
+    nzt = (Oz + best_tz - 1) // best_tz
+    nrt = (Ho + best_t - 1) // best_t
+    # fewer tiles than threads: cut planes (then rows) finer
+    while U * nzt * nrt < nthreads and (nzt < Oz or nrt < Ho):
+        if nzt < Oz:
+            nzt += 1
+        else:
+            nrt += 1
+    # a handful of tiles on several threads: a multiple of the threads, so none idles
+    tasks = U * nzt * nrt
+    if nthreads > 1 and tasks < 8 * nthreads and tasks % nthreads:
+        while (U * nzt * nrt) % nthreads and nzt < Oz:
+            nzt += 1
+    Tz_out[0] = (Oz + nzt - 1) // nzt
+    T_out[0] = (Ho + nrt - 1) // nrt
+
+
+def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
+                       const num_t[:, :, :, ::1] w, num_t[:, :, :, ::1] out,
+                       Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox, bint skip_zero_planes,
+                       int nthreads):
+    """The zero-padded N-d primitive in one call (see the header of _nd_direct.pxi).
+
+    ``x`` is the first 3-D sub-volume of the input (any strides); ``grp`` (U * G)
+    holds the byte offset from it of the sub-volume that output index u meets with
+    kernel index g over the axes before the last three, or ``ND_NONE`` for padding.
+    ``w`` is (G, Az, K, L), ``out`` (U, Oz, Ho, Wo); (oz, oy, ox) is the origin in x
+    of the last three axes. ``skip_zero_planes``: the kernel is finite, so planes of
+    padding add nothing and are skipped (with a non-finite kernel they are summed,
+    inf * 0 = nan as in the padded sum).
+    """
+    cdef Py_ssize_t Mz = x.shape[0], M = x.shape[1], N = x.shape[2]
+    cdef Py_ssize_t G = w.shape[0], Az = w.shape[1], K = w.shape[2], L = w.shape[3]
+    cdef Py_ssize_t U = out.shape[0], Oz = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
+    if grp.shape[0] != U * G:
+        raise ValueError("fastconv: the sub-volume table does not match out and w")
+    if U == 0 or Oz == 0 or Ho == 0 or Wo == 0:
+        return
+    if G * Az * K * L == 0:
+        out[...] = 0
+        return
+    cdef Py_ssize_t vl = fc_nd_lanes(sizeof(num_t))
+    cdef Py_ssize_t wp = Wo + L - 1
+    # one vector of zeroed slack (a narrow row's loads), rows on cache lines
+    cdef Py_ssize_t line = max(1, 64 // <Py_ssize_t>sizeof(num_t))
+    cdef Py_ssize_t bs = (wp + vl + line - 1) // line * line
+    cdef Py_ssize_t Tz, T
+    _nd_tiling(max(1, FC_L2_BYTES // (bs * <Py_ssize_t>sizeof(num_t))), U, G, Az, K, Oz, Ho,
+               max(1, nthreads), &Tz, &T)
+    cdef Py_ssize_t nzt = (Oz + Tz - 1) // Tz, nrt = (Ho + T - 1) // T
+    cdef Py_ssize_t ntasks = U * nzt * nrt
+    cdef int nt = max(1, min(nthreads, <int>min(ntasks, 1 << 20)))
+    cdef Py_ssize_t P = Tz + Az - 1
+    cdef Py_ssize_t ps = (T + K - 1) * bs
+    cdef Py_ssize_t per = G * P * ps
+    cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
+    cdef void* ptabs = malloc(G * P * nt * sizeof(void*))
+    if raw == NULL or ptabs == NULL:
+        free(raw)
+        free(ptabs)
+        raise MemoryError("fastconv: could not allocate the tile buffers")
+    cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
+    cdef _NdTiles j
+    j.x = <const char*>&x[0, 0, 0] if Mz > 0 and M > 0 and N > 0 else NULL
+    j.grp = &grp[0]
+    j.w = &w[0, 0, 0, 0]
+    j.out = <char*>&out[0, 0, 0, 0]
+    j.bufs = <char*>bufs
+    j.ptabs = <char*>ptabs
+    j.xzs, j.xrs, j.xcs = x.strides[0], x.strides[1], x.strides[2]
+    j.Mz, j.M, j.N = Mz, M, N
+    if j.x == NULL:
+        j.Mz = 0        # every plane is padding
+    j.ous, j.ozs, j.ors = out.strides[0], out.strides[1], out.strides[2]
+    j.per_bytes = per * sizeof(num_t)
+    j.bs, j.ps, j.P, j.G, j.Az, j.K, j.L = bs, ps, P, G, Az, K, L
+    j.Tz, j.T, j.Oz, j.Ho, j.Wo, j.oz, j.oy, j.ox = Tz, T, Oz, Ho, Wo, oz, oy, ox
+    j.wp = wp
+    j.qa = min(max(0, -ox), wp)
+    j.qb = max(j.qa, min(wp, N - ox))
+    j.nzt, j.nrt = nzt, nrt
+    j.skip = skip_zero_planes
+    j.kind = _kind(<num_t*>NULL)
+    _nd_zero_pads(bufs, G * P * (T + K - 1) * nt, bs, j.qa, j.qb, sizeof(num_t))
+    with nogil:
+        _parallel(ntasks, nt, _nd_task, &j)
+    free(raw)
+    free(ptabs)
+
+
+def nd_tiling(Py_ssize_t itemsize, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az, Py_ssize_t K,
+              Py_ssize_t L, Py_ssize_t Oz, Py_ssize_t Ho, Py_ssize_t Wo, int nthreads):
+    """(Tz, T): the planes and rows of correlate_valid_nd's tiles for such a call
+    (tests and the cost model read it)."""
+    cdef Py_ssize_t vl = fc_nd_lanes(itemsize)
+    cdef Py_ssize_t line = max(1, 64 // itemsize)
+    cdef Py_ssize_t bs = (Wo + L - 1 + vl + line - 1) // line * line
+    cdef Py_ssize_t Tz, T
+    _nd_tiling(max(1, FC_L2_BYTES // (bs * itemsize)), U, G, Az, K, Oz, Ho, max(1, nthreads),
+               &Tz, &T)
+    return Tz, T
+
+
+# ---- 1-D: a long signal folded into overlapping rows (fastconv._engine.oned) ----
+
+cdef extern from "_rowsnd.h":
+    int fc_fold_rows_f(const float* x, Py_ssize_t xs, const float* w, Py_ssize_t L,
+                       float* o, Py_ssize_t os, Py_ssize_t r0, Py_ssize_t r1,
+                       Py_ssize_t C) noexcept nogil
+    int fc_fold_rows_d(const double* x, Py_ssize_t xs, const double* w, Py_ssize_t L,
+                       double* o, Py_ssize_t os, Py_ssize_t r0, Py_ssize_t r1,
+                       Py_ssize_t C) noexcept nogil
+
+
+ctypedef struct _Fold:
+    const char* x
+    const void* w
+    char* out
+    Py_ssize_t xs, os, L, C, R, rows
+    int kind
+
+
+cdef void _fold_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _Fold* j = <_Fold*>ctx
+    cdef Py_ssize_t r0 = t * j.rows
+    cdef Py_ssize_t r1 = min(j.R, r0 + j.rows)
+    if j.kind == 0:
+        fc_fold_rows_f(<const float*>j.x, j.xs, <const float*>j.w, j.L, <float*>j.out, j.os,
+                       r0, r1, j.C)
+    else:
+        fc_fold_rows_d(<const double*>j.x, j.xs, <const double*>j.w, j.L, <double*>j.out,
+                       j.os, r0, r1, j.C)
+
+
+def correlate_folded(const real_t[:, :] xv, const real_t[::1] w, real_t[:, :] out,
+                     int nthreads):
+    """out[r, c] = sum_b w[b] * xv[r, c + b]: the rows of a folded 1-D signal (xv an
+    overlapping view of it, unit column stride) in the 1-D loop of csrc/_rowsnd.h,
+    rows shared among ``nthreads`` threads of fastconv's pool.
+
+    Returns False, computing nothing, where that loop does not apply (no vector
+    extensions in this build, a kernel longer than four vectors, rows narrower than
+    a chunk, or strides that are not whole samples); the caller then runs the 2-D
+    kernel's rows.
+    """
+    cdef Py_ssize_t R = out.shape[0], C = out.shape[1], L = w.shape[0]
+    cdef Py_ssize_t item = sizeof(real_t)
+    if R == 0 or C == 0 or L == 0:
+        return False
+    if xv.shape[0] < R or xv.shape[1] < C + L - 1 or xv.strides[1] != item \
+            or out.strides[1] != item or xv.strides[0] % item or out.strides[0] % item:
+        return False
+    cdef _Fold j
+    j.x = <const char*>&xv[0, 0]
+    j.w = &w[0]
+    j.out = <char*>&out[0, 0]
+    j.xs = xv.strides[0] // item
+    j.os = out.strides[0] // item
+    j.L, j.C, j.R = L, C, R
+    j.kind = 0 if real_t is float else 1
+    # does the loop apply? (an empty range of rows computes nothing)
+    if j.kind == 0:
+        if not fc_fold_rows_f(<const float*>j.x, j.xs, <const float*>j.w, L, <float*>j.out,
+                              j.os, 0, 0, C):
+            return False
+    elif not fc_fold_rows_d(<const double*>j.x, j.xs, <const double*>j.w, L,
+                            <double*>j.out, j.os, 0, 0, C):
+        return False
+    cdef int nt = max(1, nthreads)
+    # a few row blocks per thread even out the load
+    j.rows = max(1, (R + 4 * nt - 1) // (4 * nt))
+    with nogil:
+        _parallel((R + j.rows - 1) // j.rows, nt, _fold_task, &j)
+    return True
