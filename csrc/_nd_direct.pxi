@@ -8,13 +8,16 @@
 #
 # A task is a tile of output planes x rows of one u. It copies the padded input
 # planes it needs, once each, into its thread's buffer (zero padding: the padding
-# columns of the buffer's rows are zeroed once per call, and a tile copies only
+# columns of a buffer's rows are zeroed once per call, by the first tile that
+# uses it, and a tile copies only
 # each row's span of x, or zeros for a row of padding), and the compute loop
 # (csrc/_rowsnd.h) reads every kernel plane's rows from there through a table of
 # plane pointers: the accumulators stay in registers across all taps. Tiles are
 # sized so the buffer stays in L2 and the halo planes and rows copied twice stay
 # few; with the old one-2-D-call-per-kernel-plane road every output was written
 # and re-read once per kernel plane.
+
+from libc.stdlib cimport calloc
 
 cdef extern from "_rowsnd.h":
     Py_ssize_t fc_nd_lanes(size_t itemsize) noexcept nogil
@@ -56,6 +59,7 @@ ctypedef struct _NdTiles:
     char* out
     char* bufs
     char* ptabs
+    char* ready
     Py_ssize_t xzs, xrs, xcs, Mz, M, N, ous, ozs, ors
     Py_ssize_t per_bytes, bs, ps, P, G, Az, K, L, Tz, T, Oz, Ho, Wo, oz, oy, ox
     Py_ssize_t qa, qb, wp, nzt, nrt
@@ -156,6 +160,10 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
     cdef Py_ssize_t ors = j.ors // <Py_ssize_t>sizeof(num_t)
     cdef num_t* o = <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors)
     cdef Py_ssize_t z = 0, Z, filled = 0, p
+    if not j.ready[slot]:
+        # the slot's first tile of the call: its buffer's padding, once
+        _nd_zero_pads(buf, j.G * j.P * (j.T + j.K - 1), j.bs, j.qa, j.qb)
+        j.ready[slot] = 1
     while z < nz:
         Z = 2 if z + 1 < nz else 1
         # planes z .. z + Z + Az - 2 feed output planes z .. z + Z - 1
@@ -177,16 +185,20 @@ cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
         dst[c] = (<const num_t*>(src + c * step))[0]
 
 
-cdef void _nd_zero_pads(void* buf, Py_ssize_t nrows, Py_ssize_t bs, Py_ssize_t qa,
-                        Py_ssize_t qb, size_t itemsize) noexcept nogil:
-    """Zero columns [0, qa) and [qb, bs) of every row of the tile buffers: the padding
-    columns, which no tile writes, and the slack a row's last vector reads."""
-    cdef Py_ssize_t p
-    cdef char* row
+cdef void _nd_zero_pads(num_t* buf, Py_ssize_t nrows, Py_ssize_t bs, Py_ssize_t qa,
+                        Py_ssize_t qb) noexcept nogil:
+    """Zero columns [0, qa) and [qb, bs) of every row of a slot's buffer: the padding
+    columns, which no tile writes, and the slack a row's last vector reads. A few
+    samples a row: stores in a loop (two memset calls a row cost ~5% of a 64^3 x 3^3
+    call, run by the caller before the tasks)."""
+    cdef Py_ssize_t p, c
+    cdef num_t* row
     for p in range(nrows):
-        row = <char*>buf + p * bs * itemsize
-        memset(row, 0, qa * itemsize)
-        memset(row + qb * itemsize, 0, (bs - qb) * itemsize)
+        row = buf + p * bs
+        for c in range(qa):
+            row[c] = 0
+        for c in range(qb, bs):
+            row[c] = 0
 
 
 cdef void _nd_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
@@ -281,9 +293,11 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     cdef Py_ssize_t per = G * P * ps
     cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
     cdef void* ptabs = malloc(G * P * nt * sizeof(void*))
-    if raw == NULL or ptabs == NULL:
+    cdef char* ready = <char*>calloc(nt, 1)
+    if raw == NULL or ptabs == NULL or ready == NULL:
         free(raw)
         free(ptabs)
+        free(ready)
         raise MemoryError("fastconv: could not allocate the tile buffers")
     cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
     cdef _NdTiles j
@@ -307,11 +321,12 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     j.nzt, j.nrt = nzt, nrt
     j.skip = skip_zero_planes
     j.kind = _kind(<num_t*>NULL)
-    _nd_zero_pads(bufs, G * P * (T + K - 1) * nt, bs, j.qa, j.qb, sizeof(num_t))
+    j.ready = ready
     with nogil:
         _parallel(ntasks, nt, _nd_task, &j)
     free(raw)
     free(ptabs)
+    free(ready)
 
 
 def nd_tiling(Py_ssize_t itemsize, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az, Py_ssize_t K,

@@ -56,13 +56,6 @@ def direct_nd_applies(dt: np.dtype) -> bool:
     return dt.kind != "c" and not kernels.uses_numba()
 
 
-# correlate_valid_nd's specialisations by compute type (see kernels.direct_fn)
-_ND_SPECIALISATIONS = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
-                       np.dtype(np.longdouble): "long double",
-                       np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t",
-                       np.dtype(np.uint16): "uint16_t"}
-
-
 # a 3-D input is its own only sub-volume
 _ONE_VOLUME = np.zeros(1, np.intp)
 _ONE_VOLUME.flags.writeable = False
@@ -75,7 +68,8 @@ def _nd_kernel(mod: Any, ct: np.dtype) -> Any:
     key = (mod, ct.char)
     fn = _nd_kernels.get(key)
     if fn is None:
-        fn = _nd_kernels[key] = mod.correlate_valid_nd[_ND_SPECIALISATIONS[ct]]
+        # the specialisations are correlate_valid's (same fused types)
+        fn = _nd_kernels[key] = mod.correlate_valid_nd[kernels._SPECIALISATIONS[ct]]
     return fn
 
 

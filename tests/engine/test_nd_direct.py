@@ -73,17 +73,19 @@ def test_integer_wraparound_is_exact(dtype, mode):
         assert got.dtype == np.dtype(dtype)
 
 
+@pytest.mark.parametrize("shapes", [((7, 8, 20), (3, 4, 3)), ((3, 4, 5, 6), (2, 3, 2, 3))],
+                         ids=str)
 @pytest.mark.parametrize("where", ["kernel", "input"])
 @pytest.mark.parametrize("mode", MODES)
-def test_nonfinite_values_as_the_padded_sum(where, mode):
+def test_nonfinite_values_as_the_padded_sum(where, mode, shapes):
     """A non-finite kernel times padding gives NaN as in scipy's padded sum (so
     planes of padding are summed, not skipped); a non-finite input stays local."""
     rng = np.random.default_rng(6)
-    a, b = rand(rng, (7, 8, 20), np.float64), rand(rng, (3, 4, 3), np.float64)
+    a, b = rand(rng, shapes[0], np.float64), rand(rng, shapes[1], np.float64)
     if where == "kernel":
-        b[1, 2, 0], b[0, 0, 2] = np.inf, np.nan
+        b.flat[5], b.flat[b.size - 2] = np.inf, np.nan
     else:
-        a[3, 4, 10], a[0, 0, 0] = -np.inf, np.nan
+        a.flat[a.size // 2], a.flat[0] = -np.inf, np.nan
     for func in ("convolve", "correlate"):
         got = getattr(fastconv, func)(a, b, mode, method="direct")
         assert_matches(got, _ref(func, a, b, mode), a, b)
