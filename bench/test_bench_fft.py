@@ -58,7 +58,7 @@ def test_fft_cells_vs_cv2(benchmark, n, k, dtype):
     fns.update({"cv2 1 thr": _cv2(x, h, 1), "cv2 2 thr": _cv2(x, h, 2)})
     old = cv2.getNumThreads()
     try:
-        t = _alternating(fns, 3 if n == 1024 else 2, 5 if n == 1024 else 2)
+        t = _alternating(fns, 6 if n == 1024 else 4, 3 if n == 1024 else 1)
     finally:
         cv2.setNumThreads(old)
     t["cv2"] = min(t["cv2 1 thr"], t["cv2 2 thr"])

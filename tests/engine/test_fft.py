@@ -158,3 +158,16 @@ def test_inputs_are_not_modified(backend):
     fastconv.fftconvolve(a, b, "full")
     np.testing.assert_array_equal(a, a0)
     np.testing.assert_array_equal(b, b0)
+
+
+def test_fftlib_choice_without_ducc0(monkeypatch):
+    """Without ducc0, 'auto' is scipy.fft, and asking for ducc0 says how to install it."""
+    monkeypatch.setattr(fftlib, "_ducc_fft", lambda: None)
+    monkeypatch.setattr(fftlib, "_choice", "auto")
+    assert fftlib.available() == ["scipy"] and fftlib.name() == "scipy"
+    with pytest.raises(ImportError, match=r"fastconv\[fft\]"):
+        with fftlib.use("ducc0"):
+            pass
+    monkeypatch.setattr(fftlib, "_choice", "ducc0")      # as FASTCONV_FFT=ducc0 sets it
+    with pytest.raises(ImportError, match=r"fastconv\[fft\]"):
+        fftlib.name()
