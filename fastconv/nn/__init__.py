@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 from .._engine.boundary import FILL
 from .._engine.dispatch import correlate_plane_method
 from . import _args as A
+from . import _direct
 from ._args import Geometry
 
 IntOrPair = Union[int, tuple[int, int]]
@@ -142,6 +143,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
     if _plane_route(wa.shape, geom, out_hw, xa.shape[0]):
         y = _correlate_planes(xa, wa, geom.pad, np.empty((xa.shape[0], wa.shape[0]) + out_hw,
                                                           xa.dtype))
+    elif _direct.chosen(wa.shape, geom):
+        y = _direct.forward(xa, wa, geom, out_hw, _nthreads())
     else:
         from . import _gemm
         y = _gemm.forward(xa, wa, geom, out_hw)
@@ -168,6 +171,8 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
     back = ((kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr))
     if _plane_route(wa.shape, geom, go.shape[2:], go.shape[0]) and min(min(p) for p in back) >= 0:
         return _correlate_planes(go, wa[:, :, ::-1, ::-1], back, np.empty(in_shape, go.dtype))
+    if _direct.chosen(wa.shape, geom):
+        return _direct.grad_input(go, wa, geom, in_shape, _nthreads())
     from . import _gemm
     return _gemm.grad_input(go, wa, geom, in_shape)
 
@@ -181,6 +186,8 @@ def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
         from . import _kernels
         xp = np.pad(xa, ((0, 0), (0, 0)) + tuple(geom.pad))
         return _kernels.plane_grad_weight(xp, go, w_shape[2:], _nthreads())
+    if _direct.chosen(w_shape, geom):
+        return _direct.grad_weight(xa, go, geom, w_shape, _nthreads())
     from . import _gemm
     return _gemm.grad_weight(xa, go, geom, w_shape)
 

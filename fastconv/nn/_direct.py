@@ -1,0 +1,228 @@
+"""The direct road of fastconv.nn: compiled multi-channel kernels, no im2col matrix.
+
+The input is repacked once into zero-padded planes split by stride phase, their
+rows flattened with one pitch WB (csrc/_nn_direct.pxi, ``nn_pack``). An output
+pixel ``q = i * WB + j`` then reads input ``q + toff[t]`` at tap ``t`` in every
+channel, and the layer is a sum over (channel, tap) of shifted contiguous rows:
+
+- forward: blocks of output channels x strips of pixels in vector registers
+  (``nn_conv``);
+- input gradient (and ``conv_transpose2d``): the same kernel over the output
+  gradient with the flipped, channel-transposed weights, once per stride phase of
+  the input (the taps that reach that phase);
+- weight gradient: blocks of dot products of the gradient's rows with the shifted
+  input rows (``nn_grad_weight``), each block summed by one task in a fixed order.
+
+Threads are fastconv's pool's; every result element is computed by one task in
+one order, so results do not depend on the thread count.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+
+from .._engine import kernels
+from ._args import Geometry
+
+# Bytes of repacked input a forward task's strips should read (its channels x its
+# strips plus the kernel's rows): about a quarter of the 2 MiB L2 of the
+# development machine, so the strips' input stays in L2 while every output-channel
+# block passes over it.
+_WINDOW_BYTES = 256 << 10
+# The weight gradient's blocks: a task owns _GW_OUT output channels x _GW_TAPS
+# (channel, tap) sums, and walks the gradient in chunks of _GW_CHUNK_BYTES per row
+# (its rows and the input rows they meet stay in L2 across the block's dot products).
+_GW_OUT = 8
+_GW_TAPS = 48
+_GW_CHUNK_BYTES = 8 << 10
+
+
+_ROUTES = ("auto", "direct", "gemm")
+_route = "auto"
+
+
+@contextmanager
+def route(name: str) -> Iterator[None]:
+    """Force the multi-channel road ('direct', 'gemm' or 'auto') inside a ``with``
+    block (tests and benchmarks; process-wide, not thread-local)."""
+    global _route
+    if name not in _ROUTES:
+        raise ValueError(f"route must be one of {_ROUTES}, got {name!r}")
+    old, _route = _route, name
+    try:
+        yield
+    finally:
+        _route = old
+
+
+def chosen(w_shape: tuple, geom: Geometry) -> bool:
+    """Whether a multi-channel layer runs on the direct kernels (else im2col + BLAS).
+
+    A 1x1 kernel with unit stride and no padding is a plain matrix product of the
+    input's planes: BLAS's blocking for it has nothing to repack."""
+    if _route != "auto":
+        return _route == "direct"
+    _, _, kh, kw = w_shape
+    plain = geom.stride == (1, 1) and geom.pad == ((0, 0), (0, 0))
+    return not (kh == kw == 1 and plain)
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _mod():
+    return kernels.build()
+
+
+def _info(mod, dt: np.dtype) -> dict:
+    return mod.nn_geometry(dt == np.float64)
+
+
+def _ob(og: int) -> int:
+    """Output channels per register block: the largest that og fills, so few zero
+    rows are computed for nothing."""
+    return 8 if og >= 6 else 4 if og >= 3 else max(og, 1)
+
+
+def _pack(mod, info: dict, src: np.ndarray, s: tuple[int, int], hb: int, wb: int,
+          off: tuple[int, int], nthreads: int, minimum: int = 0) -> tuple[np.ndarray, int]:
+    """``src`` (N, C, H, W) as planes per stride phase, rows flattened with pitch
+    ``wb``: buf[n, c, (ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w].
+    Each channel gets slack for a strip or a row read past its planes."""
+    n, c = src.shape[:2]
+    lanes = info["lanes"]
+    used = s[0] * s[1] * hb * wb
+    cp = _cdiv(max(used, minimum) + max(info["strip"].values()) + wb + 2 * lanes, 16) * 16
+    buf = np.empty(n * c * cp + 16, src.dtype)
+    mod.nn_pack(src, buf, c * cp, cp, s[0], s[1], hb, wb, off[0], off[1], nthreads)
+    return buf, cp
+
+
+def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
+                    ) -> tuple[int, int, np.ndarray]:
+    """Plane height and pitch of the repacked input, and each tap's offset in it."""
+    _, _, h, w = x_shape
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    (pt, pb), (pl, pr) = geom.pad
+    hb, wb = _cdiv(h + pt + pb, sh), _cdiv(w + pl + pr, sw)
+    toff = np.array([((a * dh % sh) * sw + b * dw % sw) * hb * wb
+                     + (a * dh // sh) * wb + b * dw // sw
+                     for a in range(k_hw[0]) for b in range(k_hw[1])], np.intp)
+    return hb, wb, toff
+
+
+def _pack_weights(wg: np.ndarray, ob: int) -> np.ndarray:
+    """(G, Og, Ci, T) weights as the kernel reads them: [g][o // ob][c][t][o % ob],
+    zero rows up to a whole block."""
+    g, og, ci, t = wg.shape
+    nob = _cdiv(og, ob)
+    padded = np.zeros((g, nob * ob, ci, t), wg.dtype)
+    padded[:, :og] = wg
+    return np.ascontiguousarray(padded.reshape(g, nob, ob, ci, t).transpose(0, 1, 3, 4, 2)).ravel()
+
+
+def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo_rows: int,
+                     planes: int, q: int, nthreads: int) -> int:
+    strip = info["strip"][ob]
+    nstrips = _cdiv(q, strip)
+    fit = max(1, (_WINDOW_BYTES // max(1, cin * itemsize) - halo_rows * wb) // strip)
+    # at least ~4 tasks per thread, so a late thread delays little
+    want_groups = max(1, _cdiv(4 * nthreads, max(1, planes)))
+    return max(1, min(fit, _cdiv(nstrips, want_groups)))
+
+
+def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
+            nthreads: int) -> np.ndarray:
+    """y (N, O, Ho, Wo) of the C-contiguous ``x`` and ``w`` (same float dtype)."""
+    mod = _mod()
+    info = _info(mod, x.dtype)
+    n, c, _, _ = x.shape
+    o, cg, kh, kw = w.shape
+    g = geom.groups
+    og = o // g
+    hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
+    buf, cp = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
+                    nthreads)
+    ob = _ob(og)
+    wpk = _pack_weights(w.reshape(g, og, cg, kh * kw), ob)
+    y = np.empty((n, o) + tuple(out_hw), x.dtype)
+    ho, wo = out_hw
+    sb = _strips_per_task(info, ob, cg, x.itemsize, wb, (kh - 1) * geom.dilation[0] // geom.stride[0],
+                          n * g, (ho - 1) * wb + wo, nthreads)
+    mod.nn_conv(buf, c * cp, cp, cg, toff, wpk, ob, og, y, wb, sb, nthreads)
+    return y
+
+
+def _phase_taps(r: int, s: int, p: int, d: int, k: int) -> list[tuple[int, int]]:
+    """(tap, row offset e) of the taps that reach input phase r: input row r + s*u
+    gets gradient row u + e from tap a when (r + p - a*d) is a multiple of s."""
+    return [(a, (r + p - a * d) // s) for a in range(k) if (r + p - a * d) % s == 0]
+
+
+def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
+               in_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dx (in_shape) from dL/dy ``go`` (N, O, Ho, Wo): for each stride phase of
+    x, the correlation of the padded gradient with the flipped, channel-transposed
+    taps that reach that phase."""
+    mod = _mod()
+    info = _info(mod, go.dtype)
+    n, o, ho, wo = go.shape
+    _, cg, kh, kw = w.shape
+    g = geom.groups
+    og = o // g
+    h, wd = in_shape[2:]
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    (pt, _), (pl, _) = geom.pad
+    rows = [_phase_taps(r, sh, pt, dh, kh) for r in range(sh)]
+    cols = [_phase_taps(r, sw, pl, dw, kw) for r in range(sw)]
+    top = max([0] + [-e for taps in rows for _, e in taps])
+    left = max([0] + [-e for taps in cols for _, e in taps])
+    hu, wu = _cdiv(h, sh), _cdiv(wd, sw)
+    hb = max([ho + top] + [hu + e + top for taps in rows for _, e in taps])
+    wb = max([wo + left] + [wu + e + left for taps in cols for _, e in taps])
+    buf, cp = _pack(mod, info, go, (1, 1), hb, wb, (top, left), nthreads)
+    ob = _ob(cg)
+    wt = w.reshape(g, og, cg, kh, kw).transpose(0, 2, 1, 3, 4)     # (G, Cg, Og, kh, kw)
+    gx = np.empty(in_shape, go.dtype)
+    for ry in range(sh):
+        for rx in range(sw):
+            view = gx[:, :, ry::sh, rx::sw]
+            if view.size == 0:
+                continue
+            if not rows[ry] or not cols[rx]:
+                view[...] = 0          # no tap reaches these inputs
+                continue
+            toff = np.array([(ea + top) * wb + eb + left
+                             for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
+            taps = wt[:, :, :, [a for a, _ in rows[ry]]][:, :, :, :, [b for b, _ in cols[rx]]]
+            wpk = _pack_weights(taps.reshape(g, cg, og, -1), ob)
+            sb = _strips_per_task(info, ob, og, go.itemsize, wb, kh * dh // sh, n * g,
+                                  (view.shape[2] - 1) * wb + view.shape[3], nthreads)
+            mod.nn_conv(buf, o * cp, cp, og, toff, wpk, ob, cg, view, wb, sb, nthreads)
+    return gx
+
+
+def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dW (w_shape): gw[o, c, t] = sum over the batch and the output pixels of
+    go[n, o, q] * x_packed[n, c, q + toff[t]]."""
+    mod = _mod()
+    info = _info(mod, x.dtype)
+    n, c, _, _ = x.shape
+    _, o, ho, wo = go.shape
+    _, cg, kh, kw = w_shape
+    g = geom.groups
+    lanes = info["lanes"]
+    hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
+    k = _cdiv(ho * wb, lanes) * lanes
+    xbuf, xcp = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
+                      nthreads, minimum=int(toff.max()) + k)
+    gbuf, gcp = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, minimum=k)
+    gw = np.empty((o, cg, kh * kw), x.dtype)
+    kc = max(lanes, _GW_CHUNK_BYTES // x.itemsize // lanes * lanes)
+    mod.nn_grad_weight(xbuf, c * xcp, xcp, gbuf, o * gcp, gcp, n, g, toff, k, gw, kc,
+                       _GW_OUT, _GW_TAPS, nthreads)
+    return gw.reshape(w_shape)
