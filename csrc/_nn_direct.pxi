@@ -46,13 +46,13 @@ ctypedef struct _NNPack:
     const char* src
     char* dst
     Py_ssize_t s0, s1, s2, s3, C, H, W
-    Py_ssize_t np_, cp, sh, sw, HB, WB, oh, ow
+    Py_ssize_t sn, sc, blk, sh, sw, HB, WB, oh, ow
     int kind
 
 
 cdef void _nn_pack_plane(real_t* tag, _NNPack* j, Py_ssize_t t) noexcept nogil:
     cdef Py_ssize_t n = t // j.C, c = t - (t // j.C) * j.C
-    cdef real_t* d0 = <real_t*>j.dst + n * j.np_ + c * j.cp
+    cdef real_t* d0 = <real_t*>j.dst + n * j.sn + c * j.sc
     cdef const char* s0 = j.src + n * j.s0 + c * j.s1
     cdef real_t* d
     cdef const char* srow
@@ -83,7 +83,7 @@ cdef void _nn_pack_plane(real_t* tag, _NNPack* j, Py_ssize_t t) noexcept nogil:
                 for jj in range(j1, j.WB):
                     d[jj] = 0
     # the slack after the planes: strips and dot products read into it
-    memset(d0 + used, 0, (j.cp - used) * sizeof(real_t))
+    memset(d0 + used, 0, (j.blk - used) * sizeof(real_t))
 
 
 cdef void _nn_pack_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
@@ -94,16 +94,17 @@ cdef void _nn_pack_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _nn_pack_plane(<double*>NULL, j, t)
 
 
-def nn_pack(const real_t[:, :, :, :] src, real_t[::1] dst, Py_ssize_t np_, Py_ssize_t cp,
-            Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t HB, Py_ssize_t WB, Py_ssize_t oh,
-            Py_ssize_t ow, int nthreads):
-    """dst[n*np_ + c*cp + ((ph*sw + pw)*HB + i)*WB + j] = src[n, c, i*sh + ph - oh,
-    j*sw + pw - ow], zero outside ``src``; the rest of each channel's ``cp`` is zeroed.
-    ``src`` may have any strides."""
+def nn_pack(const real_t[:, :, :, :] src, real_t[::1] dst, Py_ssize_t sn, Py_ssize_t sc,
+            Py_ssize_t blk, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t HB, Py_ssize_t WB,
+            Py_ssize_t oh, Py_ssize_t ow, int nthreads):
+    """dst[n*sn + c*sc + ((ph*sw + pw)*HB + i)*WB + j] = src[n, c, i*sh + ph - oh,
+    j*sw + pw - ow], zero outside ``src``; the rest of each (n, c) block of ``blk``
+    elements is zeroed (blocks must not overlap). ``src`` may have any strides."""
     cdef Py_ssize_t N = src.shape[0], C = src.shape[1]
     if N * C == 0:
         return
-    if sh * sw * HB * WB > cp or (N - 1) * np_ + C * cp > dst.shape[0] or np_ < C * cp:
+    if (sh * sw * HB * WB > blk or (N - 1) * sn + (C - 1) * sc + blk > dst.shape[0]
+            or min(sn, sc) < blk):
         raise ValueError("fastconv: nn_pack buffer too small")
     cdef _NNPack j
     j.src = <const char*>&src[0, 0, 0, 0] if src.shape[2] * src.shape[3] > 0 else NULL
@@ -112,7 +113,7 @@ def nn_pack(const real_t[:, :, :, :] src, real_t[::1] dst, Py_ssize_t np_, Py_ss
     j.C, j.H, j.W = C, src.shape[2], src.shape[3]
     if j.src == NULL:
         j.H = 0
-    j.np_, j.cp, j.sh, j.sw, j.HB, j.WB, j.oh, j.ow = np_, cp, sh, sw, HB, WB, oh, ow
+    j.sn, j.sc, j.blk, j.sh, j.sw, j.HB, j.WB, j.oh, j.ow = sn, sc, blk, sh, sw, HB, WB, oh, ow
     j.kind = 0 if real_t is float else 1
     with nogil:
         _parallel(N * C, max(1, min(nthreads, <int>(N * C))), _nn_pack_task, &j)
@@ -255,11 +256,17 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
     cdef const real_t* xp[FC_NN_WC]
     cdef real_t tile[FC_NN_WO * FC_NN_WC]
     cdef Py_ssize_t n, k0, nk, o0, c0, a, b, oi, ci, vl
+    cdef const real_t* xn
+    cdef const real_t* gn
     vl = fc_nn_vl(0 if real_t is float else 1)
     for a in range(o_lo, o_hi):
         for b in range(c_lo, c_hi):
             gw[a * CT + b] = 0
+    # chunks of the sum: a chunk's gradient rows (to of them) and the input rows
+    # they meet stay in L2 while the block's dot products pass over them
     for n in range(j.N):
+        xn = <const real_t*>j.x + n * j.xnp
+        gn = <const real_t*>j.go + n * j.gnp
         k0 = 0
         while k0 < j.K:
             nk = min(j.kc, j.K - k0)
@@ -268,13 +275,12 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
                 for a in range(FC_NN_WO):
                     # past the block's end: repeat its last row, whose sums are dropped
                     oi = min(o0 + a, o_hi - 1)
-                    gp[a] = (<const real_t*>j.go + n * j.gnp + (g * j.og + oi) * j.gcp + k0)
+                    gp[a] = gn + (g * j.og + oi) * j.gcp + k0
                 c0 = c_lo
                 while c0 < c_hi:
                     for b in range(FC_NN_WC):
                         ci = min(c0 + b, c_hi - 1)
-                        xp[b] = (<const real_t*>j.x + n * j.xnp
-                                 + (g * j.cg + ci // j.ntaps) * j.xcp
+                        xp[b] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
                                  + j.toff[ci % j.ntaps] + k0)
                     memset(tile, 0, sizeof(tile))
                     if real_t is float:
@@ -304,18 +310,19 @@ def nn_grad_weight(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
                    Py_ssize_t G, const Py_ssize_t[::1] toff, Py_ssize_t K,
                    real_t[:, :, ::1] gw, Py_ssize_t kc, Py_ssize_t to, Py_ssize_t tc,
                    int nthreads):
-    """gw[g*og + o, c, t] = sum_{n, q < K} go[n*gnp + (g*og + o)*gcp + q]
-    * x[n*xnp + (g*cg + c)*xcp + toff[t] + q] for ``G`` groups, gw shaped
-    (G*og, cg, ntaps). K and kc are multiples of the lane count; each task owns a
-    block of ``to`` x ``tc`` sums (output channel, (c, t)) and adds over (n, q) in a
-    fixed order. The buffers must hold a dot product's reads (Python sizes them)."""
+    """gw[g*og + o, c, t] = sum_{n < N, q < K} go[n*gnp + (g*og + o)*gcp + q]
+    * x[n*xnp + (g*cg + c)*xcp + toff[t] + q] for ``G`` groups, gw shaped (G*og, cg,
+    ntaps). (When each channel's rows run through the whole batch, N = 1 and one long
+    sum covers it.) K and kc are multiples of the lane count; each task owns a block
+    of ``to`` x ``tc`` sums (output channel, (c, t)) and adds its chunks of ``kc`` in
+    order. The buffers must hold a dot product's reads (Python sizes them)."""
     cdef Py_ssize_t O = gw.shape[0], cg = gw.shape[1], ntaps = gw.shape[2]
     if O == 0 or cg == 0 or ntaps == 0:
         return
     cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
     if K % vl or kc % vl or kc <= 0 or toff.shape[0] != ntaps or G <= 0 or O % G:
         raise ValueError("fastconv: bad nn_grad_weight sizes")
-    if N == 0 or K == 0:
+    if K == 0 or N == 0:
         gw[:, :, :] = 0
         return
     cdef Py_ssize_t og = O // G

@@ -31,11 +31,13 @@ from ._args import Geometry
 # development machine, so the strips' input stays in L2 while every output-channel
 # block passes over it.
 _WINDOW_BYTES = 256 << 10
-# The weight gradient's blocks: a task owns _GW_OUT output channels x _GW_TAPS
-# (channel, tap) sums, and walks the gradient in chunks of _GW_CHUNK_BYTES per row
-# (its rows and the input rows they meet stay in L2 across the block's dot products).
-_GW_OUT = 8
-_GW_TAPS = 48
+# The weight gradient's blocks: a task owns up to _GW_OUT output channels x
+# _GW_TAPS (channel, tap) sums and walks the batch's rows in chunks of
+# _GW_CHUNK_BYTES: a chunk of its gradient rows (32 x 8 KiB) and of the input rows
+# they meet stay in L2 while the block's dot products pass over them, and each
+# chunk of the gradient is read by few tasks.
+_GW_OUT = 32
+_GW_TAPS = 144
 _GW_CHUNK_BYTES = 8 << 10
 
 
@@ -88,17 +90,25 @@ def _ob(og: int) -> int:
 
 
 def _pack(mod, info: dict, src: np.ndarray, s: tuple[int, int], hb: int, wb: int,
-          off: tuple[int, int], nthreads: int, minimum: int = 0) -> tuple[np.ndarray, int]:
+          off: tuple[int, int], nthreads: int, channel_outer: bool = False,
+          minimum: int = 0, slack: bool = True, extra: int = 0) -> tuple[np.ndarray, int]:
     """``src`` (N, C, H, W) as planes per stride phase, rows flattened with pitch
-    ``wb``: buf[n, c, (ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w].
-    Each channel gets slack for a strip or a row read past its planes."""
+    ``wb``: block[n, c][(ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w].
+    Blocks are (N, C)-ordered, or (C, N) with ``channel_outer`` (a channel's rows then
+    run through the batch); with ``slack`` each is followed by zeros for a strip read
+    past its planes, and ``extra`` elements follow the last block. Returns the buffer
+    and the block size."""
     n, c = src.shape[:2]
     lanes = info["lanes"]
-    used = s[0] * s[1] * hb * wb
-    cp = _cdiv(max(used, minimum) + max(info["strip"].values()) + wb + 2 * lanes, 16) * 16
-    buf = np.empty(n * c * cp + 16, src.dtype)
-    mod.nn_pack(src, buf, c * cp, cp, s[0], s[1], hb, wb, off[0], off[1], nthreads)
-    return buf, cp
+    blk = max(s[0] * s[1] * hb * wb, minimum)
+    if slack:
+        blk += max(info["strip"].values()) + wb + 2 * lanes
+    blk = _cdiv(blk, 16) * 16
+    buf = np.empty(n * c * blk + extra + 16, src.dtype)
+    sn, sc = (blk, n * blk) if channel_outer else (c * blk, blk)
+    mod.nn_pack(src, buf, sn, sc, blk, s[0], s[1], hb, wb, off[0], off[1], nthreads)
+    buf[n * c * blk:] = 0
+    return buf, blk
 
 
 def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
@@ -205,10 +215,23 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     return gx
 
 
+def _gw_blocks(og: int, ct: int, groups: int, dot: tuple[int, int], nthreads: int
+               ) -> tuple[int, int]:
+    """A weight-gradient task's block (output channels, (channel, tap) pairs): large,
+    so each chunk of the gradient is read by few tasks, yet a few tasks per thread.
+    Any blocks give the same bits: each sum runs over the chunks in order."""
+    to = min(_cdiv(og, dot[0]) * dot[0], _GW_OUT)
+    tc = min(_cdiv(ct, dot[1]) * dot[1], _GW_TAPS)
+    while groups * _cdiv(og, to) * _cdiv(ct, tc) < 4 * nthreads and tc > dot[1]:
+        tc = max(dot[1], _cdiv(tc // 2, dot[1]) * dot[1])
+    return to, tc
+
+
 def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
                 w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
     """dL/dW (w_shape): gw[o, c, t] = sum over the batch and the output pixels of
-    go[n, o, q] * x_packed[n, c, q + toff[t]]."""
+    go[n, o, q] * x_packed[n, c, q + toff[t]], with each channel's packed planes
+    (and the gradient's, in the same blocks) running through the whole batch."""
     mod = _mod()
     info = _info(mod, x.dtype)
     n, c, _, _ = x.shape
@@ -217,12 +240,30 @@ def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
     g = geom.groups
     lanes = info["lanes"]
     hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
-    k = _cdiv(ho * wb, lanes) * lanes
-    xbuf, xcp = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
-                      nthreads, minimum=int(toff.max()) + k)
-    gbuf, gcp = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, minimum=k)
+    pad = (geom.pad[0][0], geom.pad[1][0])
+    extra = int(toff.max()) + lanes        # the last rows' reads past the buffer
+    if geom.stride == (1, 1):
+        # Each channel's planes, then the gradient's in blocks of the same size, run
+        # through the whole batch: one long sum per (o, c, t), the unused rows and
+        # columns of the gradient's blocks zero.
+        xbuf, blk = _pack(mod, info, x, (1, 1), hb, wb, pad, nthreads, channel_outer=True,
+                          slack=False, extra=extra)
+        gbuf, _ = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, channel_outer=True,
+                        minimum=blk, slack=False)
+        layout = (1, n * blk, 0, n * blk, n * blk, 0)
+    else:
+        # The input's stride phases make its blocks larger than the gradient's:
+        # one sum per sample, over the gradient's rows.
+        xbuf, xblk = _pack(mod, info, x, geom.stride, hb, wb, pad, nthreads, slack=False,
+                           extra=extra)
+        k = _cdiv(ho * wb, lanes) * lanes
+        gbuf, gblk = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, minimum=k,
+                           slack=False)
+        layout = (n, xblk, c * xblk, gblk, k, o * gblk)
+    nb, xcp, xnp, gcp, k, gnp = layout
     gw = np.empty((o, cg, kh * kw), x.dtype)
     kc = max(lanes, _GW_CHUNK_BYTES // x.itemsize // lanes * lanes)
-    mod.nn_grad_weight(xbuf, c * xcp, xcp, gbuf, o * gcp, gcp, n, g, toff, k, gw, kc,
-                       _GW_OUT, _GW_TAPS, nthreads)
+    to, tc = _gw_blocks(o // g, cg * kh * kw, g, info["dot"], nthreads)
+    mod.nn_grad_weight(xbuf, xnp, xcp, gbuf, gnp, gcp, nb, g, toff, k, gw, kc, to, tc,
+                       nthreads)
     return gw.reshape(w_shape)
