@@ -32,11 +32,14 @@ IntOrPair = Union[int, tuple[int, int]]
 Padding = Union[int, tuple[int, int], str]
 
 # When a layer is a stack of independent planes (one input and one output channel
-# per group), a few planes, or planes of at least this many outputs, go to the 2-D
-# engine one by one; many small planes go to im2col, because each 2-D call costs
-# ~10 us (measured through correlate2d). Measured on the 2-core development machine,
-# float32, 1 and 2 threads: 256 planes of 32^2 k3 took 2.7 ms as planes vs 1.2 ms
-# by im2col, 64^2 3.7 vs 2.9 ms, 112^2 6.8 vs 7.7 ms; one plane won from 32^2 up.
+# per group), a few planes go to the 2-D engine one by one; more go to the direct
+# kernels in one threaded call (each 2-D call costs ~10 us), or to im2col when the
+# direct road is switched off, unless each plane has at least _PLANE_MIN_OUTPUTS.
+# Measured on the 2-core development machine, float32, 2 threads, other jobs
+# running: one 1024^2 k5 plane took 1.4 ms as a plane vs 2.2 ms direct, 4 planes of
+# 512^2 1.1 vs 1.3 ms; 64 planes of 128^2 1.8 vs 1.4 ms, 512 of 96^2 7.1 vs 6.5 ms,
+# 32 of 256^2 k7 3.9 vs 2.8 ms. Against im2col: 256 planes of 32^2 k3 took 2.7 ms as
+# planes vs 1.2 ms by im2col, 64^2 3.7 vs 2.9 ms, 112^2 6.8 vs 7.7 ms.
 _PLANE_MIN_OUTPUTS = 96 * 96
 _FEW_PLANES = 4
 
@@ -69,8 +72,12 @@ def _is_plane_stack(w_shape: tuple, geom: Geometry) -> bool:
 
 
 def _plane_route(w_shape: tuple, geom: Geometry, out_hw: tuple[int, int], n: int) -> bool:
-    return _is_plane_stack(w_shape, geom) and (
-        n * geom.groups <= _FEW_PLANES or out_hw[0] * out_hw[1] >= _PLANE_MIN_OUTPUTS)
+    if not _is_plane_stack(w_shape, geom):
+        return False
+    if n * geom.groups <= _FEW_PLANES:
+        return True
+    return (not _direct.chosen(w_shape, geom)
+            and out_hw[0] * out_hw[1] >= _PLANE_MIN_OUTPUTS)
 
 
 def _correlate_planes(x: np.ndarray, w: np.ndarray, pad: tuple[tuple[int, int], tuple[int, int]],

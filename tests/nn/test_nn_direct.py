@@ -93,7 +93,8 @@ def test_direct_conv_transpose2d(case, isa):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("case", [LAYERS[0], LAYERS[3], LAYERS[4], LAYERS[8]])
+@pytest.mark.parametrize("case", [LAYERS[0], LAYERS[3], LAYERS[4], LAYERS[8],
+                                  (2, 6, 13, 13, 6, (3, 3), (1, 1), (1, 1), (1, 1), 6)])
 def test_direct_results_independent_of_thread_count(case, dtype):
     x, w, kw = _data(case, dtype, seed=3)
     x = np.concatenate([x] * 3)              # more tasks than threads
