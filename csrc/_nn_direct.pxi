@@ -14,6 +14,8 @@
 # Every output element is computed by one task in a fixed order, so results do not
 # depend on the thread count.
 
+from libc.stdlib cimport calloc
+
 cdef extern from "_nn_rows.h":
     enum: FC_NN_WO
     enum: FC_NN_WC
@@ -26,9 +28,13 @@ cdef extern from "_nn_rows.h":
                      const Py_ssize_t* toff, Py_ssize_t ntaps, const double* w,
                      double* out, Py_ssize_t os) noexcept nogil
     void fc_nn_dot_f(const float* const* g, const float* const* x, Py_ssize_t nv,
-                     float* out, Py_ssize_t ldo) noexcept nogil
+                     float* acc) noexcept nogil
     void fc_nn_dot_d(const double* const* g, const double* const* x, Py_ssize_t nv,
-                     double* out, Py_ssize_t ldo) noexcept nogil
+                     double* acc) noexcept nogil
+    void fc_nn_dot_end_f(const float* acc, float* out, Py_ssize_t ldo, int no,
+                         int nc) noexcept nogil
+    void fc_nn_dot_end_d(const double* acc, double* out, Py_ssize_t ldo, int no,
+                         int nc) noexcept nogil
 
 
 def nn_geometry(bint dbl):
@@ -240,7 +246,7 @@ ctypedef struct _NNGradW:
     const Py_ssize_t* toff
     char* gw
     Py_ssize_t xnp, xcp, gnp, gcp, N, G, og, cg, ntaps, K, kc, to, tc, nto, ntc
-    int kind
+    int kind, failed
 
 
 cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
@@ -254,47 +260,57 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
     cdef real_t* gw = <real_t*>j.gw + g * j.og * CT
     cdef const real_t* gp[FC_NN_WO]
     cdef const real_t* xp[FC_NN_WC]
-    cdef real_t tile[FC_NN_WO * FC_NN_WC]
-    cdef Py_ssize_t n, k0, nk, o0, c0, a, b, oi, ci, vl
+    cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
+    cdef Py_ssize_t blk = FC_NN_WO * FC_NN_WC * vl
+    cdef Py_ssize_t nmo = (o_hi - o_lo + FC_NN_WO - 1) // FC_NN_WO
+    cdef Py_ssize_t nmc = (c_hi - c_lo + FC_NN_WC - 1) // FC_NN_WC
+    cdef Py_ssize_t n, k0, nk, mo, mc, o0, c0, a, b, oi, ci
     cdef const real_t* xn
     cdef const real_t* gn
-    vl = fc_nn_vl(0 if real_t is float else 1)
-    for a in range(o_lo, o_hi):
-        for b in range(c_lo, c_hi):
-            gw[a * CT + b] = 0
-    # chunks of the sum: a chunk's gradient rows (to of them) and the input rows
-    # they meet stay in L2 while the block's dot products pass over them
+    # the block's vector partial sums, one set of WO x WC vectors per register block
+    cdef real_t* acc = <real_t*>calloc(nmo * nmc * blk, sizeof(real_t))
+    if acc == NULL:
+        j.failed = 1
+        return
+    # chunks of the sum: a chunk's gradient rows and the input rows they meet stay in
+    # L1/L2 while the block's register blocks pass over them
     for n in range(j.N):
         xn = <const real_t*>j.x + n * j.xnp
         gn = <const real_t*>j.go + n * j.gnp
         k0 = 0
         while k0 < j.K:
             nk = min(j.kc, j.K - k0)
-            o0 = o_lo
-            while o0 < o_hi:
+            for mo in range(nmo):
+                o0 = o_lo + mo * FC_NN_WO
                 for a in range(FC_NN_WO):
                     # past the block's end: repeat its last row, whose sums are dropped
                     oi = min(o0 + a, o_hi - 1)
                     gp[a] = gn + (g * j.og + oi) * j.gcp + k0
-                c0 = c_lo
-                while c0 < c_hi:
+                for mc in range(nmc):
+                    c0 = c_lo + mc * FC_NN_WC
                     for b in range(FC_NN_WC):
                         ci = min(c0 + b, c_hi - 1)
                         xp[b] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
                                  + j.toff[ci % j.ntaps] + k0)
-                    memset(tile, 0, sizeof(tile))
                     if real_t is float:
                         fc_nn_dot_f(<const float* const*>gp, <const float* const*>xp,
-                                    nk // vl, <float*>tile, FC_NN_WC)
+                                    nk // vl, <float*>acc + (mo * nmc + mc) * blk)
                     else:
                         fc_nn_dot_d(<const double* const*>gp, <const double* const*>xp,
-                                    nk // vl, <double*>tile, FC_NN_WC)
-                    for a in range(min(FC_NN_WO, o_hi - o0)):
-                        for b in range(min(FC_NN_WC, c_hi - c0)):
-                            gw[(o0 + a) * CT + c0 + b] += tile[a * FC_NN_WC + b]
-                    c0 += FC_NN_WC
-                o0 += FC_NN_WO
+                                    nk // vl, <double*>acc + (mo * nmc + mc) * blk)
             k0 += j.kc
+    for mo in range(nmo):
+        o0 = o_lo + mo * FC_NN_WO
+        for mc in range(nmc):
+            c0 = c_lo + mc * FC_NN_WC
+            if real_t is float:
+                fc_nn_dot_end_f(<float*>acc + (mo * nmc + mc) * blk, <float*>gw + o0 * CT + c0,
+                                CT, <int>min(FC_NN_WO, o_hi - o0), <int>min(FC_NN_WC, c_hi - c0))
+            else:
+                fc_nn_dot_end_d(<double*>acc + (mo * nmc + mc) * blk,
+                                <double*>gw + o0 * CT + c0, CT,
+                                <int>min(FC_NN_WO, o_hi - o0), <int>min(FC_NN_WC, c_hi - c0))
+    free(acc)
 
 
 cdef void _nn_gw_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
@@ -343,6 +359,9 @@ def nn_grad_weight(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
     j.nto = (og + j.to - 1) // j.to
     j.ntc = (cg * ntaps + j.tc - 1) // j.tc
     j.kind = 0 if real_t is float else 1
+    j.failed = 0
     cdef Py_ssize_t ntasks = G * j.nto * j.ntc
     with nogil:
         _parallel(ntasks, max(1, min(nthreads, <int>ntasks)), _nn_gw_task, &j)
+    if j.failed:
+        raise MemoryError("fastconv: could not allocate the weight gradient's sums")

@@ -12,8 +12,9 @@
  *
  * Weight gradient: gw[o][c, t] = sum_q go[o][q] * x[c][q + toff[t]], a dot product
  * of two contiguous rows (go flattened with the same pitch, zero in its unused
- * columns). fc_nn_dot_* computes a WO x WC block of these dot products at once,
- * WO + WC loads feeding WO * WC multiply-adds, the lanes summed in a fixed order.
+ * columns). fc_nn_dot_* adds a chunk of a WO x WC block of these dot products to
+ * vector partial sums, WO + WC loads feeding WO * WC multiply-adds;
+ * fc_nn_dot_end_* sums each one's lanes in a fixed order at the end.
  *
  * GCC vector extensions where the compiler has them (FC_HAVE_VEC); plain loops
  * otherwise (MSVC), with the same results up to rounding.
@@ -75,24 +76,18 @@ static inline fc_nnv_##SUF fc_nn_load_##SUF(const T* p) {                       
     return v;                                                                          \
 }                                                                                      \
                                                                                        \
-/* lanes summed pairwise, always in the same order */                                  \
-static inline T fc_nn_hsum_##SUF(fc_nnv_##SUF v) {                                     \
-    T l[FC_NN_VL_##SUF];                                                               \
-    int n, i;                                                                          \
-    memcpy(l, &v, sizeof v);                                                           \
-    for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                                       \
-        for (i = 0; i < n; i++) l[i] += l[i + n];                                      \
-    return l[0];                                                                       \
-}                                                                                      \
-                                                                                       \
-/* WO x WC dot products of length nv vectors: out[o * ldo + c] += g[o] . x[c] */      \
+/* WO x WC dot products of length nv vectors, added lane by lane to the vector     \
+   partial sums acc[(o * WC + c) * VL + lane] (kept in memory between chunks of the \
+   sum, so a chunk needs no horizontal sum): acc[o][c] += g[o] * x[c] */            \
 static void fc_nn_dot_##SUF(const T* const* g, const T* const* x, ptrdiff_t nv,        \
-                            T* out, ptrdiff_t ldo) {                                   \
+                            T* acc_mem) {                                              \
     fc_nnv_##SUF acc[FC_NN_WO][FC_NN_WC], gv[FC_NN_WO], xv;                            \
     ptrdiff_t k;                                                                       \
     int o, c;                                                                          \
     for (o = 0; o < FC_NN_WO; o++)                                                     \
-        for (c = 0; c < FC_NN_WC; c++) acc[o][c] = (fc_nnv_##SUF){0};                  \
+        for (c = 0; c < FC_NN_WC; c++)                                                 \
+            memcpy(&acc[o][c], acc_mem + (o * FC_NN_WC + c) * FC_NN_VL_##SUF,          \
+                   sizeof acc[o][c]);                                                  \
     for (k = 0; k < nv * FC_NN_VL_##SUF; k += FC_NN_VL_##SUF) {                        \
         for (o = 0; o < FC_NN_WO; o++) gv[o] = fc_nn_load_##SUF(g[o] + k);             \
         for (c = 0; c < FC_NN_WC; c++) {                                               \
@@ -101,7 +96,23 @@ static void fc_nn_dot_##SUF(const T* const* g, const T* const* x, ptrdiff_t nv, 
         }                                                                              \
     }                                                                                  \
     for (o = 0; o < FC_NN_WO; o++)                                                     \
-        for (c = 0; c < FC_NN_WC; c++) out[o * ldo + c] += fc_nn_hsum_##SUF(acc[o][c]);\
+        for (c = 0; c < FC_NN_WC; c++)                                                 \
+            memcpy(acc_mem + (o * FC_NN_WC + c) * FC_NN_VL_##SUF, &acc[o][c],          \
+                   sizeof acc[o][c]);                                                  \
+}                                                                                      \
+                                                                                       \
+/* the partial sums' lanes, summed pairwise in a fixed order, into out[o * ldo + c] */ \
+static void fc_nn_dot_end_##SUF(const T* acc_mem, T* out, ptrdiff_t ldo, int no,       \
+                                int nc) {                                              \
+    T l[FC_NN_VL_##SUF];                                                               \
+    int o, c, n, i;                                                                    \
+    for (o = 0; o < no; o++)                                                           \
+        for (c = 0; c < nc; c++) {                                                     \
+            memcpy(l, acc_mem + (o * FC_NN_WC + c) * FC_NN_VL_##SUF, sizeof l);        \
+            for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                               \
+                for (i = 0; i < n; i++) l[i] += l[i + n];                              \
+            out[o * ldo + c] = l[0];                                                   \
+        }                                                                              \
 }
 
 /* OB output channels x NV vectors of output pixels (see the header comment):
@@ -150,14 +161,26 @@ FC_NN_FWD(d, double, 1, FC_NN_NV1)
 
 #define FC_NN_DEF(SUF, T)                                                              \
 static void fc_nn_dot_##SUF(const T* const* g, const T* const* x, ptrdiff_t nv,        \
-                            T* out, ptrdiff_t ldo) {                                   \
+                            T* acc_mem) {                                              \
     int o, c;                                                                          \
     ptrdiff_t k;                                                                       \
     for (o = 0; o < FC_NN_WO; o++)                                                     \
-        for (c = 0; c < FC_NN_WC; c++) {                                               \
-            T acc = 0;                                                                 \
-            for (k = 0; k < nv * FC_NN_VL_##SUF; k++) acc += g[o][k] * x[c][k];        \
-            out[o * ldo + c] += acc;                                                   \
+        for (c = 0; c < FC_NN_WC; c++)                                                 \
+            for (k = 0; k < nv * FC_NN_VL_##SUF; k++)                                  \
+                acc_mem[(o * FC_NN_WC + c) * FC_NN_VL_##SUF + k % FC_NN_VL_##SUF]      \
+                    += g[o][k] * x[c][k];                                              \
+}                                                                                      \
+                                                                                       \
+static void fc_nn_dot_end_##SUF(const T* acc_mem, T* out, ptrdiff_t ldo, int no,       \
+                                int nc) {                                              \
+    T l[FC_NN_VL_##SUF];                                                               \
+    int o, c, n, i;                                                                    \
+    for (o = 0; o < no; o++)                                                           \
+        for (c = 0; c < nc; c++) {                                                     \
+            memcpy(l, acc_mem + (o * FC_NN_WC + c) * FC_NN_VL_##SUF, sizeof l);        \
+            for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                               \
+                for (i = 0; i < n; i++) l[i] += l[i + n];                              \
+            out[o * ldo + c] = l[0];                                                   \
         }                                                                              \
 }
 
