@@ -132,9 +132,11 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
     Notes
     -----
     ``y[n, o, i, j] = b[o] + sum_{c, a, b} w[o, c, a, b] x_pad[n, g(o) + c,
-    i s + a d, j s + b d]``. Multi-channel layers run as im2col (a Numba kernel
-    that pads on the fly) followed by one BLAS matrix product per group and batch
-    chunk; single-channel planes run on the 2-D engine (as :func:`fastconv.correlate2d`).
+    i s + a d, j s + b d]``. Layers run on direct compiled kernels (blocks of
+    output channels x strips of pixels in vector registers, fastconv's threads;
+    results do not depend on the thread count); a 1x1 layer with unit stride and
+    no padding is one BLAS matrix product per group, and a few single-channel
+    planes run on the 2-D engine (as :func:`fastconv.correlate2d`).
 
     Examples
     --------
