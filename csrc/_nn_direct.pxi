@@ -21,10 +21,10 @@ cdef extern from "_nn_rows.h":
     enum: FC_NN_WC
     Py_ssize_t fc_nn_strip(int ob, int dbl) noexcept nogil
     Py_ssize_t fc_nn_vl(int dbl) noexcept nogil
-    void fc_nn_fwd_f(int ob, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
+    void fc_nn_fwd_f(int ob, Py_ssize_t nv, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
                      const Py_ssize_t* toff, Py_ssize_t ntaps, const float* w,
                      float* out, Py_ssize_t os) noexcept nogil
-    void fc_nn_fwd_d(int ob, const double* inp, Py_ssize_t cp, Py_ssize_t cin,
+    void fc_nn_fwd_d(int ob, Py_ssize_t nv, const double* inp, Py_ssize_t cp, Py_ssize_t cin,
                      const Py_ssize_t* toff, Py_ssize_t ntaps, const double* w,
                      double* out, Py_ssize_t os) noexcept nogil
     void fc_nn_dot_f(const float* const* g, const float* const* x, Py_ssize_t nv,
@@ -133,7 +133,7 @@ ctypedef struct _NNConv:
     const Py_ssize_t* toff
     char* out
     char* scratch
-    Py_ssize_t np_, cp, cin, G, ntaps, og, nob, ob, WB, Hu, Wu, Q, strip, nstrips, sb, ngrp
+    Py_ssize_t np_, cp, cin, G, ntaps, og, nob, ob, WB, Hu, Wu, Q, strip, nstrips, sb, ngrp, vl
     Py_ssize_t os0, os1, os2, os3, scratch_bytes
     int kind
 
@@ -147,17 +147,19 @@ cdef void _nn_conv_run(real_t* tag, _NNConv* j, Py_ssize_t t, int slot) noexcept
     cdef const real_t* inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
     cdef const real_t* wg = <const real_t*>j.w + g * j.nob * j.cin * j.ntaps * j.ob
     cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
-    cdef Py_ssize_t b, s, q0, o, u, u0, u1, v, v0, v1, nvalid
+    cdef Py_ssize_t b, s, q0, o, u, u0, u1, v, v0, v1, nvalid, nv
     cdef char* orow
     for b in range(j.nob):
         nvalid = min(j.ob, j.og - b * j.ob)
         for s in range(s_lo, s_hi):
             q0 = s * j.strip
+            # vectors this strip needs: all but at the plane's end
+            nv = (min(j.strip, j.Q - q0) + j.vl - 1) // j.vl
             if real_t is float:
-                fc_nn_fwd_f(<int>j.ob, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
+                fc_nn_fwd_f(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
                             wg + b * j.cin * j.ntaps * j.ob, sc, j.strip)
             else:
-                fc_nn_fwd_d(<int>j.ob, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
+                fc_nn_fwd_d(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
                             wg + b * j.cin * j.ntaps * j.ob, sc, j.strip)
             # the strip's pixels that are outputs: rows u, columns v < Wu
             u0 = q0 // j.WB
@@ -232,6 +234,7 @@ def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin
     j.WB, j.Hu, j.Wu, j.Q, j.strip, j.nstrips, j.sb, j.ngrp = WB, Hu, Wu, Q, strip, nstrips, sb, ngrp
     j.os0, j.os1, j.os2, j.os3 = out.strides[0], out.strides[1], out.strides[2], out.strides[3]
     j.scratch_bytes = sbytes
+    j.vl = fc_nn_vl(dbl)
     j.kind = 0 if real_t is float else 1
     with nogil:
         _parallel(ntasks, nt, _nn_conv_task, &j)

@@ -55,6 +55,8 @@
 #define FC_NN_WC 3
 #endif
 
+#define FC_NN_H(n) (((n) + 1) / 2)
+
 #if FC_HAVE_VEC
 #if FC_X86
 #define FC_NN_KEEP(v) __asm__("" : "+v"(v))
@@ -118,8 +120,8 @@ static void fc_nn_dot_end_##SUF(const T* acc_mem, T* out, ptrdiff_t ldo, int no,
 /* OB output channels x NV vectors of output pixels (see the header comment):
  * out[o * os + p] = sum_{c < cin, t < ntaps} w[(c * ntaps + t) * OB + o]
  *                                            * in[c * cp + toff[t] + p]          */
-#define FC_NN_FWD(SUF, T, OB, NV)                                                      \
-static void fc_nn_fwd##OB##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,            \
+#define FC_NN_FWD(SUF, T, OB, NV, TAG)                                                 \
+static void fc_nn_fwd##OB##TAG##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,            \
                                   const ptrdiff_t* toff, ptrdiff_t ntaps, const T* w,  \
                                   T* out, ptrdiff_t os) {                              \
     fc_nnv_##SUF acc[OB][NV], v[NV];                                                   \
@@ -145,14 +147,31 @@ static void fc_nn_fwd##OB##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,     
 
 FC_NN_DEF(f, float)
 FC_NN_DEF(d, double)
-FC_NN_FWD(f, float, 8, FC_NN_NV8)
-FC_NN_FWD(f, float, 4, FC_NN_NV4)
-FC_NN_FWD(f, float, 2, FC_NN_NV2)
-FC_NN_FWD(f, float, 1, FC_NN_NV1)
-FC_NN_FWD(d, double, 8, FC_NN_NV8)
-FC_NN_FWD(d, double, 4, FC_NN_NV4)
-FC_NN_FWD(d, double, 2, FC_NN_NV2)
-FC_NN_FWD(d, double, 1, FC_NN_NV1)
+FC_NN_FWD(f, float, 8, FC_NN_NV8, )
+FC_NN_FWD(f, float, 4, FC_NN_NV4, )
+FC_NN_FWD(f, float, 2, FC_NN_NV2, )
+FC_NN_FWD(f, float, 1, FC_NN_NV1, )
+FC_NN_FWD(d, double, 8, FC_NN_NV8, )
+FC_NN_FWD(d, double, 4, FC_NN_NV4, )
+FC_NN_FWD(d, double, 2, FC_NN_NV2, )
+FC_NN_FWD(d, double, 1, FC_NN_NV1, )
+/* narrower strips for the end of a plane: half the vectors, or one */
+FC_NN_FWD(f, float, 8, FC_NN_H(FC_NN_NV8), h)
+FC_NN_FWD(f, float, 4, FC_NN_H(FC_NN_NV4), h)
+FC_NN_FWD(f, float, 2, FC_NN_H(FC_NN_NV2), h)
+FC_NN_FWD(f, float, 1, FC_NN_H(FC_NN_NV1), h)
+FC_NN_FWD(d, double, 8, FC_NN_H(FC_NN_NV8), h)
+FC_NN_FWD(d, double, 4, FC_NN_H(FC_NN_NV4), h)
+FC_NN_FWD(d, double, 2, FC_NN_H(FC_NN_NV2), h)
+FC_NN_FWD(d, double, 1, FC_NN_H(FC_NN_NV1), h)
+FC_NN_FWD(f, float, 8, 1, o)
+FC_NN_FWD(f, float, 4, 1, o)
+FC_NN_FWD(f, float, 2, 1, o)
+FC_NN_FWD(f, float, 1, 1, o)
+FC_NN_FWD(d, double, 8, 1, o)
+FC_NN_FWD(d, double, 4, 1, o)
+FC_NN_FWD(d, double, 2, 1, o)
+FC_NN_FWD(d, double, 1, 1, o)
 
 #else  /* plain C: the same sums, lane by lane (MSVC) */
 
@@ -184,8 +203,8 @@ static void fc_nn_dot_end_##SUF(const T* acc_mem, T* out, ptrdiff_t ldo, int no,
         }                                                                              \
 }
 
-#define FC_NN_FWD(SUF, T, OB, NV)                                                      \
-static void fc_nn_fwd##OB##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,            \
+#define FC_NN_FWD(SUF, T, OB, NV, TAG)                                                 \
+static void fc_nn_fwd##OB##TAG##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,            \
                                   const ptrdiff_t* toff, ptrdiff_t ntaps, const T* w,  \
                                   T* out, ptrdiff_t os) {                              \
     const ptrdiff_t n = NV * FC_NN_VL_##SUF;                                           \
@@ -203,14 +222,31 @@ static void fc_nn_fwd##OB##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,     
 
 FC_NN_DEF(f, float)
 FC_NN_DEF(d, double)
-FC_NN_FWD(f, float, 8, FC_NN_NV8)
-FC_NN_FWD(f, float, 4, FC_NN_NV4)
-FC_NN_FWD(f, float, 2, FC_NN_NV2)
-FC_NN_FWD(f, float, 1, FC_NN_NV1)
-FC_NN_FWD(d, double, 8, FC_NN_NV8)
-FC_NN_FWD(d, double, 4, FC_NN_NV4)
-FC_NN_FWD(d, double, 2, FC_NN_NV2)
-FC_NN_FWD(d, double, 1, FC_NN_NV1)
+FC_NN_FWD(f, float, 8, FC_NN_NV8, )
+FC_NN_FWD(f, float, 4, FC_NN_NV4, )
+FC_NN_FWD(f, float, 2, FC_NN_NV2, )
+FC_NN_FWD(f, float, 1, FC_NN_NV1, )
+FC_NN_FWD(d, double, 8, FC_NN_NV8, )
+FC_NN_FWD(d, double, 4, FC_NN_NV4, )
+FC_NN_FWD(d, double, 2, FC_NN_NV2, )
+FC_NN_FWD(d, double, 1, FC_NN_NV1, )
+/* narrower strips for the end of a plane: half the vectors, or one */
+FC_NN_FWD(f, float, 8, FC_NN_H(FC_NN_NV8), h)
+FC_NN_FWD(f, float, 4, FC_NN_H(FC_NN_NV4), h)
+FC_NN_FWD(f, float, 2, FC_NN_H(FC_NN_NV2), h)
+FC_NN_FWD(f, float, 1, FC_NN_H(FC_NN_NV1), h)
+FC_NN_FWD(d, double, 8, FC_NN_H(FC_NN_NV8), h)
+FC_NN_FWD(d, double, 4, FC_NN_H(FC_NN_NV4), h)
+FC_NN_FWD(d, double, 2, FC_NN_H(FC_NN_NV2), h)
+FC_NN_FWD(d, double, 1, FC_NN_H(FC_NN_NV1), h)
+FC_NN_FWD(f, float, 8, 1, o)
+FC_NN_FWD(f, float, 4, 1, o)
+FC_NN_FWD(f, float, 2, 1, o)
+FC_NN_FWD(f, float, 1, 1, o)
+FC_NN_FWD(d, double, 8, 1, o)
+FC_NN_FWD(d, double, 4, 1, o)
+FC_NN_FWD(d, double, 2, 1, o)
+FC_NN_FWD(d, double, 1, 1, o)
 #endif
 
 /* Output pixels per strip for an output-channel block of ob (1, 2, 4 or 8). */
@@ -223,22 +259,33 @@ static inline ptrdiff_t fc_nn_vl(int dbl) {
     return dbl ? FC_VEC_BYTES / 8 : FC_VEC_BYTES / 4;
 }
 
-static inline void fc_nn_fwd_f(int ob, const float* in, ptrdiff_t cp, ptrdiff_t cin,
-                               const ptrdiff_t* toff, ptrdiff_t ntaps, const float* w,
-                               float* out, ptrdiff_t os) {
-    if (ob == 8) fc_nn_fwd8_f(in, cp, cin, toff, ntaps, w, out, os);
-    else if (ob == 4) fc_nn_fwd4_f(in, cp, cin, toff, ntaps, w, out, os);
-    else if (ob == 2) fc_nn_fwd2_f(in, cp, cin, toff, ntaps, w, out, os);
-    else fc_nn_fwd1_f(in, cp, cin, toff, ntaps, w, out, os);
+/* The variant for an output-channel block of ob and a strip of at least nv vectors:
+ * full strips, and the narrower ones where a plane ends (the tail computes fewer
+ * dropped pixels; each pixel's sum is the same whichever variant computes it). */
+#define FC_NN_PICK(SUF, T)                                                             \
+static inline void fc_nn_fwd_##SUF(int ob, ptrdiff_t nv, const T* in, ptrdiff_t cp,    \
+                                   ptrdiff_t cin, const ptrdiff_t* toff,               \
+                                   ptrdiff_t ntaps, const T* w, T* out, ptrdiff_t os) {\
+    if (ob == 8) {                                                                     \
+        if (nv <= 1) fc_nn_fwd8o_##SUF(in, cp, cin, toff, ntaps, w, out, os);          \
+        else if (nv <= FC_NN_H(FC_NN_NV8)) fc_nn_fwd8h_##SUF(in, cp, cin, toff, ntaps, w, out, os); \
+        else fc_nn_fwd8_##SUF(in, cp, cin, toff, ntaps, w, out, os);                   \
+    } else if (ob == 4) {                                                              \
+        if (nv <= 1) fc_nn_fwd4o_##SUF(in, cp, cin, toff, ntaps, w, out, os);          \
+        else if (nv <= FC_NN_H(FC_NN_NV4)) fc_nn_fwd4h_##SUF(in, cp, cin, toff, ntaps, w, out, os); \
+        else fc_nn_fwd4_##SUF(in, cp, cin, toff, ntaps, w, out, os);                   \
+    } else if (ob == 2) {                                                              \
+        if (nv <= 1) fc_nn_fwd2o_##SUF(in, cp, cin, toff, ntaps, w, out, os);          \
+        else if (nv <= FC_NN_H(FC_NN_NV2)) fc_nn_fwd2h_##SUF(in, cp, cin, toff, ntaps, w, out, os); \
+        else fc_nn_fwd2_##SUF(in, cp, cin, toff, ntaps, w, out, os);                   \
+    } else {                                                                           \
+        if (nv <= 1) fc_nn_fwd1o_##SUF(in, cp, cin, toff, ntaps, w, out, os);          \
+        else if (nv <= FC_NN_H(FC_NN_NV1)) fc_nn_fwd1h_##SUF(in, cp, cin, toff, ntaps, w, out, os); \
+        else fc_nn_fwd1_##SUF(in, cp, cin, toff, ntaps, w, out, os);                   \
+    }                                                                                  \
 }
 
-static inline void fc_nn_fwd_d(int ob, const double* in, ptrdiff_t cp, ptrdiff_t cin,
-                               const ptrdiff_t* toff, ptrdiff_t ntaps, const double* w,
-                               double* out, ptrdiff_t os) {
-    if (ob == 8) fc_nn_fwd8_d(in, cp, cin, toff, ntaps, w, out, os);
-    else if (ob == 4) fc_nn_fwd4_d(in, cp, cin, toff, ntaps, w, out, os);
-    else if (ob == 2) fc_nn_fwd2_d(in, cp, cin, toff, ntaps, w, out, os);
-    else fc_nn_fwd1_d(in, cp, cin, toff, ntaps, w, out, os);
-}
+FC_NN_PICK(f, float)
+FC_NN_PICK(d, double)
 
 #endif

@@ -126,13 +126,17 @@ def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
 
 
 def _pack_weights(wg: np.ndarray, ob: int) -> np.ndarray:
-    """(G, Og, Ci, T) weights as the kernel reads them: [g][o // ob][c][t][o % ob],
-    zero rows up to a whole block."""
+    """(G, Og, Ci, T) weights (any strides) as the kernel reads them:
+    [g][o // ob][c][t][o % ob], zero rows up to a whole block; one strided copy."""
     g, og, ci, t = wg.shape
     nob = _cdiv(og, ob)
-    padded = np.zeros((g, nob * ob, ci, t), wg.dtype)
-    padded[:, :og] = wg
-    return np.ascontiguousarray(padded.reshape(g, nob, ob, ci, t).transpose(0, 1, 3, 4, 2)).ravel()
+    full = og // ob
+    out = np.zeros((g, nob, ci, t, ob), wg.dtype)
+    if full:
+        out[:, :full] = wg[:, :full * ob].reshape(g, full, ob, ci, t).transpose(0, 1, 3, 4, 2)
+    if og > full * ob:
+        out[:, full, :, :, :og - full * ob] = wg[:, full * ob:].transpose(0, 2, 3, 1)
+    return out.ravel()
 
 
 def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo_rows: int,
@@ -196,7 +200,7 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     wb = max([wo + left] + [wu + e + left for taps in cols for _, e in taps])
     buf, cp = _pack(mod, info, go, (1, 1), hb, wb, (top, left), nthreads)
     ob = _ob(cg)
-    wt = w.reshape(g, og, cg, kh, kw).transpose(0, 2, 1, 3, 4)     # (G, Cg, Og, kh, kw)
+    wflat = w.reshape(g, og, cg, kh * kw)
     gx = np.empty(in_shape, go.dtype)
     for ry in range(sh):
         for rx in range(sw):
@@ -208,8 +212,11 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
                 continue
             toff = np.array([(ea + top) * wb + eb + left
                              for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
-            taps = wt[:, :, :, [a for a, _ in rows[ry]]][:, :, :, :, [b for b, _ in cols[rx]]]
-            wpk = _pack_weights(taps.reshape(g, cg, og, -1), ob)
+            idx = [a * kw + b for a, _ in rows[ry] for b, _ in cols[rx]]
+            # every tap in order (stride 1): no gather
+            taps = wflat if idx == list(range(kh * kw)) else wflat[..., idx]
+            # the channel-transposed weights: the gradient's channels are the inputs
+            wpk = _pack_weights(taps.transpose(0, 2, 1, 3), ob)
             sb = _strips_per_task(info, ob, og, go.itemsize, wb, kh * dh // sh, n * g,
                                   (view.shape[2] - 1) * wb + view.shape[3], nthreads)
             mod.nn_conv(buf, o * cp, cp, og, toff, wpk, ob, cg, view, wb, sb, nthreads)
