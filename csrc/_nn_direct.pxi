@@ -19,6 +19,7 @@ from libc.stdlib cimport calloc
 cdef extern from "_nn_rows.h":
     enum: FC_NN_WO
     enum: FC_NN_WC
+    enum: FC_NN_WC1
     Py_ssize_t fc_nn_strip(int ob, int dbl) noexcept nogil
     Py_ssize_t fc_nn_vl(int dbl) noexcept nogil
     void fc_nn_fwd_f(int ob, Py_ssize_t nv, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
@@ -31,9 +32,13 @@ cdef extern from "_nn_rows.h":
                      float* acc) noexcept nogil
     void fc_nn_dot_d(const double* const* g, const double* const* x, Py_ssize_t nv,
                      double* acc) noexcept nogil
-    void fc_nn_dot_end_f(const float* acc, float* out, Py_ssize_t ldo, int no,
+    void fc_nn_dot1_f(const float* g, const float* const* x, Py_ssize_t nv,
+                      float* acc) noexcept nogil
+    void fc_nn_dot1_d(const double* g, const double* const* x, Py_ssize_t nv,
+                      double* acc) noexcept nogil
+    void fc_nn_dot_end_f(const float* acc, int wc, float* out, Py_ssize_t ldo, int no,
                          int nc) noexcept nogil
-    void fc_nn_dot_end_d(const double* acc, double* out, Py_ssize_t ldo, int no,
+    void fc_nn_dot_end_d(const double* acc, int wc, double* out, Py_ssize_t ldo, int no,
                          int nc) noexcept nogil
 
 
@@ -43,7 +48,7 @@ def nn_geometry(bint dbl):
     gradient's dot-product block (Python sizes the buffers' slack from them)."""
     return {"lanes": fc_nn_vl(dbl),
             "strip": {ob: fc_nn_strip(ob, dbl) for ob in (1, 2, 4, 8)},
-            "dot": (FC_NN_WO, FC_NN_WC)}
+            "dot": (FC_NN_WO, FC_NN_WC), "dot1": FC_NN_WC1}
 
 
 # ---- repack: planes split by stride phase, rows flattened with pitch WB --------
@@ -261,16 +266,21 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
     cdef Py_ssize_t o_lo = bo * j.to, o_hi = min(j.og, (bo + 1) * j.to)
     cdef Py_ssize_t c_lo = bc * j.tc, c_hi = min(CT, (bc + 1) * j.tc)
     cdef real_t* gw = <real_t*>j.gw + g * j.og * CT
+    # one output channel per group (depthwise): a 1 x WC1 register block, else WO x WC
+    cdef int one = j.og == 1
+    cdef Py_ssize_t wo = 1 if one else FC_NN_WO
+    cdef Py_ssize_t wc = FC_NN_WC1 if one else FC_NN_WC
     cdef const real_t* gp[FC_NN_WO]
-    cdef const real_t* xp[FC_NN_WC]
+    cdef const real_t* xp[FC_NN_WC1 + FC_NN_WC]
     cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
-    cdef Py_ssize_t blk = FC_NN_WO * FC_NN_WC * vl
-    cdef Py_ssize_t nmo = (o_hi - o_lo + FC_NN_WO - 1) // FC_NN_WO
-    cdef Py_ssize_t nmc = (c_hi - c_lo + FC_NN_WC - 1) // FC_NN_WC
+    cdef Py_ssize_t blk = wo * wc * vl
+    cdef Py_ssize_t nmo = (o_hi - o_lo + wo - 1) // wo
+    cdef Py_ssize_t nmc = (c_hi - c_lo + wc - 1) // wc
     cdef Py_ssize_t n, k0, nk, mo, mc, o0, c0, a, b, oi, ci
     cdef const real_t* xn
     cdef const real_t* gn
-    # the block's vector partial sums, one set of WO x WC vectors per register block
+    cdef real_t* ab
+    # the block's vector partial sums, one set of wo x wc vectors per register block
     cdef real_t* acc = <real_t*>calloc(nmo * nmc * blk, sizeof(real_t))
     if acc == NULL:
         j.failed = 1
@@ -284,35 +294,44 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
         while k0 < j.K:
             nk = min(j.kc, j.K - k0)
             for mo in range(nmo):
-                o0 = o_lo + mo * FC_NN_WO
-                for a in range(FC_NN_WO):
+                o0 = o_lo + mo * wo
+                for a in range(wo):
                     # past the block's end: repeat its last row, whose sums are dropped
                     oi = min(o0 + a, o_hi - 1)
                     gp[a] = gn + (g * j.og + oi) * j.gcp + k0
                 for mc in range(nmc):
-                    c0 = c_lo + mc * FC_NN_WC
-                    for b in range(FC_NN_WC):
+                    c0 = c_lo + mc * wc
+                    for b in range(wc):
                         ci = min(c0 + b, c_hi - 1)
                         xp[b] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
                                  + j.toff[ci % j.ntaps] + k0)
+                    ab = acc + (mo * nmc + mc) * blk
                     if real_t is float:
-                        fc_nn_dot_f(<const float* const*>gp, <const float* const*>xp,
-                                    nk // vl, <float*>acc + (mo * nmc + mc) * blk)
+                        if one:
+                            fc_nn_dot1_f(<const float*>gp[0], <const float* const*>xp,
+                                         nk // vl, <float*>ab)
+                        else:
+                            fc_nn_dot_f(<const float* const*>gp, <const float* const*>xp,
+                                        nk // vl, <float*>ab)
                     else:
-                        fc_nn_dot_d(<const double* const*>gp, <const double* const*>xp,
-                                    nk // vl, <double*>acc + (mo * nmc + mc) * blk)
+                        if one:
+                            fc_nn_dot1_d(<const double*>gp[0], <const double* const*>xp,
+                                         nk // vl, <double*>ab)
+                        else:
+                            fc_nn_dot_d(<const double* const*>gp, <const double* const*>xp,
+                                        nk // vl, <double*>ab)
             k0 += j.kc
     for mo in range(nmo):
-        o0 = o_lo + mo * FC_NN_WO
+        o0 = o_lo + mo * wo
         for mc in range(nmc):
-            c0 = c_lo + mc * FC_NN_WC
+            c0 = c_lo + mc * wc
+            ab = acc + (mo * nmc + mc) * blk
             if real_t is float:
-                fc_nn_dot_end_f(<float*>acc + (mo * nmc + mc) * blk, <float*>gw + o0 * CT + c0,
-                                CT, <int>min(FC_NN_WO, o_hi - o0), <int>min(FC_NN_WC, c_hi - c0))
+                fc_nn_dot_end_f(<float*>ab, <int>wc, <float*>gw + o0 * CT + c0, CT,
+                                <int>min(wo, o_hi - o0), <int>min(wc, c_hi - c0))
             else:
-                fc_nn_dot_end_d(<double*>acc + (mo * nmc + mc) * blk,
-                                <double*>gw + o0 * CT + c0, CT,
-                                <int>min(FC_NN_WO, o_hi - o0), <int>min(FC_NN_WC, c_hi - c0))
+                fc_nn_dot_end_d(<double*>ab, <int>wc, <double*>gw + o0 * CT + c0, CT,
+                                <int>min(wo, o_hi - o0), <int>min(wc, c_hi - c0))
     free(acc)
 
 

@@ -46,6 +46,7 @@
 #define FC_NN_NV1 12
 #define FC_NN_WO 4
 #define FC_NN_WC 6
+#define FC_NN_WC1 12
 #else
 #define FC_NN_NV8 1
 #define FC_NN_NV4 3
@@ -53,6 +54,7 @@
 #define FC_NN_NV1 8
 #define FC_NN_WO 3
 #define FC_NN_WC 3
+#define FC_NN_WC1 6
 #endif
 
 #define FC_NN_H(n) (((n) + 1) / 2)
@@ -103,14 +105,32 @@ static void fc_nn_dot_##SUF(const T* const* g, const T* const* x, ptrdiff_t nv, 
                    sizeof acc[o][c]);                                                  \
 }                                                                                      \
                                                                                        \
-/* the partial sums' lanes, summed pairwise in a fixed order, into out[o * ldo + c] */ \
-static void fc_nn_dot_end_##SUF(const T* acc_mem, T* out, ptrdiff_t ldo, int no,       \
-                                int nc) {                                              \
+/* One gradient row x WC1 input rows (a depthwise layer has one output channel per \
+   group): the partial sums acc[c * VL + lane] */                                    \
+static void fc_nn_dot1_##SUF(const T* g, const T* const* x, ptrdiff_t nv,               \
+                             T* acc_mem) {                                             \
+    fc_nnv_##SUF acc[FC_NN_WC1], gv;                                                   \
+    ptrdiff_t k;                                                                       \
+    int c;                                                                             \
+    for (c = 0; c < FC_NN_WC1; c++)                                                    \
+        memcpy(&acc[c], acc_mem + c * FC_NN_VL_##SUF, sizeof acc[c]);                  \
+    for (k = 0; k < nv * FC_NN_VL_##SUF; k += FC_NN_VL_##SUF) {                        \
+        gv = fc_nn_load_##SUF(g + k);                                                  \
+        for (c = 0; c < FC_NN_WC1; c++) acc[c] += gv * fc_nn_load_##SUF(x[c] + k);     \
+    }                                                                                  \
+    for (c = 0; c < FC_NN_WC1; c++)                                                    \
+        memcpy(acc_mem + c * FC_NN_VL_##SUF, &acc[c], sizeof acc[c]);                  \
+}                                                                                      \
+                                                                                       \
+/* the partial sums' lanes (blocks of wc rows), summed pairwise in a fixed order,   \
+   into out[o * ldo + c] */                                                          \
+static void fc_nn_dot_end_##SUF(const T* acc_mem, int wc, T* out, ptrdiff_t ldo,       \
+                                int no, int nc) {                                      \
     T l[FC_NN_VL_##SUF];                                                               \
     int o, c, n, i;                                                                    \
     for (o = 0; o < no; o++)                                                           \
         for (c = 0; c < nc; c++) {                                                     \
-            memcpy(l, acc_mem + (o * FC_NN_WC + c) * FC_NN_VL_##SUF, sizeof l);        \
+            memcpy(l, acc_mem + (o * wc + c) * FC_NN_VL_##SUF, sizeof l);              \
             for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                               \
                 for (i = 0; i < n; i++) l[i] += l[i + n];                              \
             out[o * ldo + c] = l[0];                                                   \
@@ -190,13 +210,22 @@ static void fc_nn_dot_##SUF(const T* const* g, const T* const* x, ptrdiff_t nv, 
                     += g[o][k] * x[c][k];                                              \
 }                                                                                      \
                                                                                        \
-static void fc_nn_dot_end_##SUF(const T* acc_mem, T* out, ptrdiff_t ldo, int no,       \
-                                int nc) {                                              \
+static void fc_nn_dot1_##SUF(const T* g, const T* const* x, ptrdiff_t nv,               \
+                             T* acc_mem) {                                             \
+    int c;                                                                             \
+    ptrdiff_t k;                                                                       \
+    for (c = 0; c < FC_NN_WC1; c++)                                                    \
+        for (k = 0; k < nv * FC_NN_VL_##SUF; k++)                                      \
+            acc_mem[c * FC_NN_VL_##SUF + k % FC_NN_VL_##SUF] += g[k] * x[c][k];        \
+}                                                                                      \
+                                                                                       \
+static void fc_nn_dot_end_##SUF(const T* acc_mem, int wc, T* out, ptrdiff_t ldo,       \
+                                int no, int nc) {                                      \
     T l[FC_NN_VL_##SUF];                                                               \
     int o, c, n, i;                                                                    \
     for (o = 0; o < no; o++)                                                           \
         for (c = 0; c < nc; c++) {                                                     \
-            memcpy(l, acc_mem + (o * FC_NN_WC + c) * FC_NN_VL_##SUF, sizeof l);        \
+            memcpy(l, acc_mem + (o * wc + c) * FC_NN_VL_##SUF, sizeof l);              \
             for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                               \
                 for (i = 0; i < n; i++) l[i] += l[i + n];                              \
             out[o * ldo + c] = l[0];                                                   \

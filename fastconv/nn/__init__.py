@@ -188,6 +188,8 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
 
 def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
                  w_shape: tuple[int, int, int, int]) -> np.ndarray:
+    if _direct.chosen(w_shape, geom):
+        return _direct.grad_weight(xa, go, geom, w_shape, _nthreads())
     if _is_plane_stack(w_shape, geom):
         # One small output (kh x kw) per plane from a large 'kernel' (dL/dy): a
         # vectorised dot-product kernel, where im2col would copy the input kh*kw
@@ -195,8 +197,6 @@ def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
         from . import _kernels
         xp = np.pad(xa, ((0, 0), (0, 0)) + tuple(geom.pad))
         return _kernels.plane_grad_weight(xp, go, w_shape[2:], _nthreads())
-    if _direct.chosen(w_shape, geom):
-        return _direct.grad_weight(xa, go, geom, w_shape, _nthreads())
     from . import _gemm
     return _gemm.grad_weight(xa, go, geom, w_shape)
 

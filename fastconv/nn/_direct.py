@@ -271,7 +271,8 @@ def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
     nb, xcp, xnp, gcp, k, gnp = layout
     gw = np.empty((o, cg, kh * kw), x.dtype)
     kc = max(lanes, _GW_CHUNK_BYTES // x.itemsize // lanes * lanes)
-    to, tc = _gw_blocks(o // g, cg * kh * kw, g, info["dot"], nthreads)
+    dot = (1, info["dot1"]) if o == g else info["dot"]
+    to, tc = _gw_blocks(o // g, cg * kh * kw, g, dot, nthreads)
     mod.nn_grad_weight(xbuf, xnp, xcp, gbuf, gnp, gcp, nb, g, toff, k, gw, kc, to, tc,
                        nthreads)
     return gw.reshape(w_shape)

@@ -111,17 +111,13 @@ def col2im(cols: np.ndarray, dx: np.ndarray, geom, k_hw, out_hw, nthreads: int) 
         dh, dw, k_hw[0], k_hw[1], out_hw[0], out_hw[1])
 
 
-_PLANE_ROWS = 16
-
-
 def plane_grad_weight(xp: np.ndarray, go: np.ndarray, k_hw, nthreads: int) -> np.ndarray:
     """gw[c, 0, a, b] = sum_n,i,j xp[n, c, i + a, j + b] go[n, c, i, j] for the padded
     input ``xp``: the weight gradient of one-channel-per-group planes (unit stride
     and dilation) without an im2col buffer of kh*kw copies of the input."""
     n, c, ho, _ = go.shape
-    # blocks of rows fixed whatever the thread count, and their partial sums added
-    # in one order: the result does not depend on the thread count
-    rows = max(1, min(ho, _PLANE_ROWS))
+    tasks = 4 * nthreads          # a few row blocks per thread even out the load
+    rows = max(1, min(ho, -(-n * c * ho // tasks)))
     nblk = -(-ho // rows)
     part = np.zeros((n * c * nblk,) + tuple(k_hw), go.dtype)
     run(_plane_grad_weight, nthreads, xp, go, part, rows, go.dtype.type(0))
