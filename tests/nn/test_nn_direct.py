@@ -193,3 +193,22 @@ def test_direct_reads_strided_and_special_values():
         y = nn.conv2d(x2, w, **kw)
     bad = np.isnan(y)
     assert bad[0, :, 4:7, 5:8].all() and bad.sum() == bad[0, :, 4:7, 5:8].size
+
+
+@pytest.mark.parametrize("case", [
+    (2, 20, 41, 37, 27, (3, 3), (1, 1), (1, 1), (1, 1), 1),    # many strips and task groups
+    (3, 12, 30, 33, 12, (5, 3), (2, 1), (2, 1), (1, 2), 3),     # grouped, strided, dilated
+    (2, 8, 64, 64, 8, (3, 3), (1, 1), (1, 1), (1, 1), 8),       # depthwise, large planes
+])
+def test_direct_larger_layers_match_blas(case, isa):
+    """Layers large enough for several strips per plane, tasks per plane and
+    register blocks, against the im2col + BLAS road in float64."""
+    x, w, kw = _data(case, np.float64, seed=8)
+    with _direct.route("gemm"):
+        y0 = nn.conv2d(x, w, **kw)
+        go = np.random.default_rng(9).standard_normal(y0.shape)
+        want = (y0,) + nn.conv2d_backward(x, w, go, **kw)[:2]
+    with _direct.route("direct"), threads(3):
+        got = (nn.conv2d(x, w, **kw),) + nn.conv2d_backward(x, w, go, **kw)[:2]
+    for a, b in zip(got, want):
+        _close(a, b, np.float64)
