@@ -93,3 +93,76 @@ def test_conv2d_layer(benchmark, layer):
         row["vs torch fwd"] = "torch not installed"
     benchmark.extra_info.update(row)
     ROWS.append(row)
+
+
+# Issue 22's layers (N, C, H, O, k, stride, padding, groups): the direct kernels
+# against torch (oneDNN for float32, im2col for float64), same thread count.
+DIRECT_LAYERS = [
+    (8, 3, 224, 64, 7, 2, 3, 1),
+    (8, 64, 56, 64, 3, 1, 1, 1),
+    (8, 128, 28, 128, 3, 1, 1, 1),
+    (8, 256, 14, 256, 3, 1, 1, 1),
+    (32, 16, 64, 32, 5, 1, 2, 1),
+    (8, 64, 56, 64, 3, 1, 1, 64),          # depthwise
+    (8, 256, 14, 256, 1, 1, 0, 1),         # 1x1: stays on BLAS when it wins
+]
+# The development machine's float32 FMA peak on its 2 cores (an AVX-512 FMA loop);
+# float64 has half the lanes.
+FMA_PEAK_GFLOPS = 490.0
+# A pause before each timed call: the previous contender's threads (OpenMP's,
+# OpenBLAS's) spin for a while after their call and would otherwise steal the
+# cores from whichever runs next.
+_PAUSE_S = 0.02
+
+
+def _paused_best(fns: dict, rounds: int = 5) -> dict:
+    import time
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            time.sleep(_PAUSE_S)
+            best[name] = min(best[name], best_time(fn, 1))
+    return best
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layer", DIRECT_LAYERS,
+                         ids=lambda l: "{}x{}x{}^2-{}-k{}s{}g{}".format(*l[:5], l[5], l[7]))
+def test_conv2d_direct_vs_torch(benchmark, layer, dtype):
+    n, c, h, o, k, s, p, g = layer
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, h)).astype(dtype)
+    w = rng.standard_normal((o, c // g, k, k)).astype(dtype)
+    kw = dict(stride=s, padding=p, groups=g)
+    y = nn.conv2d(x, w, **kw)
+    go = rng.standard_normal(y.shape).astype(dtype)
+    fns = {"fwd": lambda: nn.conv2d(x, w, **kw),
+           "bwd": lambda: nn.conv2d_backward(x, w, go, **kw)}
+    torch = _torch()
+    if torch is not None:
+        F = torch.nn.functional
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+        txr, twr = tx.clone().requires_grad_(), tw.clone().requires_grad_()
+        tgo = torch.from_numpy(go)
+        fns["torch fwd"] = lambda: F.conv2d(tx, tw, **kw)
+        fns["torch train"] = lambda: torch.autograd.grad(F.conv2d(txr, twr, **kw),
+                                                         (txr, twr), tgo)
+    for fn in fns.values():
+        fn()
+    benchmark.pedantic(fns["fwd"], rounds=3, iterations=1)
+    t = _paused_best(fns)
+    gflop = 2 * y.size * (c // g) * k * k / 1e9
+    peak = FMA_PEAK_GFLOPS / (2 if dtype == np.float64 else 1)
+    row = {"layer": f"{n}x{c}x{h}^2 -> {o}, k{k} s{s} g{g}", "dtype": np.dtype(dtype).name,
+           "fastconv fwd ms": f"{t['fwd'] * 1e3:.2f}",
+           "fwd GFLOP/s (% peak)": f"{gflop / t['fwd']:.0f} ({100 * gflop / t['fwd'] / peak:.0f}%)",
+           "fwd+bwd GFLOP/s (% peak)": "{:.0f} ({:.0f}%)".format(
+               3 * gflop / (t["fwd"] + t["bwd"]), 100 * 3 * gflop / (t["fwd"] + t["bwd"]) / peak)}
+    target = "2x" if dtype == np.float64 else "1x"
+    if torch is not None:
+        row["vs torch fwd"] = f"{t['torch fwd'] / t['fwd']:.2f}x (target {target})"
+        row["vs torch fwd+bwd"] = f"{t['torch train'] / (t['fwd'] + t['bwd']):.2f}x"
+    else:
+        row["vs torch fwd"] = "torch not installed"
+    benchmark.extra_info.update(row)
+    ROWS.append(row)

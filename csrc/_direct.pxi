@@ -1671,3 +1671,4 @@ cdef void _finite_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _finite_rows(<float*>NULL, j, t)
     else:
         _finite_rows(<double*>NULL, j, t)
+include "_nn_direct.pxi"

@@ -25,17 +25,21 @@ from numpy.typing import ArrayLike
 from .._engine.boundary import FILL
 from .._engine.dispatch import correlate_plane_method
 from . import _args as A
+from . import _direct
 from ._args import Geometry
 
 IntOrPair = Union[int, tuple[int, int]]
 Padding = Union[int, tuple[int, int], str]
 
 # When a layer is a stack of independent planes (one input and one output channel
-# per group), a few planes, or planes of at least this many outputs, go to the 2-D
-# engine one by one; many small planes go to im2col, because each 2-D call costs
-# ~10 us (measured through correlate2d). Measured on the 2-core development machine,
-# float32, 1 and 2 threads: 256 planes of 32^2 k3 took 2.7 ms as planes vs 1.2 ms
-# by im2col, 64^2 3.7 vs 2.9 ms, 112^2 6.8 vs 7.7 ms; one plane won from 32^2 up.
+# per group), a few planes go to the 2-D engine one by one; more go to the direct
+# kernels in one threaded call (each 2-D call costs ~10 us), or to im2col when the
+# direct road is switched off, unless each plane has at least _PLANE_MIN_OUTPUTS.
+# Measured on the 2-core development machine, float32, 2 threads, other jobs
+# running: one 1024^2 k5 plane took 1.4 ms as a plane vs 2.2 ms direct, 4 planes of
+# 512^2 1.1 vs 1.3 ms; 64 planes of 128^2 1.8 vs 1.4 ms, 512 of 96^2 7.1 vs 6.5 ms,
+# 32 of 256^2 k7 3.9 vs 2.8 ms. Against im2col: 256 planes of 32^2 k3 took 2.7 ms as
+# planes vs 1.2 ms by im2col, 64^2 3.7 vs 2.9 ms, 112^2 6.8 vs 7.7 ms.
 _PLANE_MIN_OUTPUTS = 96 * 96
 _FEW_PLANES = 4
 
@@ -68,8 +72,12 @@ def _is_plane_stack(w_shape: tuple, geom: Geometry) -> bool:
 
 
 def _plane_route(w_shape: tuple, geom: Geometry, out_hw: tuple[int, int], n: int) -> bool:
-    return _is_plane_stack(w_shape, geom) and (
-        n * geom.groups <= _FEW_PLANES or out_hw[0] * out_hw[1] >= _PLANE_MIN_OUTPUTS)
+    if not _is_plane_stack(w_shape, geom):
+        return False
+    if n * geom.groups <= _FEW_PLANES:
+        return True
+    return (not _direct.chosen(w_shape, geom)
+            and out_hw[0] * out_hw[1] >= _PLANE_MIN_OUTPUTS)
 
 
 def _correlate_planes(x: np.ndarray, w: np.ndarray, pad: tuple[tuple[int, int], tuple[int, int]],
@@ -124,9 +132,11 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
     Notes
     -----
     ``y[n, o, i, j] = b[o] + sum_{c, a, b} w[o, c, a, b] x_pad[n, g(o) + c,
-    i s + a d, j s + b d]``. Multi-channel layers run as im2col (a Numba kernel
-    that pads on the fly) followed by one BLAS matrix product per group and batch
-    chunk; single-channel planes run on the 2-D engine (as :func:`fastconv.correlate2d`).
+    i s + a d, j s + b d]``. Layers run on direct compiled kernels (blocks of
+    output channels x strips of pixels in vector registers, fastconv's threads;
+    results do not depend on the thread count); a 1x1 layer with unit stride and
+    no padding is one BLAS matrix product per group, and a few single-channel
+    planes run on the 2-D engine (as :func:`fastconv.correlate2d`).
 
     Examples
     --------
@@ -142,6 +152,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
     if _plane_route(wa.shape, geom, out_hw, xa.shape[0]):
         y = _correlate_planes(xa, wa, geom.pad, np.empty((xa.shape[0], wa.shape[0]) + out_hw,
                                                           xa.dtype))
+    elif _direct.chosen(wa.shape, geom):
+        y = _direct.forward(xa, wa, geom, out_hw, _nthreads())
     else:
         from . import _gemm
         y = _gemm.forward(xa, wa, geom, out_hw)
@@ -168,12 +180,16 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
     back = ((kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr))
     if _plane_route(wa.shape, geom, go.shape[2:], go.shape[0]) and min(min(p) for p in back) >= 0:
         return _correlate_planes(go, wa[:, :, ::-1, ::-1], back, np.empty(in_shape, go.dtype))
+    if _direct.chosen(wa.shape, geom):
+        return _direct.grad_input(go, wa, geom, in_shape, _nthreads())
     from . import _gemm
     return _gemm.grad_input(go, wa, geom, in_shape)
 
 
 def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
                  w_shape: tuple[int, int, int, int]) -> np.ndarray:
+    if _direct.chosen(w_shape, geom):
+        return _direct.grad_weight(xa, go, geom, w_shape, _nthreads())
     if _is_plane_stack(w_shape, geom):
         # One small output (kh x kw) per plane from a large 'kernel' (dL/dy): a
         # vectorised dot-product kernel, where im2col would copy the input kh*kw

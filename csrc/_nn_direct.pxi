@@ -1,0 +1,389 @@
+# Direct multi-channel convolution for fastconv.nn (issue 22), included at the end
+# of _direct.pxi so that it is built per instruction set like the 2-D kernels.
+#
+# A layer's input is first repacked (nn_pack): each channel becomes zero-padded
+# planes, one per stride phase, whose rows are flattened with one pitch WB. Then
+# output pixel q = i * WB + j reads input q + toff[t] at tap t, for every channel:
+# the convolution is a sum over (channel, tap) of shifted contiguous rows, which the
+# loops of _nn_rows.h compute for a block of output channels x a strip of pixels in
+# vector registers (nn_conv). The input gradient is the same sum over the output
+# gradient with the flipped, channel-transposed weights, one call per stride phase
+# of the input; the weight gradient is a block of dot products of the same rows
+# (nn_grad_weight). No im2col matrix: the repacked input is the input's size.
+#
+# Every output element is computed by one task in a fixed order, so results do not
+# depend on the thread count.
+
+from libc.stdlib cimport calloc
+
+cdef extern from "_nn_rows.h":
+    enum: FC_NN_WO
+    enum: FC_NN_WC
+    enum: FC_NN_WC1
+    Py_ssize_t fc_nn_strip(int ob, int dbl) noexcept nogil
+    Py_ssize_t fc_nn_vl(int dbl) noexcept nogil
+    void fc_nn_fwd_f(int ob, Py_ssize_t nv, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
+                     const Py_ssize_t* toff, Py_ssize_t ntaps, const float* w,
+                     float* out, Py_ssize_t os) noexcept nogil
+    void fc_nn_fwd_d(int ob, Py_ssize_t nv, const double* inp, Py_ssize_t cp, Py_ssize_t cin,
+                     const Py_ssize_t* toff, Py_ssize_t ntaps, const double* w,
+                     double* out, Py_ssize_t os) noexcept nogil
+    void fc_nn_dot_f(const float* const* g, const float* const* x, Py_ssize_t nv,
+                     float* acc) noexcept nogil
+    void fc_nn_dot_d(const double* const* g, const double* const* x, Py_ssize_t nv,
+                     double* acc) noexcept nogil
+    void fc_nn_dot1_f(const float* g, const float* const* x, Py_ssize_t nv,
+                      float* acc) noexcept nogil
+    void fc_nn_dot1_d(const double* g, const double* const* x, Py_ssize_t nv,
+                      double* acc) noexcept nogil
+    void fc_nn_dot_end_f(const float* acc, int wc, float* out, Py_ssize_t ldo, int no,
+                         int nc) noexcept nogil
+    void fc_nn_dot_end_d(const double* acc, int wc, double* out, Py_ssize_t ldo, int no,
+                         int nc) noexcept nogil
+
+
+def nn_geometry(bint dbl):
+    """The loops' block sizes for float32 (dbl False) or float64: vector lanes,
+    output pixels per strip for each output-channel block, and the weight
+    gradient's dot-product block (Python sizes the buffers' slack from them)."""
+    return {"lanes": fc_nn_vl(dbl),
+            "strip": {ob: fc_nn_strip(ob, dbl) for ob in (1, 2, 4, 8)},
+            "dot": (FC_NN_WO, FC_NN_WC), "dot1": FC_NN_WC1}
+
+
+# ---- repack: planes split by stride phase, rows flattened with pitch WB --------
+
+ctypedef struct _NNPack:
+    const char* src
+    char* dst
+    Py_ssize_t s0, s1, s2, s3, C, H, W
+    Py_ssize_t sn, sc, blk, sh, sw, HB, WB, oh, ow
+    int kind
+
+
+cdef void _nn_pack_plane(real_t* tag, _NNPack* j, Py_ssize_t t) noexcept nogil:
+    cdef Py_ssize_t n = t // j.C, c = t - (t // j.C) * j.C
+    cdef real_t* d0 = <real_t*>j.dst + n * j.sn + c * j.sc
+    cdef const char* s0 = j.src + n * j.s0 + c * j.s1
+    cdef real_t* d
+    cdef const char* srow
+    cdef Py_ssize_t ph, pw, i, jj, si, sj, j0, j1, used
+    used = j.sh * j.sw * j.HB * j.WB
+    for ph in range(j.sh):
+        for pw in range(j.sw):
+            # columns jj with 0 <= jj * sw + pw - ow < W
+            j0 = max(0, (j.ow - pw + j.sw - 1) // j.sw) if j.ow > pw else 0
+            j1 = (j.W - 1 + j.ow - pw) // j.sw + 1 if j.W - 1 + j.ow - pw >= 0 else 0
+            j1 = min(max(j1, j0), j.WB)
+            j0 = min(j0, j1)
+            for i in range(j.HB):
+                d = d0 + ((ph * j.sw + pw) * j.HB + i) * j.WB
+                si = i * j.sh + ph - j.oh
+                if si < 0 or si >= j.H or j1 == j0:
+                    memset(d, 0, j.WB * sizeof(real_t))
+                    continue
+                srow = s0 + si * j.s2
+                for jj in range(j0):
+                    d[jj] = 0
+                sj = j0 * j.sw + pw - j.ow
+                if j.sw == 1 and j.s3 == sizeof(real_t):
+                    memcpy(d + j0, srow + sj * j.s3, (j1 - j0) * sizeof(real_t))
+                else:
+                    for jj in range(j0, j1):
+                        d[jj] = (<const real_t*>(srow + (sj + (jj - j0) * j.sw) * j.s3))[0]
+                for jj in range(j1, j.WB):
+                    d[jj] = 0
+    # the slack after the planes: strips and dot products read into it
+    memset(d0 + used, 0, (j.blk - used) * sizeof(real_t))
+
+
+cdef void _nn_pack_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNPack* j = <_NNPack*>ctx
+    if j.kind == 0:
+        _nn_pack_plane(<float*>NULL, j, t)
+    else:
+        _nn_pack_plane(<double*>NULL, j, t)
+
+
+def nn_pack(const real_t[:, :, :, :] src, real_t[::1] dst, Py_ssize_t sn, Py_ssize_t sc,
+            Py_ssize_t blk, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t HB, Py_ssize_t WB,
+            Py_ssize_t oh, Py_ssize_t ow, int nthreads):
+    """dst[n*sn + c*sc + ((ph*sw + pw)*HB + i)*WB + j] = src[n, c, i*sh + ph - oh,
+    j*sw + pw - ow], zero outside ``src``; the rest of each (n, c) block of ``blk``
+    elements is zeroed (blocks must not overlap). ``src`` may have any strides."""
+    cdef Py_ssize_t N = src.shape[0], C = src.shape[1]
+    if N * C == 0:
+        return
+    if (sh * sw * HB * WB > blk or (N - 1) * sn + (C - 1) * sc + blk > dst.shape[0]
+            or min(sn, sc) < blk):
+        raise ValueError("fastconv: nn_pack buffer too small")
+    cdef _NNPack j
+    j.src = <const char*>&src[0, 0, 0, 0] if src.shape[2] * src.shape[3] > 0 else NULL
+    j.dst = <char*>&dst[0]
+    j.s0, j.s1, j.s2, j.s3 = src.strides[0], src.strides[1], src.strides[2], src.strides[3]
+    j.C, j.H, j.W = C, src.shape[2], src.shape[3]
+    if j.src == NULL:
+        j.H = 0
+    j.sn, j.sc, j.blk, j.sh, j.sw, j.HB, j.WB, j.oh, j.ow = sn, sc, blk, sh, sw, HB, WB, oh, ow
+    j.kind = 0 if real_t is float else 1
+    with nogil:
+        _parallel(N * C, max(1, min(nthreads, <int>(N * C))), _nn_pack_task, &j)
+
+
+# ---- forward / input gradient: blocks of output channels x strips of pixels ---
+
+ctypedef struct _NNConv:
+    const char* inp
+    const char* w
+    const Py_ssize_t* toff
+    char* out
+    char* scratch
+    Py_ssize_t np_, cp, cin, G, ntaps, og, nob, ob, WB, Hu, Wu, Q, strip, nstrips, sb, ngrp, vl
+    Py_ssize_t os0, os1, os2, os3, scratch_bytes
+    int kind
+
+
+cdef void _nn_conv_run(real_t* tag, _NNConv* j, Py_ssize_t t, int slot) noexcept nogil:
+    cdef Py_ssize_t per = j.G * j.ngrp
+    cdef Py_ssize_t n = t // per
+    cdef Py_ssize_t g = (t - n * per) // j.ngrp
+    cdef Py_ssize_t grp = t - n * per - g * j.ngrp
+    cdef Py_ssize_t s_lo = grp * j.sb, s_hi = min(j.nstrips, (grp + 1) * j.sb)
+    cdef const real_t* inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
+    cdef const real_t* wg = <const real_t*>j.w + g * j.nob * j.cin * j.ntaps * j.ob
+    cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
+    cdef Py_ssize_t b, s, q0, o, u, u0, u1, v, v0, v1, nvalid, nv
+    cdef char* orow
+    for b in range(j.nob):
+        nvalid = min(j.ob, j.og - b * j.ob)
+        for s in range(s_lo, s_hi):
+            q0 = s * j.strip
+            # vectors this strip needs: all but at the plane's end
+            nv = (min(j.strip, j.Q - q0) + j.vl - 1) // j.vl
+            if real_t is float:
+                fc_nn_fwd_f(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
+                            wg + b * j.cin * j.ntaps * j.ob, sc, j.strip)
+            else:
+                fc_nn_fwd_d(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
+                            wg + b * j.cin * j.ntaps * j.ob, sc, j.strip)
+            # the strip's pixels that are outputs: rows u, columns v < Wu
+            u0 = q0 // j.WB
+            u1 = min(j.Hu, (q0 + j.strip + j.WB - 1) // j.WB)
+            for o in range(nvalid):
+                for u in range(u0, u1):
+                    v0 = max(0, q0 - u * j.WB)
+                    v1 = min(j.Wu, q0 + j.strip - u * j.WB)
+                    orow = j.out + n * j.os0 + (g * j.og + b * j.ob + o) * j.os1 + u * j.os2
+                    if j.os3 == sizeof(real_t):
+                        if v1 > v0:
+                            memcpy(orow + v0 * sizeof(real_t),
+                                   sc + o * j.strip + u * j.WB + v0 - q0,
+                                   (v1 - v0) * sizeof(real_t))
+                    else:
+                        for v in range(v0, v1):
+                            (<real_t*>(orow + v * j.os3))[0] = sc[o * j.strip + u * j.WB + v - q0]
+
+
+cdef void _nn_conv_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNConv* j = <_NNConv*>ctx
+    if j.kind == 0:
+        _nn_conv_run(<float*>NULL, j, t, slot)
+    else:
+        _nn_conv_run(<double*>NULL, j, t, slot)
+
+
+def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin,
+            const Py_ssize_t[::1] toff, const real_t[::1] wpk, int ob, Py_ssize_t og,
+            real_t[:, :, :, :] out, Py_ssize_t WB, Py_ssize_t sb, int nthreads):
+    """out[n, g*og + o, u, v] = sum_{c < cin, t} w[g, o, c, t] inp[n*np_ + (g*cin + c)*cp
+    + toff[t] + u*WB + v] for u, v < out's last two sizes, the channels in groups
+    (out.shape[1] // og of them). ``wpk`` holds w packed by nn_pack_weights' rule:
+    [g][o // ob][c][t][o % ob], zero past og. ``out`` may have any strides (the input
+    gradient writes one stride phase of its result). ``sb``: strips per task.
+    ``inp`` must hold a strip's slack past every read (Python sizes it)."""
+    cdef Py_ssize_t N = out.shape[0], G
+    cdef Py_ssize_t Hu = out.shape[2], Wu = out.shape[3]
+    if og <= 0 or N == 0 or Hu == 0 or Wu == 0:
+        return
+    if ob not in (1, 2, 4, 8) or out.shape[1] % og:
+        raise ValueError("fastconv: bad nn_conv block")
+    G = out.shape[1] // og
+    cdef Py_ssize_t ntaps = toff.shape[0]
+    cdef Py_ssize_t nob = (og + ob - 1) // ob
+    if wpk.shape[0] < G * nob * cin * ntaps * ob:
+        raise ValueError("fastconv: nn_conv weights too small")
+    cdef int dbl = 0 if real_t is float else 1
+    cdef Py_ssize_t strip = fc_nn_strip(ob, dbl)
+    cdef Py_ssize_t Q = (Hu - 1) * WB + Wu
+    cdef Py_ssize_t nstrips = (Q + strip - 1) // strip
+    cdef Py_ssize_t t, tmax = 0
+    for t in range(ntaps):
+        tmax = max(tmax, toff[t])
+    if (N - 1) * np_ + (G * cin - 1) * cp + tmax + nstrips * strip > inp.shape[0] and cin > 0:
+        raise ValueError("fastconv: nn_conv input buffer too small")
+    sb = max(1, min(sb, nstrips))
+    cdef Py_ssize_t ngrp = (nstrips + sb - 1) // sb
+    cdef Py_ssize_t ntasks = N * G * ngrp
+    cdef int nt = max(1, min(nthreads, <int>ntasks))
+    cdef Py_ssize_t sbytes = (ob * strip * sizeof(real_t) + 63) // 64 * 64
+    cdef char* scratch = <char*>malloc(sbytes * nt + 64)
+    if scratch == NULL:
+        raise MemoryError("fastconv: could not allocate the strip buffers")
+    cdef _NNConv j
+    j.inp = <const char*>&inp[0]
+    j.w = <const char*>&wpk[0] if wpk.shape[0] > 0 else NULL
+    j.toff = &toff[0] if ntaps > 0 else NULL
+    j.out = <char*>&out[0, 0, 0, 0]
+    j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
+    j.np_, j.cp, j.cin, j.G, j.ntaps, j.og, j.nob, j.ob = np_, cp, cin, G, ntaps, og, nob, ob
+    j.WB, j.Hu, j.Wu, j.Q, j.strip, j.nstrips, j.sb, j.ngrp = WB, Hu, Wu, Q, strip, nstrips, sb, ngrp
+    j.os0, j.os1, j.os2, j.os3 = out.strides[0], out.strides[1], out.strides[2], out.strides[3]
+    j.scratch_bytes = sbytes
+    j.vl = fc_nn_vl(dbl)
+    j.kind = 0 if real_t is float else 1
+    with nogil:
+        _parallel(ntasks, nt, _nn_conv_task, &j)
+    free(scratch)
+
+
+# ---- weight gradient: blocks of dot products, each owned by one task ----------
+
+ctypedef struct _NNGradW:
+    const char* x
+    const char* go
+    const Py_ssize_t* toff
+    char* gw
+    Py_ssize_t xnp, xcp, gnp, gcp, N, G, og, cg, ntaps, K, kc, to, tc, nto, ntc
+    int kind, failed
+
+
+cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
+    cdef Py_ssize_t per = j.nto * j.ntc
+    cdef Py_ssize_t g = t // per
+    cdef Py_ssize_t bo = (t - g * per) // j.ntc
+    cdef Py_ssize_t bc = t - g * per - bo * j.ntc
+    cdef Py_ssize_t CT = j.cg * j.ntaps
+    cdef Py_ssize_t o_lo = bo * j.to, o_hi = min(j.og, (bo + 1) * j.to)
+    cdef Py_ssize_t c_lo = bc * j.tc, c_hi = min(CT, (bc + 1) * j.tc)
+    cdef real_t* gw = <real_t*>j.gw + g * j.og * CT
+    # one output channel per group (depthwise): a 1 x WC1 register block, else WO x WC
+    cdef int one = j.og == 1
+    cdef Py_ssize_t wo = 1 if one else FC_NN_WO
+    cdef Py_ssize_t wc = FC_NN_WC1 if one else FC_NN_WC
+    cdef const real_t* gp[FC_NN_WO]
+    cdef const real_t* xp[FC_NN_WC1 + FC_NN_WC]
+    cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
+    cdef Py_ssize_t blk = wo * wc * vl
+    cdef Py_ssize_t nmo = (o_hi - o_lo + wo - 1) // wo
+    cdef Py_ssize_t nmc = (c_hi - c_lo + wc - 1) // wc
+    cdef Py_ssize_t n, k0, nk, mo, mc, o0, c0, a, b, oi, ci
+    cdef const real_t* xn
+    cdef const real_t* gn
+    cdef real_t* ab
+    # the block's vector partial sums, one set of wo x wc vectors per register block
+    cdef real_t* acc = <real_t*>calloc(nmo * nmc * blk, sizeof(real_t))
+    if acc == NULL:
+        j.failed = 1
+        return
+    # chunks of the sum: a chunk's gradient rows and the input rows they meet stay in
+    # L1/L2 while the block's register blocks pass over them
+    for n in range(j.N):
+        xn = <const real_t*>j.x + n * j.xnp
+        gn = <const real_t*>j.go + n * j.gnp
+        k0 = 0
+        while k0 < j.K:
+            nk = min(j.kc, j.K - k0)
+            for mo in range(nmo):
+                o0 = o_lo + mo * wo
+                for a in range(wo):
+                    # past the block's end: repeat its last row, whose sums are dropped
+                    oi = min(o0 + a, o_hi - 1)
+                    gp[a] = gn + (g * j.og + oi) * j.gcp + k0
+                for mc in range(nmc):
+                    c0 = c_lo + mc * wc
+                    for b in range(wc):
+                        ci = min(c0 + b, c_hi - 1)
+                        xp[b] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
+                                 + j.toff[ci % j.ntaps] + k0)
+                    ab = acc + (mo * nmc + mc) * blk
+                    if real_t is float:
+                        if one:
+                            fc_nn_dot1_f(<const float*>gp[0], <const float* const*>xp,
+                                         nk // vl, <float*>ab)
+                        else:
+                            fc_nn_dot_f(<const float* const*>gp, <const float* const*>xp,
+                                        nk // vl, <float*>ab)
+                    else:
+                        if one:
+                            fc_nn_dot1_d(<const double*>gp[0], <const double* const*>xp,
+                                         nk // vl, <double*>ab)
+                        else:
+                            fc_nn_dot_d(<const double* const*>gp, <const double* const*>xp,
+                                        nk // vl, <double*>ab)
+            k0 += j.kc
+    for mo in range(nmo):
+        o0 = o_lo + mo * wo
+        for mc in range(nmc):
+            c0 = c_lo + mc * wc
+            ab = acc + (mo * nmc + mc) * blk
+            if real_t is float:
+                fc_nn_dot_end_f(<float*>ab, <int>wc, <float*>gw + o0 * CT + c0, CT,
+                                <int>min(wo, o_hi - o0), <int>min(wc, c_hi - c0))
+            else:
+                fc_nn_dot_end_d(<double*>ab, <int>wc, <double*>gw + o0 * CT + c0, CT,
+                                <int>min(wo, o_hi - o0), <int>min(wc, c_hi - c0))
+    free(acc)
+
+
+cdef void _nn_gw_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNGradW* j = <_NNGradW*>ctx
+    if j.kind == 0:
+        _nn_gw_run(<float*>NULL, j, t)
+    else:
+        _nn_gw_run(<double*>NULL, j, t)
+
+
+def nn_grad_weight(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
+                   const real_t[::1] go, Py_ssize_t gnp, Py_ssize_t gcp, Py_ssize_t N,
+                   Py_ssize_t G, const Py_ssize_t[::1] toff, Py_ssize_t K,
+                   real_t[:, :, ::1] gw, Py_ssize_t kc, Py_ssize_t to, Py_ssize_t tc,
+                   int nthreads):
+    """gw[g*og + o, c, t] = sum_{n < N, q < K} go[n*gnp + (g*og + o)*gcp + q]
+    * x[n*xnp + (g*cg + c)*xcp + toff[t] + q] for ``G`` groups, gw shaped (G*og, cg,
+    ntaps). (When each channel's rows run through the whole batch, N = 1 and one long
+    sum covers it.) K and kc are multiples of the lane count; each task owns a block
+    of ``to`` x ``tc`` sums (output channel, (c, t)) and adds its chunks of ``kc`` in
+    order. The buffers must hold a dot product's reads (Python sizes them)."""
+    cdef Py_ssize_t O = gw.shape[0], cg = gw.shape[1], ntaps = gw.shape[2]
+    if O == 0 or cg == 0 or ntaps == 0:
+        return
+    cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
+    if K % vl or kc % vl or kc <= 0 or toff.shape[0] != ntaps or G <= 0 or O % G:
+        raise ValueError("fastconv: bad nn_grad_weight sizes")
+    if K == 0 or N == 0:
+        gw[:, :, :] = 0
+        return
+    cdef Py_ssize_t og = O // G
+    cdef Py_ssize_t t, tmax = 0
+    for t in range(ntaps):
+        tmax = max(tmax, toff[t])
+    if ((N - 1) * xnp + (G * cg - 1) * xcp + tmax + K > x.shape[0]
+            or (N - 1) * gnp + (O - 1) * gcp + K > go.shape[0]):
+        raise ValueError("fastconv: nn_grad_weight buffers too small")
+    cdef _NNGradW j
+    j.x = <const char*>&x[0]
+    j.go = <const char*>&go[0]
+    j.toff = &toff[0]
+    j.gw = <char*>&gw[0, 0, 0]
+    j.xnp, j.xcp, j.gnp, j.gcp, j.N, j.G, j.og, j.cg = xnp, xcp, gnp, gcp, N, G, og, cg
+    j.ntaps, j.K, j.kc = ntaps, K, kc
+    j.to, j.tc = max(1, to), max(1, tc)
+    j.nto = (og + j.to - 1) // j.to
+    j.ntc = (cg * ntaps + j.tc - 1) // j.tc
+    j.kind = 0 if real_t is float else 1
+    j.failed = 0
+    cdef Py_ssize_t ntasks = G * j.nto * j.ntc
+    with nogil:
+        _parallel(ntasks, max(1, min(nthreads, <int>ntasks)), _nn_gw_task, &j)
+    if j.failed:
+        raise MemoryError("fastconv: could not allocate the weight gradient's sums")

@@ -1,0 +1,293 @@
+"""The direct road of fastconv.nn: compiled multi-channel kernels, no im2col matrix.
+
+The input is repacked once into zero-padded planes split by stride phase, their
+rows flattened with one pitch WB (csrc/_nn_direct.pxi, ``nn_pack``). An output
+pixel ``q = i * WB + j`` then reads input ``q + toff[t]`` at tap ``t`` in every
+channel, and the layer is a sum over (channel, tap) of shifted contiguous rows:
+
+- forward: blocks of output channels x strips of pixels in vector registers
+  (``nn_conv``);
+- input gradient (and ``conv_transpose2d``): the same kernel over the output
+  gradient with the flipped, channel-transposed weights, once per stride phase of
+  the input (the taps that reach that phase);
+- weight gradient: blocks of dot products of the gradient's rows with the shifted
+  input rows (``nn_grad_weight``), each block summed by one task in a fixed order.
+
+Threads are fastconv's pool's; every result element is computed by one task in
+one order, so results do not depend on the thread count.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+
+from .._engine import kernels
+from ._args import Geometry
+
+# Bytes of repacked input a forward task's strips should read (its channels x its
+# strips plus the kernel's rows): about a quarter of the 2 MiB L2 of the
+# development machine, so the strips' input stays in L2 while every output-channel
+# block passes over it.
+_WINDOW_BYTES = 256 << 10
+# The weight gradient's blocks: a task owns up to _GW_OUT output channels x
+# _GW_TAPS (channel, tap) sums, kept as vector partial sums, and walks the batch's
+# rows in chunks of _GW_CHUNK_BYTES: each chunk of the gradient's rows is read by
+# few tasks, and a chunk's rows stay in L2 while the block's register blocks pass
+# over them. Chunks of 2, 4, 8, 16 and 32 KiB measured 56-73, 59-78, 65-82, 65-85
+# and 68-89 GFLOP/s on one core (issue 22's layers, float32, other jobs running).
+_GW_OUT = 32
+_GW_TAPS = 144
+_GW_CHUNK_BYTES = 16 << 10
+
+
+_ROUTES = ("auto", "direct", "gemm")
+_route = "auto"
+
+
+@contextmanager
+def route(name: str) -> Iterator[None]:
+    """Force the multi-channel road ('direct', 'gemm' or 'auto') inside a ``with``
+    block (tests and benchmarks; process-wide, not thread-local)."""
+    global _route
+    if name not in _ROUTES:
+        raise ValueError(f"route must be one of {_ROUTES}, got {name!r}")
+    old, _route = _route, name
+    try:
+        yield
+    finally:
+        _route = old
+
+
+def chosen(w_shape: tuple, geom: Geometry) -> bool:
+    """Whether a multi-channel layer runs on the direct kernels (else im2col + BLAS).
+
+    A 1x1 kernel with unit stride and no padding is a plain matrix product of the
+    input's planes: BLAS's blocking for it has nothing to repack."""
+    if _route != "auto":
+        return _route == "direct"
+    _, _, kh, kw = w_shape
+    plain = geom.stride == (1, 1) and geom.pad == ((0, 0), (0, 0))
+    return not (kh == kw == 1 and plain)
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _mod():
+    return kernels.build()
+
+
+def _info(mod, dt: np.dtype) -> dict:
+    return mod.nn_geometry(dt == np.float64)
+
+
+def _ob(og: int) -> int:
+    """Output channels per register block: the largest that og fills, so few zero
+    rows are computed for nothing."""
+    return 8 if og >= 6 else 4 if og >= 3 else max(og, 1)
+
+
+def _pack(mod, info: dict, src: np.ndarray, s: tuple[int, int], hb: int, wb: int,
+          off: tuple[int, int], nthreads: int, channel_outer: bool = False,
+          minimum: int = 0, slack: bool = True, extra: int = 0) -> tuple[np.ndarray, int]:
+    """``src`` (N, C, H, W) as planes per stride phase, rows flattened with pitch
+    ``wb``: block[n, c][(ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w].
+    Blocks are (N, C)-ordered, or (C, N) with ``channel_outer`` (a channel's rows then
+    run through the batch); with ``slack`` each is followed by zeros for a strip read
+    past its planes, and ``extra`` elements follow the last block. Returns the buffer
+    and the block size."""
+    n, c = src.shape[:2]
+    lanes = info["lanes"]
+    blk = max(s[0] * s[1] * hb * wb, minimum)
+    if slack:
+        blk += max(info["strip"].values()) + wb + 2 * lanes
+    blk = _cdiv(blk, 16) * 16
+    buf = np.empty(n * c * blk + extra + 16, src.dtype)
+    sn, sc = (blk, n * blk) if channel_outer else (c * blk, blk)
+    mod.nn_pack(src, buf, sn, sc, blk, s[0], s[1], hb, wb, off[0], off[1], nthreads)
+    buf[n * c * blk:] = 0
+    return buf, blk
+
+
+def _shared_pitch(out_w: int, lead: int, data_w: int, extent: int) -> int:
+    """Row pitch of a unit-stride plane whose rows hold ``lead`` zeros then ``data_w``
+    values, read at columns [0, extent) for ``out_w`` outputs per row.
+
+    A row's reads past the pitch land in the next row's leading zeros (or in the
+    zeroed slack after the last row), so the right padding shares the next row's left
+    padding: fewer dropped columns per row (3x3, padding 1: 1 of 15 instead of 2 of
+    16), the same sums."""
+    return max(out_w, lead + data_w, extent - lead)
+
+
+def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
+                    ) -> tuple[int, int, np.ndarray]:
+    """Plane height and pitch of the repacked input, and each tap's offset in it."""
+    _, _, h, w = x_shape
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    (pt, pb), (pl, pr) = geom.pad
+    hb, wb = _cdiv(h + pt + pb, sh), _cdiv(w + pl + pr, sw)
+    if sw == 1:
+        wb = _shared_pitch(w + pl + pr - dw * (k_hw[1] - 1), pl, w, w + pl + pr)
+    toff = np.array([((a * dh % sh) * sw + b * dw % sw) * hb * wb
+                     + (a * dh // sh) * wb + b * dw // sw
+                     for a in range(k_hw[0]) for b in range(k_hw[1])], np.intp)
+    return hb, wb, toff
+
+
+def _pack_weights(wg: np.ndarray, ob: int) -> np.ndarray:
+    """(G, Og, Ci, T) weights (any strides) as the kernel reads them:
+    [g][o // ob][c][t][o % ob], zero rows up to a whole block; one strided copy."""
+    g, og, ci, t = wg.shape
+    nob = _cdiv(og, ob)
+    full = og // ob
+    out = np.zeros((g, nob, ci, t, ob), wg.dtype)
+    if full:
+        out[:, :full] = wg[:, :full * ob].reshape(g, full, ob, ci, t).transpose(0, 1, 3, 4, 2)
+    if og > full * ob:
+        out[:, full, :, :, :og - full * ob] = wg[:, full * ob:].transpose(0, 2, 3, 1)
+    return out.ravel()
+
+
+def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo_rows: int,
+                     planes: int, q: int, nthreads: int) -> int:
+    strip = info["strip"][ob]
+    nstrips = _cdiv(q, strip)
+    fit = max(1, (_WINDOW_BYTES // max(1, cin * itemsize) - halo_rows * wb) // strip)
+    # at least ~4 tasks per thread, so a late thread delays little
+    want_groups = max(1, _cdiv(4 * nthreads, max(1, planes)))
+    return max(1, min(fit, _cdiv(nstrips, want_groups)))
+
+
+def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
+            nthreads: int) -> np.ndarray:
+    """y (N, O, Ho, Wo) of the C-contiguous ``x`` and ``w`` (same float dtype)."""
+    mod = _mod()
+    info = _info(mod, x.dtype)
+    n, c, _, _ = x.shape
+    o, cg, kh, kw = w.shape
+    g = geom.groups
+    og = o // g
+    hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
+    buf, cp = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
+                    nthreads)
+    ob = _ob(og)
+    wpk = _pack_weights(w.reshape(g, og, cg, kh * kw), ob)
+    y = np.empty((n, o) + tuple(out_hw), x.dtype)
+    ho, wo = out_hw
+    sb = _strips_per_task(info, ob, cg, x.itemsize, wb, (kh - 1) * geom.dilation[0] // geom.stride[0],
+                          n * g, (ho - 1) * wb + wo, nthreads)
+    mod.nn_conv(buf, c * cp, cp, cg, toff, wpk, ob, og, y, wb, sb, nthreads)
+    return y
+
+
+def _phase_taps(r: int, s: int, p: int, d: int, k: int) -> list[tuple[int, int]]:
+    """(tap, row offset e) of the taps that reach input phase r: input row r + s*u
+    gets gradient row u + e from tap a when (r + p - a*d) is a multiple of s."""
+    return [(a, (r + p - a * d) // s) for a in range(k) if (r + p - a * d) % s == 0]
+
+
+def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
+               in_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dx (in_shape) from dL/dy ``go`` (N, O, Ho, Wo): for each stride phase of
+    x, the correlation of the padded gradient with the flipped, channel-transposed
+    taps that reach that phase."""
+    mod = _mod()
+    info = _info(mod, go.dtype)
+    n, o, ho, wo = go.shape
+    _, cg, kh, kw = w.shape
+    g = geom.groups
+    og = o // g
+    h, wd = in_shape[2:]
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    (pt, _), (pl, _) = geom.pad
+    rows = [_phase_taps(r, sh, pt, dh, kh) for r in range(sh)]
+    cols = [_phase_taps(r, sw, pl, dw, kw) for r in range(sw)]
+    top = max([0] + [-e for taps in rows for _, e in taps])
+    left = max([0] + [-e for taps in cols for _, e in taps])
+    hu, wu = _cdiv(h, sh), _cdiv(wd, sw)
+    hb = max([ho + top] + [hu + e + top for taps in rows for _, e in taps])
+    wb = max([wo + left] + [wu + e + left for taps in cols for _, e in taps])
+    if sw == 1:
+        wb = _shared_pitch(wu, left, wo, wb)
+    buf, cp = _pack(mod, info, go, (1, 1), hb, wb, (top, left), nthreads)
+    ob = _ob(cg)
+    wflat = w.reshape(g, og, cg, kh * kw)
+    gx = np.empty(in_shape, go.dtype)
+    for ry in range(sh):
+        for rx in range(sw):
+            view = gx[:, :, ry::sh, rx::sw]
+            if view.size == 0:
+                continue
+            if not rows[ry] or not cols[rx]:
+                view[...] = 0          # no tap reaches these inputs
+                continue
+            toff = np.array([(ea + top) * wb + eb + left
+                             for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
+            idx = [a * kw + b for a, _ in rows[ry] for b, _ in cols[rx]]
+            # every tap in order (stride 1): no gather
+            taps = wflat if idx == list(range(kh * kw)) else wflat[..., idx]
+            # the channel-transposed weights: the gradient's channels are the inputs
+            wpk = _pack_weights(taps.transpose(0, 2, 1, 3), ob)
+            sb = _strips_per_task(info, ob, og, go.itemsize, wb, kh * dh // sh, n * g,
+                                  (view.shape[2] - 1) * wb + view.shape[3], nthreads)
+            mod.nn_conv(buf, o * cp, cp, og, toff, wpk, ob, cg, view, wb, sb, nthreads)
+    return gx
+
+
+def _gw_blocks(og: int, ct: int, groups: int, dot: tuple[int, int], nthreads: int
+               ) -> tuple[int, int]:
+    """A weight-gradient task's block (output channels, (channel, tap) pairs): large,
+    so each chunk of the gradient is read by few tasks, yet a few tasks per thread.
+    Any blocks give the same bits: each sum runs over the chunks in order."""
+    to = min(_cdiv(og, dot[0]) * dot[0], _GW_OUT)
+    tc = min(_cdiv(ct, dot[1]) * dot[1], _GW_TAPS)
+    while groups * _cdiv(og, to) * _cdiv(ct, tc) < 4 * nthreads and tc > dot[1]:
+        tc = max(dot[1], _cdiv(tc // 2, dot[1]) * dot[1])
+    return to, tc
+
+
+def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dW (w_shape): gw[o, c, t] = sum over the batch and the output pixels of
+    go[n, o, q] * x_packed[n, c, q + toff[t]], with each channel's packed planes
+    (and the gradient's, in the same blocks) running through the whole batch."""
+    mod = _mod()
+    info = _info(mod, x.dtype)
+    n, c, _, _ = x.shape
+    _, o, ho, wo = go.shape
+    _, cg, kh, kw = w_shape
+    g = geom.groups
+    lanes = info["lanes"]
+    hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
+    pad = (geom.pad[0][0], geom.pad[1][0])
+    extra = int(toff.max()) + lanes        # the last rows' reads past the buffer
+    if geom.stride == (1, 1):
+        # Each channel's planes, then the gradient's in blocks of the same size, run
+        # through the whole batch: one long sum per (o, c, t), the unused rows and
+        # columns of the gradient's blocks zero.
+        xbuf, blk = _pack(mod, info, x, (1, 1), hb, wb, pad, nthreads, channel_outer=True,
+                          slack=False, extra=extra)
+        gbuf, _ = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, channel_outer=True,
+                        minimum=blk, slack=False)
+        layout = (1, n * blk, 0, n * blk, n * blk, 0)
+    else:
+        # The input's stride phases make its blocks larger than the gradient's:
+        # one sum per sample, over the gradient's rows.
+        xbuf, xblk = _pack(mod, info, x, geom.stride, hb, wb, pad, nthreads, slack=False,
+                           extra=extra)
+        k = _cdiv(ho * wb, lanes) * lanes
+        gbuf, gblk = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, minimum=k,
+                           slack=False)
+        layout = (n, xblk, c * xblk, gblk, k, o * gblk)
+    nb, xcp, xnp, gcp, k, gnp = layout
+    gw = np.empty((o, cg, kh * kw), x.dtype)
+    kc = max(lanes, _GW_CHUNK_BYTES // x.itemsize // lanes * lanes)
+    dot = (1, info["dot1"]) if o == g else info["dot"]
+    to, tc = _gw_blocks(o // g, cg * kh * kw, g, dot, nthreads)
+    mod.nn_grad_weight(xbuf, xnp, xcp, gbuf, gnp, gcp, nb, g, toff, k, gw, kc, to, tc,
+                       nthreads)
+    return gw.reshape(w_shape)

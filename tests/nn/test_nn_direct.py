@@ -1,0 +1,214 @@
+"""fastconv.nn's direct kernels (fastconv/nn/_direct.py, csrc/_nn_direct.pxi) on
+every ISA build: against torch (float64, when installed) or the plane-by-plane
+numpy reference, bit-identical for every thread count, gradients by finite
+differences and by the adjoint identities."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nn_reference as ref
+from fastconv import nn, threads
+from fastconv.nn import _direct
+
+# (N, C, H, W, O, kernel, stride, padding, dilation, groups): every argument, odd
+# sizes that leave partial strips and register blocks (O not a multiple of 8).
+LAYERS = [
+    (2, 3, 11, 13, 5, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (1, 4, 12, 10, 6, (3, 5), (2, 1), (1, 2), (1, 1), 2),
+    (2, 6, 13, 13, 6, (3, 3), (1, 1), (2, 2), (2, 2), 6),         # depthwise, dilated
+    (1, 3, 17, 15, 9, (7, 7), (2, 2), (3, 3), (1, 1), 1),         # a small ResNet stem
+    (2, 4, 9, 9, 12, (3, 3), (1, 1), "same", (2, 1), 2),
+    (1, 2, 10, 9, 4, (4, 2), (3, 2), (0, 1), (1, 2), 1),
+    (2, 4, 8, 8, 8, (1, 1), (1, 1), (0, 0), (1, 1), 4),           # 1x1, channel multiplier 2
+    (1, 3, 7, 8, 2, (2, 3), (1, 1), "valid", (1, 1), 1),
+    (1, 16, 9, 11, 20, (3, 3), (2, 2), (1, 0), (1, 1), 1),        # blocks of 8 and a tail
+    (3, 8, 6, 5, 3, (5, 5), (1, 1), (2, 2), (1, 1), 1),           # kernel > part of input
+    (1, 2, 14, 6, 2, (3, 1), (3, 1), (0, 0), (3, 1), 1),          # stride 3: empty phases
+]
+FWD_TOL = {np.float32: 2e-5, np.float64: 1e-9}
+
+
+def _data(case, dtype, seed=0):
+    n, c, h, w, o, k, s, p, d, g = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((o, c // g) + k).astype(dtype)
+    return x, wt, dict(stride=s, padding=p, dilation=d, groups=g)
+
+
+def _want(x, w, go, kw):
+    """Forward and gradients of the reference: torch in float64 if installed."""
+    try:
+        import torch
+    except ImportError:
+        return (ref.conv2d(x, w, **kw), ref.grad_input(x.shape, w, go, **kw),
+                ref.grad_weight(x, w.shape, go, **kw))
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    tw = torch.tensor(w.astype(np.float64), requires_grad=True)
+    ty = torch.nn.functional.conv2d(tx, tw, **kw)
+    ty.backward(torch.tensor(go.astype(np.float64)))
+    return ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()
+
+
+def _close(got, want, dtype):
+    assert got.dtype == np.dtype(dtype) and got.shape == want.shape
+    scale = max(1.0, float(np.abs(want).max(initial=0)))
+    np.testing.assert_allclose(got, want, rtol=0, atol=FWD_TOL[dtype] * scale)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", LAYERS)
+def test_direct_matches_torch(case, dtype, isa):
+    x, w, kw = _data(case, dtype)
+    with _direct.route("direct"):
+        y = nn.conv2d(x, w, **kw)
+        go = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+        gx, gw, _ = nn.conv2d_backward(x, w, go, **kw)
+    want = _want(x, w, go, kw)
+    for got, exp in zip((y, gx, gw), want):
+        _close(got, exp, dtype)
+
+
+@pytest.mark.parametrize("case", [
+    # (N, C, H, W, O, kernel, stride, padding, output_padding, dilation, groups)
+    (2, 4, 5, 6, 3, (3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 1),
+    (1, 4, 6, 5, 4, (4, 4), (2, 2), (1, 1), (0, 0), (1, 1), 2),
+    (1, 2, 7, 7, 2, (3, 2), (1, 3), (0, 1), (0, 2), (2, 1), 2),
+    (1, 2, 4, 5, 2, (3, 3), (1, 1), (0, 0), (1, 0), (2, 1), 1),
+])
+def test_direct_conv_transpose2d(case, isa):
+    n, c, h, w, o, k, s, p, op, d, g = case
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((n, c, h, w))
+    wt = rng.standard_normal((c, o // g) + k)
+    b = rng.standard_normal(o)
+    kw = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    with _direct.route("direct"):
+        got = nn.conv_transpose2d(x, wt, b, **kw)
+    _close(got, ref.conv_transpose2d(x, wt, b, **kw), np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", [LAYERS[0], LAYERS[3], LAYERS[4], LAYERS[8],
+                                  (2, 6, 13, 13, 6, (3, 3), (1, 1), (1, 1), (1, 1), 6)])
+def test_direct_results_independent_of_thread_count(case, dtype):
+    x, w, kw = _data(case, dtype, seed=3)
+    x = np.concatenate([x] * 3)              # more tasks than threads
+    go = None
+    results = []
+    with _direct.route("direct"):
+        for nt in (1, 2, 3, 7):
+            with threads(nt):
+                y = nn.conv2d(x, w, **kw)
+                if go is None:
+                    go = np.random.default_rng(4).standard_normal(y.shape).astype(dtype)
+                results.append((y,) + nn.conv2d_backward(x, w, go, **kw)[:2])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_direct_gradients_match_finite_differences():
+    """Directional derivatives of L = <conv2d(x, w), go> in float64, torch aside."""
+    x, w, kw = _data(LAYERS[1], np.float64, seed=6)
+    rng = np.random.default_rng(7)
+    with _direct.route("direct"):
+        go = rng.standard_normal(nn.conv2d(x, w, **kw).shape)
+        loss = lambda x_, w_: float(np.vdot(nn.conv2d(x_, w_, **kw), go))  # noqa: E731
+        gx, gw, _ = nn.conv2d_backward(x, w, go, **kw)
+        eps = 1e-3
+        for grad, which in ((gx, 0), (gw, 1)):
+            v = rng.standard_normal(grad.shape)
+            plus, minus = [x, w], [x, w]
+            plus[which] = plus[which] + eps * v
+            minus[which] = minus[which] - eps * v
+            fd = (loss(*plus) - loss(*minus)) / (2 * eps)
+            assert fd == pytest.approx(float(np.vdot(grad, v)), rel=1e-7, abs=1e-8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_direct_adjoint_identities(data):
+    """<conv2d(x, w), g> = <x, grad_input(g)> = <w, grad_weight(x, g)> on random
+    geometries, the forward against the numpy reference."""
+    draw = data.draw
+    g = draw(st.sampled_from([1, 2, 3]))
+    c, o = g * draw(st.integers(1, 3)), g * draw(st.integers(1, 9))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    h = draw(st.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 12))
+    w = draw(st.integers(max(1, d[1] * (kw - 1) + 1 - 2 * p[1]), 12))
+    n = draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, c, h, w))
+    wt = rng.standard_normal((o, c // g, kh, kw))
+    kwargs = dict(stride=s, padding=p, dilation=d, groups=g)
+    with _direct.route("direct"):
+        y = nn.conv2d(x, wt, **kwargs)
+        np.testing.assert_allclose(y, ref.conv2d(x, wt, **kwargs), atol=1e-12)
+        go = rng.standard_normal(y.shape)
+        gx = nn.conv2d_grad_input(x.shape, wt, go, **kwargs)
+        gw = nn.conv2d_grad_weight(x, wt.shape, go, **kwargs)
+    lhs = np.vdot(y, go)
+    assert np.vdot(x, gx) == pytest.approx(lhs, rel=1e-9, abs=1e-9)
+    assert np.vdot(wt, gw) == pytest.approx(lhs, rel=1e-9, abs=1e-9)
+
+
+def test_route_choice_and_override():
+    from fastconv.nn._args import Geometry
+    plain = Geometry((1, 1), (1, 1), ((0, 0), (0, 0)), 1)
+    assert not _direct.chosen((8, 4, 1, 1), plain)           # a matrix product: BLAS
+    assert _direct.chosen((8, 4, 3, 3), plain)
+    with _direct.route("direct"):
+        assert _direct.chosen((8, 4, 1, 1), plain)
+    with _direct.route("gemm"):
+        assert not _direct.chosen((8, 4, 3, 3), plain)
+    with pytest.raises(ValueError):
+        with _direct.route("fft"):
+            pass
+    x, w, kw = _data(LAYERS[6], np.float64)
+    with _direct.route("gemm"):
+        want = nn.conv2d(x, w, **kw)
+    with _direct.route("direct"):
+        _close(nn.conv2d(x, w, **kw), want, np.float64)
+
+
+def test_direct_reads_strided_and_special_values():
+    """A non-contiguous input is read in place; NaN and Inf reach exactly the
+    outputs whose windows hold them."""
+    x, w, kw = _data(LAYERS[0], np.float64)
+    big = np.zeros((x.shape[0], x.shape[1], x.shape[2] * 2, x.shape[3] * 3))
+    big[:, :, ::2, ::3] = x
+    view = big[:, :, ::2, ::3]
+    with _direct.route("direct"):
+        _close(nn.conv2d(view, w, **kw), ref.conv2d(x, w, **kw), np.float64)
+        x2 = x.copy()
+        x2[0, 1, 5, 6] = np.nan
+        y = nn.conv2d(x2, w, **kw)
+    bad = np.isnan(y)
+    assert bad[0, :, 4:7, 5:8].all() and bad.sum() == bad[0, :, 4:7, 5:8].size
+
+
+@pytest.mark.parametrize("case", [
+    (2, 20, 41, 37, 27, (3, 3), (1, 1), (1, 1), (1, 1), 1),    # many strips and task groups
+    (3, 12, 30, 33, 12, (5, 3), (2, 1), (2, 1), (1, 2), 3),     # grouped, strided, dilated
+    (2, 8, 64, 64, 8, (3, 3), (1, 1), (1, 1), (1, 1), 8),       # depthwise, large planes
+])
+def test_direct_larger_layers_match_blas(case, isa):
+    """Layers large enough for several strips per plane, tasks per plane and
+    register blocks, against the im2col + BLAS road in float64."""
+    x, w, kw = _data(case, np.float64, seed=8)
+    with _direct.route("gemm"):
+        y0 = nn.conv2d(x, w, **kw)
+        go = np.random.default_rng(9).standard_normal(y0.shape)
+        want = (y0,) + nn.conv2d_backward(x, w, go, **kw)[:2]
+    with _direct.route("direct"), threads(3):
+        got = (nn.conv2d(x, w, **kw),) + nn.conv2d_backward(x, w, go, **kw)[:2]
+    for a, b in zip(got, want):
+        _close(a, b, np.float64)
