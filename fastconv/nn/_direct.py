@@ -72,6 +72,21 @@ def chosen(w_shape: tuple, geom: Geometry) -> bool:
     return not (kh == kw == 1 and plain)
 
 
+def finite(*arrays: np.ndarray) -> bool:
+    """Whether the arrays hold no Inf or NaN (one compiled pass each at memory
+    speed). The weight gradient's flattened rows multiply inputs that no output
+    reads by exact zeros of the gradient: Inf * 0 is NaN, where torch, which never
+    forms those products, stays finite; such inputs take the im2col road."""
+    for a in arrays:
+        if a.dtype in (np.float32, np.float64) and a.size:
+            a2 = a.reshape(-1, a.shape[-1]) if a.ndim != 2 else a
+            if not kernels.build().all_finite(a2, 1):
+                return False
+        elif a.size and not np.isfinite(a).all():
+            return False
+    return True
+
+
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 

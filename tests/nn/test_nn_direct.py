@@ -212,3 +212,22 @@ def test_direct_larger_layers_match_blas(case, isa):
         got = (nn.conv2d(x, w, **kw),) + nn.conv2d_backward(x, w, go, **kw)[:2]
     for a, b in zip(got, want):
         _close(a, b, np.float64)
+
+
+@pytest.mark.parametrize("where", [(0, 0, 3, 9), (1, 2, 6, 0)], ids=["unread", "edge"])
+def test_weight_gradient_with_non_finite_input_matches_the_reference(where):
+    """An Inf where no window reads it (dilation leaves columns unread) must not
+    reach the weight gradient as Inf * 0 = NaN; one read at the edge gives the
+    reference's Inf/NaN at exactly its taps."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 3, 10, 10))
+    go = rng.standard_normal((2, 4, 2, 2))
+    x[where] = np.inf
+    kw = dict(stride=1, padding=0, dilation=4)
+    got = nn.conv2d_grad_weight(x, (4, 3, 3, 3), go, **kw)
+    want = ref.grad_weight(x, (4, 3, 3, 3), go, stride=(1, 1), padding=(0, 0),
+                           dilation=(4, 4))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(got[fin], want[fin], rtol=1e-12, atol=1e-12)
