@@ -62,8 +62,9 @@ ctypedef struct _NdTiles:
     char* ready
     Py_ssize_t xzs, xrs, xcs, Mz, M, N, ous, ozs, ors
     Py_ssize_t per_bytes, bs, ps, P, G, Az, K, L, Tz, T, Oz, Ho, Wo, oz, oy, ox
-    Py_ssize_t qa, qb, wp, nzt, nrt
+    Py_ssize_t qa, qb, wp, nzt, nrt, xitem
     int skip, kind
+    int src        # x's element type (_SRC_*, converted as rows are copied), or -1
 
 
 cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
@@ -117,6 +118,8 @@ cdef void _nd_fill_plane(num_t* tag, _NdTiles* j, const num_t** pl, num_t* buf,
             dst = pb + q * j.bs + j.qa
             if ri < 0 or ri >= j.M:
                 memset(dst, 0, nbytes)
+            elif j.src >= 0:
+                _nd_cast_row(j.src, base + ri * j.xrs, j.xcs, n, dst)
             elif j.xcs == <Py_ssize_t>sizeof(num_t):
                 memcpy(dst, base + ri * j.xrs, nbytes)
             else:
@@ -171,7 +174,7 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
             _nd_fill_plane(tag, j, pl, buf, u, z0, r0, nr, filled)
             filled = filled + 1
         for p in range(filled, min(filled + 2, nz + j.Az - 1)):
-            _nd_prefetch_plane(j, u, z0, r0, nr, p, sizeof(num_t))
+            _nd_prefetch_plane(j, u, z0, r0, nr, p, j.xitem)
         # the table's planes from z on: output plane z + dz reads planes z + dz + a
         _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
                  o + z * ozs, ozs, ors, j.Wo)
@@ -183,6 +186,42 @@ cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
     cdef Py_ssize_t c
     for c in range(n):
         dst[c] = (<const num_t*>(src + c * step))[0]
+
+
+cdef inline void _nd_cvt(src_t* tag, const char* s, Py_ssize_t step, Py_ssize_t n,
+                         num_t* dst) noexcept nogil:
+    cdef Py_ssize_t c
+    if step == <Py_ssize_t>sizeof(src_t):
+        for c in range(n):          # vectorised: a widening conversion
+            dst[c] = <num_t>(<const src_t*>s)[c]
+    else:
+        for c in range(n):
+            dst[c] = <num_t>(<const src_t*>(s + c * step))[0]
+
+
+cdef void _nd_cast_row(int src, const char* s, Py_ssize_t step, Py_ssize_t n,
+                       num_t* dst) noexcept nogil:
+    """A row of x from its own type (``src``) into the tile, as _fill_cast does."""
+    if src == _SRC_I8:
+        _nd_cvt(<int8_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U8:
+        _nd_cvt(<uint8_t*>NULL, s, step, n, dst)
+    elif src == _SRC_I16:
+        _nd_cvt(<int16_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U16:
+        _nd_cvt(<uint16_t*>NULL, s, step, n, dst)
+    elif src == _SRC_I32:
+        _nd_cvt(<int32_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U32:
+        _nd_cvt(<uint32_t*>NULL, s, step, n, dst)
+    elif src == _SRC_I64:
+        _nd_cvt(<int64_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U64:
+        _nd_cvt(<uint64_t*>NULL, s, step, n, dst)
+    elif src == _SRC_F32:
+        _nd_cvt(<float*>NULL, s, step, n, dst)
+    else:
+        _nd_cvt(<double*>NULL, s, step, n, dst)
 
 
 cdef void _nd_zero_pads(num_t* buf, Py_ssize_t nrows, Py_ssize_t bs, Py_ssize_t qa,
@@ -267,16 +306,47 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     padding add nothing and are skipped (with a non-finite kernel they are summed,
     inf * 0 = nan as in the padded sum).
     """
-    cdef Py_ssize_t Mz = x.shape[0], M = x.shape[1], N = x.shape[2]
+    cdef const char* xp = <const char*>&x[0, 0, 0] if x.shape[0] > 0 and x.shape[1] > 0 \
+        and x.shape[2] > 0 else NULL
+    _nd_call(xp, x.shape[0], x.shape[1], x.shape[2], x.strides[0], x.strides[1],
+             x.strides[2], sizeof(num_t), -1, grp, w, out, oz, oy, ox, skip_zero_planes,
+             nthreads)
+
+
+def correlate_valid_nd_cast(x, const Py_ssize_t[::1] grp, const num_t[:, :, :, ::1] w,
+                            num_t[:, :, :, ::1] out, Py_ssize_t oz, Py_ssize_t oy,
+                            Py_ssize_t ox, bint skip_zero_planes, int nthreads):
+    """correlate_valid_nd of an ``x`` (3-D, native byte order) of another type, each
+    row converted as a tile copies it (as correlate_valid_cast does in 2-D)."""
+    xd = x.dtype
+    cdef int src = _SRC_CODES.get(xd.char, -2)
+    if src == -2 or not xd.isnative or x.ndim != 3:
+        raise TypeError(f"fastconv: cannot convert {xd} input in the tile")
+    cdef Py_buffer b
+    PyObject_GetBuffer(x, &b, PyBUF_STRIDES)
+    try:
+        _nd_call(<const char*>b.buf if b.len > 0 else NULL, b.shape[0], b.shape[1],
+                 b.shape[2], b.strides[0], b.strides[1], b.strides[2], b.itemsize, src, grp,
+                 w, out, oz, oy, ox, skip_zero_planes, nthreads)
+    finally:
+        PyBuffer_Release(&b)
+
+
+cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
+                  Py_ssize_t xzs, Py_ssize_t xrs, Py_ssize_t xcs, Py_ssize_t xitem, int src,
+                  const Py_ssize_t[::1] grp, const num_t[:, :, :, ::1] w,
+                  num_t[:, :, :, ::1] out, Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox,
+                  bint skip_zero_planes, int nthreads) except -1:
+    """correlate_valid_nd's body, x given by pointer, shape and byte strides."""
     cdef Py_ssize_t G = w.shape[0], Az = w.shape[1], K = w.shape[2], L = w.shape[3]
     cdef Py_ssize_t U = out.shape[0], Oz = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
     if grp.shape[0] != U * G:
         raise ValueError("fastconv: the sub-volume table does not match out and w")
     if U == 0 or Oz == 0 or Ho == 0 or Wo == 0:
-        return
+        return 0
     if G * Az * K * L == 0:
         out[...] = 0
-        return
+        return 0
     cdef Py_ssize_t vl = fc_nd_lanes(sizeof(num_t))
     cdef Py_ssize_t wp = Wo + L - 1
     # one vector of zeroed slack (a narrow row's loads), rows on cache lines
@@ -301,13 +371,13 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
         raise MemoryError("fastconv: could not allocate the tile buffers")
     cdef num_t* bufs = <num_t*>((<size_t>raw + 63) & ~(<size_t>63))
     cdef _NdTiles j
-    j.x = <const char*>&x[0, 0, 0] if Mz > 0 and M > 0 and N > 0 else NULL
+    j.x = xp if Mz > 0 and M > 0 and N > 0 else NULL
     j.grp = &grp[0]
     j.w = &w[0, 0, 0, 0]
     j.out = <char*>&out[0, 0, 0, 0]
     j.bufs = <char*>bufs
     j.ptabs = <char*>ptabs
-    j.xzs, j.xrs, j.xcs = x.strides[0], x.strides[1], x.strides[2]
+    j.xzs, j.xrs, j.xcs, j.xitem, j.src = xzs, xrs, xcs, xitem, src
     j.Mz, j.M, j.N = Mz, M, N
     if j.x == NULL:
         j.Mz = 0        # every plane is padding
@@ -327,6 +397,7 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     free(raw)
     free(ptabs)
     free(ready)
+    return 0
 
 
 def nd_tiling(Py_ssize_t itemsize, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az, Py_ssize_t K,

@@ -244,8 +244,8 @@ def _conv_nd(in1: Any, in2: Any, mode: Any, method: Any, flip: bool) -> Any:
         a1, a2 = a2, a1
     w = _reverse(a2) if flip else a2.conj()
     out_shape, origin = rules_nd.nd_out_shape_and_origin(m, a1.shape, a2.shape)
-    out = correlate_nd(a1.astype(dt, copy=False), w.astype(dt, copy=False),
-                       out_shape, origin, dt, method)
+    # the image in its own type: the engine converts it tile by tile
+    out = correlate_nd(a1, w.astype(dt, copy=False), out_shape, origin, dt, method)
     if swap and not flip:
         # corr(in1, in2) is corr(in2, in1) reversed and conjugated
         out = np.ascontiguousarray(_reverse(out).conj())
@@ -277,7 +277,7 @@ def _conv_axis(x: Any, h: Any, axis: Any, mode: Any, method: Any, flip: bool) ->
     w = (ha[::-1] if flip else ha.conj()).astype(dt)
     xm = np.moveaxis(xa, ax, -1)
     lead = xm.shape[:-1]
-    rows = xm.reshape(-1, n).astype(dt, copy=False)
+    rows = xm.reshape(-1, n)            # in its own type, converted in the tiles
     B = rows.shape[0]
     if B == 0:
         out = np.zeros((0, n_out), dt)

@@ -62,7 +62,7 @@ def converts_in_tile(x: np.ndarray, ct: np.dtype) -> bool:
     """Whether the compiled tiles can read ``x`` in its own type and convert it
     (integers modulo the lanes' width, integers to floats, float32 to float64)."""
     dt = x.dtype
-    if x.ndim != 2 or not dt.isnative or dt.kind not in "biuf" or dt.itemsize > 8 \
+    if not dt.isnative or dt.kind not in "biuf" or dt.itemsize > 8 \
             or dt == np.float16 or kernels.uses_numba():
         return False
     if ct.kind == "f":

@@ -19,7 +19,7 @@ from .._runtime.threads import get_num_threads
 from . import fft_nd, kernels, plan
 from .batch import correlate_rows, correlate_stack
 from .boundary import FILL
-from .direct import compute_dtype, lanes_view, threads_for
+from .direct import compute_dtype, converts_in_tile, lanes_view, threads_for
 from .dispatch import correlate_plane_method
 from .gates import all_finite, fft_dtype
 from .oned import correlate_1d
@@ -59,17 +59,19 @@ def direct_nd_applies(dt: np.dtype) -> bool:
 # a 3-D input is its own only sub-volume
 _ONE_VOLUME = np.zeros(1, np.intp)
 _ONE_VOLUME.flags.writeable = False
-_nd_kernels: dict[tuple[object, str], Any] = {}
+_nd_kernels: dict[tuple[object, str, bool], Any] = {}
 
 
-def _nd_kernel(mod: Any, ct: np.dtype) -> Any:
-    """correlate_valid_nd of build ``mod`` specialised for ``ct`` (matching the fused
-    signatures on every call cost ~1 us)."""
-    key = (mod, ct.char)
+def _nd_kernel(mod: Any, ct: np.dtype, cast: bool = False) -> Any:
+    """correlate_valid_nd (``cast``: correlate_valid_nd_cast, which converts x in the
+    tiles) of build ``mod`` specialised for ``ct`` (matching the fused signatures on
+    every call cost ~1 us)."""
+    key = (mod, ct.char, cast)
     fn = _nd_kernels.get(key)
     if fn is None:
         # the specialisations are correlate_valid's (same fused types)
-        fn = _nd_kernels[key] = mod.correlate_valid_nd[kernels._SPECIALISATIONS[ct]]
+        f = mod.correlate_valid_nd_cast if cast else mod.correlate_valid_nd
+        fn = _nd_kernels[key] = f[kernels._SPECIALISATIONS[ct]]
     return fn
 
 
@@ -104,7 +106,9 @@ def correlate_direct_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     mod = kernels.build()
     n = x.ndim - 3
     xl = lanes_view(x, ct)          # signed/unsigned of the lanes' width: a view
-    xc = xl if xl is not None else x.astype(ct)
+    # another type is converted row by row in the tiles, else copied whole (float16)
+    cast = xl is None and converts_in_tile(x, ct)
+    xc = xl if xl is not None else x if cast else x.astype(ct)
     grp = _ONE_VOLUME if n == 0 else _subvolume_offsets(xc, w.shape[:n], out_shape[:n],
                                                         origin[:n], mod.ND_NONE)
     w4 = np.ascontiguousarray(w.reshape((-1,) + w.shape[n:]), dtype=ct)
@@ -113,7 +117,7 @@ def correlate_direct_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     out = lanes_view(res, ct)
     # a finite kernel times a plane of padding adds zeros: the kernel skips them
     skip = ct.kind in "iu" or bool(np.isfinite(w4).all())
-    fn = _nd_kernel(mod, ct)
+    fn = _nd_kernel(mod, ct, cast)
     fn(xc[(0,) * n], grp, w4, out, origin[n], origin[n + 1], origin[n + 2], skip,
        threads_for(out.size * w4.size, ct.itemsize))
     res = res.reshape(out_shape)

@@ -239,3 +239,28 @@ def test_real_image_with_complex_kernel(pair, ksize):
         a[5, 7] = np.nan
         got, ref = _both("correlate2d", a, b, mode="same")
         assert_matches(got, ref, a, b)
+
+
+ND_PAIRS = [(np.uint8, np.uint8), (np.int8, np.int16), (np.uint8, np.float32),
+            (np.int16, np.float64), (np.uint16, np.int32), (np.float32, np.float64),
+            (np.bool_, np.int8)]
+
+
+@pytest.mark.parametrize("pair", ND_PAIRS, ids=lambda p: f"{np.dtype(p[0]).name}-{np.dtype(p[1]).name}")
+@pytest.mark.parametrize("shapes", [((9, 10, 70), (3, 3, 3)), ((3, 5, 6, 40), (2, 3, 2, 4))],
+                         ids=["3-d", "4-d"])
+def test_nd_volumes_convert_in_the_tiles(pair, shapes):
+    """N-d volumes in their own type (the N-d kernel converts rows as its tiles copy
+    them), straight, strided and byte-swapped, against scipy.signal."""
+    rng = np.random.default_rng(6)
+    ta, tb = pair
+    a = rng.integers(0, 2, shapes[0]).astype(ta) if ta is np.bool_ else \
+        rand_full_range(rng, shapes[0], ta)
+    b = rand_full_range(rng, shapes[1], tb) if np.dtype(tb).kind in "iu" else \
+        rng.integers(-4, 5, shapes[1]).astype(tb)
+    for x in (a, a[..., ::-2], a.astype(a.dtype.newbyteorder())):
+        for mode in MODES:
+            got = fastconv.convolve(x, b, mode, method="direct")
+            assert_matches(got, ss.convolve(x, b, mode, method="direct"), x, b)
+        got = fastconv.correlate(x, b, "same")
+        assert_matches(got, ss.correlate(x, b, "same", method="direct"), x, b)
