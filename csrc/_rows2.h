@@ -97,6 +97,15 @@ static inline void fc_sfence(void) { }
     return __builtin_shuffle(v, m);
 #endif
 
+/* A vector load the compiler keeps in a register (see FC_KEEP). */
+#define FC_DEF_LOAD(SUF, T)                                                           \
+static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                                 \
+    fc_vec_##SUF v;                                                                    \
+    memcpy(&v, p, sizeof v);                                                           \
+    FC_KEEP(v);                                                                        \
+    return v;                                                                          \
+}
+
 #define FC_DEF_ROWS2(SUF, T, IT)                                                      \
 typedef T fc_vec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                     \
 typedef IT fc_ivec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                   \
@@ -113,12 +122,7 @@ static inline fc_vec_##SUF fc_swap_##SUF(fc_vec_##SUF v) {                      
     FC_SWAP_BODY(SUF, IT)                                                              \
 }                                                                                      \
                                                                                        \
-static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                                 \
-    fc_vec_##SUF v;                                                                    \
-    memcpy(&v, p, sizeof v);                                                           \
-    FC_KEEP(v);                                                                        \
-    return v;                                                                          \
-}                                                                                      \
+FC_DEF_LOAD(SUF, T)                                                                    \
                                                                                        \
 /* FC_NV vectors of outputs of rows o0 and o1 (K >= 2). */                             \
 FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,          \
@@ -640,12 +644,7 @@ FC_DEF_ZROWS2(d, double, long long)
 typedef T fc_vec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                     \
 enum { FC_VL_##SUF = FC_VEC_BYTES / sizeof(T) };                                       \
                                                                                        \
-static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                                 \
-    fc_vec_##SUF v;                                                                    \
-    memcpy(&v, p, sizeof v);                                                           \
-    FC_KEEP(v);                                                                        \
-    return v;                                                                          \
-}                                                                                      \
+FC_DEF_LOAD(SUF, T)                                                                    \
                                                                                        \
 /* FC_NV vectors of rows o0 and (if two) o1: input row a feeds tap row a of o0 and   \
    tap row a - 1 of o1. */                                                             \

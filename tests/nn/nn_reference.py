@@ -112,3 +112,23 @@ def conv_transpose2d(x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding
     if b is not None:
         out = out + b.reshape(1, -1, 1, 1)
     return out
+
+
+def draw_layer(draw, groups, max_in, max_out, max_side):
+    """A random layer for the hypothesis tests: (x, weight, kwargs, rng), with groups
+    from ``groups``, up to ``max_in`` / ``max_out`` channels a group and sides up to
+    ``max_side`` (at least the dilated kernel's extent less the padding)."""
+    from hypothesis import strategies as st
+    g = draw(st.sampled_from(groups))
+    c, o = g * draw(st.integers(1, max_in)), g * draw(st.integers(1, max_out))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    h = draw(st.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), max_side))
+    w = draw(st.integers(max(1, d[1] * (kw - 1) + 1 - 2 * p[1]), max_side))
+    n = draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, c, h, w))
+    wt = rng.standard_normal((o, c // g, kh, kw))
+    return x, wt, dict(stride=s, padding=p, dilation=d, groups=g), rng

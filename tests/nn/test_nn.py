@@ -132,20 +132,9 @@ def test_gradients_match_finite_differences():
 def test_adjoint_identities(data):
     """<conv2d(x, w), g> = <x, grad_input(g)> = <w, grad_weight(x, g)>, and
     conv_transpose2d is grad_input, on random geometries."""
-    draw = data.draw
-    g = draw(st.sampled_from([1, 2]))
-    c, o = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    h = draw(st.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 9))
-    w = draw(st.integers(max(1, d[1] * (kw - 1) + 1 - 2 * p[1]), 9))
-    n = draw(st.integers(1, 2))
-    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
-    x = rng.standard_normal((n, c, h, w))
-    wt = rng.standard_normal((o, c // g, kh, kw))
-    kwargs = dict(stride=s, padding=p, dilation=d, groups=g)
+    x, wt, kwargs, rng = ref.draw_layer(data.draw, [1, 2], 2, 2, 9)
+    s, p, d, g = kwargs["stride"], kwargs["padding"], kwargs["dilation"], kwargs["groups"]
+    (h, w), (kh, kw) = x.shape[2:], wt.shape[2:]
     y = nn.conv2d(x, wt, **kwargs)
     np.testing.assert_allclose(y, ref.conv2d(x, wt, **kwargs), atol=1e-12)
     go = rng.standard_normal(y.shape)
