@@ -165,34 +165,6 @@ static void fc_nn_fwd##OB##TAG##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,
             memcpy(out + o * os + j * FC_NN_VL_##SUF, &acc[o][j], sizeof acc[o][j]);   \
 }
 
-FC_NN_DEF(f, float)
-FC_NN_DEF(d, double)
-FC_NN_FWD(f, float, 8, FC_NN_NV8, )
-FC_NN_FWD(f, float, 4, FC_NN_NV4, )
-FC_NN_FWD(f, float, 2, FC_NN_NV2, )
-FC_NN_FWD(f, float, 1, FC_NN_NV1, )
-FC_NN_FWD(d, double, 8, FC_NN_NV8, )
-FC_NN_FWD(d, double, 4, FC_NN_NV4, )
-FC_NN_FWD(d, double, 2, FC_NN_NV2, )
-FC_NN_FWD(d, double, 1, FC_NN_NV1, )
-/* narrower strips for the end of a plane: half the vectors, or one */
-FC_NN_FWD(f, float, 8, FC_NN_H(FC_NN_NV8), h)
-FC_NN_FWD(f, float, 4, FC_NN_H(FC_NN_NV4), h)
-FC_NN_FWD(f, float, 2, FC_NN_H(FC_NN_NV2), h)
-FC_NN_FWD(f, float, 1, FC_NN_H(FC_NN_NV1), h)
-FC_NN_FWD(d, double, 8, FC_NN_H(FC_NN_NV8), h)
-FC_NN_FWD(d, double, 4, FC_NN_H(FC_NN_NV4), h)
-FC_NN_FWD(d, double, 2, FC_NN_H(FC_NN_NV2), h)
-FC_NN_FWD(d, double, 1, FC_NN_H(FC_NN_NV1), h)
-FC_NN_FWD(f, float, 8, 1, o)
-FC_NN_FWD(f, float, 4, 1, o)
-FC_NN_FWD(f, float, 2, 1, o)
-FC_NN_FWD(f, float, 1, 1, o)
-FC_NN_FWD(d, double, 8, 1, o)
-FC_NN_FWD(d, double, 4, 1, o)
-FC_NN_FWD(d, double, 2, 1, o)
-FC_NN_FWD(d, double, 1, 1, o)
-
 #else  /* plain C: the same sums, lane by lane (MSVC) */
 
 #define FC_NN_VL_f (FC_VEC_BYTES / 4)
@@ -249,6 +221,9 @@ static void fc_nn_fwd##OB##TAG##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,
         }                                                                              \
 }
 
+#endif
+
+/* both roads' instances: per type, block of output channels and strip width */
 FC_NN_DEF(f, float)
 FC_NN_DEF(d, double)
 FC_NN_FWD(f, float, 8, FC_NN_NV8, )
@@ -276,7 +251,7 @@ FC_NN_FWD(d, double, 8, 1, o)
 FC_NN_FWD(d, double, 4, 1, o)
 FC_NN_FWD(d, double, 2, 1, o)
 FC_NN_FWD(d, double, 1, 1, o)
-#endif
+
 
 /* Output pixels per strip for an output-channel block of ob (1, 2, 4 or 8). */
 static inline ptrdiff_t fc_nn_strip(int ob, int dbl) {
