@@ -65,6 +65,7 @@ ctypedef struct _NdTiles:
     Py_ssize_t qa, qb, wp, nzt, nrt, xitem
     int skip, kind
     int src        # x's element type (_SRC_*, converted as rows are copied), or -1
+    int narrow     # out holds 8-bit integers (computed in 16-bit lanes)
 
 
 cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
@@ -162,6 +163,9 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
     cdef Py_ssize_t ozs = j.ozs // <Py_ssize_t>sizeof(num_t)
     cdef Py_ssize_t ors = j.ors // <Py_ssize_t>sizeof(num_t)
     cdef num_t* o = <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors)
+    # a narrow store's two planes of lanes, after the planes of input (a line apart)
+    cdef num_t* scratch = buf + j.G * j.P * j.ps + 64 // <Py_ssize_t>sizeof(num_t)
+    cdef Py_ssize_t dz, r
     cdef Py_ssize_t z = 0, Z, filled = 0, p
     if not j.ready[slot]:
         # the slot's first tile of the call: its buffer's padding, once
@@ -176,8 +180,17 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
         for p in range(filled, min(filled + 2, nz + j.Az - 1)):
             _nd_prefetch_plane(j, u, z0, r0, nr, p, j.xitem)
         # the table's planes from z on: output plane z + dz reads planes z + dz + a
-        _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
-                 o + z * ozs, ozs, ors, j.Wo)
+        if j.narrow:
+            _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
+                     scratch, j.T * j.bs, j.bs, j.Wo)
+            for dz in range(Z):
+                for r in range(nr):
+                    _store_low_bytes(scratch + (dz * j.T + r) * j.bs,
+                                     <uint8_t*>(j.out + u * j.ous + (z0 + z + dz) * j.ozs
+                                                + (r0 + r) * j.ors), j.Wo)
+        else:
+            _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
+                     o + z * ozs, ozs, ors, j.Wo)
         z = z + Z
 
 
@@ -308,45 +321,66 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     """
     cdef const char* xp = <const char*>&x[0, 0, 0] if x.shape[0] > 0 and x.shape[1] > 0 \
         and x.shape[2] > 0 else NULL
+    if out.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0 or out.shape[3] == 0:
+        return
+    if w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3] == 0:
+        out[...] = 0
+        return
     _nd_call(xp, x.shape[0], x.shape[1], x.shape[2], x.strides[0], x.strides[1],
-             x.strides[2], sizeof(num_t), -1, grp, w, out, oz, oy, ox, skip_zero_planes,
-             nthreads)
+             x.strides[2], sizeof(num_t), -1, grp, w, <char*>&out[0, 0, 0, 0], out.shape[0],
+             out.shape[1], out.shape[2], out.shape[3], out.strides[0], out.strides[1],
+             out.strides[2], 0, oz, oy, ox, skip_zero_planes, nthreads)
 
 
 def correlate_valid_nd_cast(x, const Py_ssize_t[::1] grp, const num_t[:, :, :, ::1] w,
-                            num_t[:, :, :, ::1] out, Py_ssize_t oz, Py_ssize_t oy,
-                            Py_ssize_t ox, bint skip_zero_planes, int nthreads):
+                            out, Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox,
+                            bint skip_zero_planes, int nthreads):
     """correlate_valid_nd of an ``x`` (3-D, native byte order) of another type, each
-    row converted as a tile copies it (as correlate_valid_cast does in 2-D)."""
-    xd = x.dtype
+    row converted as a tile copies it (as correlate_valid_cast does in 2-D), into an
+    ``out`` (U, Oz, Ho, Wo; contiguous rows) of ``w``'s type or, for 16-bit lanes, of
+    8-bit integers (each result's low byte)."""
+    xd, od = x.dtype, out.dtype
     cdef int src = _SRC_CODES.get(xd.char, -2)
     if src == -2 or not xd.isnative or x.ndim != 3:
         raise TypeError(f"fastconv: cannot convert {xd} input in the tile")
-    cdef Py_buffer b
-    PyObject_GetBuffer(x, &b, PyBUF_STRIDES)
+    cdef int narrow = od.itemsize == 1
+    if out.ndim != 4 or od.kind not in "iufb" or not (
+            od.itemsize == sizeof(num_t) or narrow and _kind(<num_t*>NULL) == 5):
+        raise TypeError(f"fastconv: cannot write {od} results from these lanes")
+    if 0 in out.shape:
+        return
+    if w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3] == 0:
+        out[...] = 0
+        return
+    cdef Py_buffer b, ob
+    PyObject_GetBuffer(out, &ob, PyBUF_STRIDES | PyBUF_WRITABLE)
     try:
-        _nd_call(<const char*>b.buf if b.len > 0 else NULL, b.shape[0], b.shape[1],
-                 b.shape[2], b.strides[0], b.strides[1], b.strides[2], b.itemsize, src, grp,
-                 w, out, oz, oy, ox, skip_zero_planes, nthreads)
+        _check_rows_contiguous(ob.strides[3], ob.itemsize, ob.shape[3])
+        PyObject_GetBuffer(x, &b, PyBUF_STRIDES)
+        try:
+            _nd_call(<const char*>b.buf if b.len > 0 else NULL, b.shape[0], b.shape[1],
+                     b.shape[2], b.strides[0], b.strides[1], b.strides[2], b.itemsize, src,
+                     grp, w, <char*>ob.buf, ob.shape[0], ob.shape[1], ob.shape[2],
+                     ob.shape[3], ob.strides[0], ob.strides[1], ob.strides[2], narrow, oz, oy,
+                     ox, skip_zero_planes, nthreads)
+        finally:
+            PyBuffer_Release(&b)
     finally:
-        PyBuffer_Release(&b)
+        PyBuffer_Release(&ob)
 
 
 cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
                   Py_ssize_t xzs, Py_ssize_t xrs, Py_ssize_t xcs, Py_ssize_t xitem, int src,
-                  const Py_ssize_t[::1] grp, const num_t[:, :, :, ::1] w,
-                  num_t[:, :, :, ::1] out, Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox,
-                  bint skip_zero_planes, int nthreads) except -1:
-    """correlate_valid_nd's body, x given by pointer, shape and byte strides."""
+                  const Py_ssize_t[::1] grp, const num_t[:, :, :, ::1] w, char* outp,
+                  Py_ssize_t U, Py_ssize_t Oz, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t ous,
+                  Py_ssize_t ozs, Py_ssize_t ors, int narrow, Py_ssize_t oz, Py_ssize_t oy,
+                  Py_ssize_t ox, bint skip_zero_planes, int nthreads) except -1:
+    """correlate_valid_nd's body, x and out given by pointer, shape and byte strides
+    (out non-empty, w not empty); ``narrow``: out holds 8-bit integers, each tile's
+    planes computed into a scratch block of lanes and their low bytes stored."""
     cdef Py_ssize_t G = w.shape[0], Az = w.shape[1], K = w.shape[2], L = w.shape[3]
-    cdef Py_ssize_t U = out.shape[0], Oz = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
     if grp.shape[0] != U * G:
         raise ValueError("fastconv: the sub-volume table does not match out and w")
-    if U == 0 or Oz == 0 or Ho == 0 or Wo == 0:
-        return 0
-    if G * Az * K * L == 0:
-        out[...] = 0
-        return 0
     cdef Py_ssize_t vl = fc_nd_lanes(sizeof(num_t))
     cdef Py_ssize_t wp = Wo + L - 1
     # one vector of zeroed slack (a narrow row's loads), rows on cache lines
@@ -360,7 +394,8 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     cdef int nt = max(1, min(nthreads, <int>min(ntasks, 1 << 20)))
     cdef Py_ssize_t P = Tz + Az - 1
     cdef Py_ssize_t ps = (T + K - 1) * bs
-    cdef Py_ssize_t per = G * P * ps
+    # + two planes of T rows of lanes for a narrow store (kept a cache line apart)
+    cdef Py_ssize_t per = G * P * ps + (2 * T * bs + line if narrow else 0)
     cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
     cdef void* ptabs = malloc(G * P * nt * sizeof(void*))
     cdef char* ready = <char*>calloc(nt, 1)
@@ -374,14 +409,15 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     j.x = xp if Mz > 0 and M > 0 and N > 0 else NULL
     j.grp = &grp[0]
     j.w = &w[0, 0, 0, 0]
-    j.out = <char*>&out[0, 0, 0, 0]
+    j.out = outp
+    j.narrow = narrow
     j.bufs = <char*>bufs
     j.ptabs = <char*>ptabs
     j.xzs, j.xrs, j.xcs, j.xitem, j.src = xzs, xrs, xcs, xitem, src
     j.Mz, j.M, j.N = Mz, M, N
     if j.x == NULL:
         j.Mz = 0        # every plane is padding
-    j.ous, j.ozs, j.ors = out.strides[0], out.strides[1], out.strides[2]
+    j.ous, j.ozs, j.ors = ous, ozs, ors
     j.per_bytes = per * sizeof(num_t)
     j.bs, j.ps, j.P, j.G, j.Az, j.K, j.L = bs, ps, P, G, Az, K, L
     j.Tz, j.T, j.Oz, j.Ho, j.Wo, j.oz, j.oy, j.ox = Tz, T, Oz, Ho, Wo, oz, oy, ox

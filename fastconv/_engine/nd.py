@@ -112,9 +112,11 @@ def correlate_direct_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     grp = _ONE_VOLUME if n == 0 else _subvolume_offsets(xc, w.shape[:n], out_shape[:n],
                                                         origin[:n], mod.ND_NONE)
     w4 = np.ascontiguousarray(w.reshape((-1,) + w.shape[n:]), dtype=ct)
+    # 8-bit results from 16-bit lanes: the tiles store each result's low byte
+    narrow = cast and dt.kind in "iu" and dt.itemsize < ct.itemsize
     res = memory.empty((grp.size // w4.shape[0],) + out_shape[n:],
-                       dt if dt.itemsize == ct.itemsize else ct)
-    out = lanes_view(res, ct)
+                       dt if dt.itemsize == ct.itemsize or narrow else ct)
+    out = res if narrow else lanes_view(res, ct)
     # a finite kernel times a plane of padding adds zeros: the kernel skips them
     skip = ct.kind in "iu" or bool(np.isfinite(w4).all())
     fn = _nd_kernel(mod, ct, cast)
