@@ -14,17 +14,16 @@ the two only by rounding.
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from .._runtime.switch import Switch
+
 BACKENDS = ("auto", "scipy", "ducc0")
-_choice = os.environ.get("FASTCONV_FFT", "auto")
-if _choice not in BACKENDS:
-    raise ValueError(f"FASTCONV_FFT must be one of {BACKENDS}, got {_choice!r}")
+_choice = Switch(BACKENDS, "backend", "FASTCONV_FFT")
 
 
 @lru_cache(maxsize=None)
@@ -43,28 +42,22 @@ def available() -> list[str]:
 
 def name() -> str:
     """The library the FFT paths use now."""
-    if _choice == "auto":
+    if _choice.value == "auto":
         return "ducc0" if _ducc_fft() is not None else "scipy"
-    if _choice == "ducc0" and _ducc_fft() is None:
+    if _choice.value == "ducc0" and _ducc_fft() is None:
         raise ImportError("FASTCONV_FFT=ducc0, but ducc0 is not installed "
                           "(pip install fastconv[fft])")
-    return _choice
+    return _choice.value
 
 
 @contextmanager
 def use(backend: str) -> Iterator[None]:
     """Force the FFT library ('auto', 'scipy' or 'ducc0') inside a ``with`` block
     (process-wide, not thread-local)."""
-    global _choice
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "ducc0" and _ducc_fft() is None:
         raise ImportError("ducc0 is not installed (pip install fastconv[fft])")
-    old, _choice = _choice, backend
-    try:
+    with _choice.forced(backend):
         yield
-    finally:
-        _choice = old
 
 
 @lru_cache(maxsize=4096)

@@ -8,14 +8,13 @@ test can run all of them on one build by replacing it.
 """
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
 from types import ModuleType
-from typing import Callable, Iterator
+from typing import Callable, ContextManager
 
 import numpy as np
 
 from .._runtime import isa
+from .._runtime.switch import Switch
 
 FAMILY = "fastconv._engine._direct"
 
@@ -37,29 +36,18 @@ def build(name: str | None = None) -> ModuleType:
 # Which direct kernel runs: 'cython' (ahead-of-time, per-ISA builds) or 'numba'
 # (JIT). 'auto' picks Cython everywhere: on the development machine it beat the
 # Numba kernel at every dtype and kernel size measured (see docs/performance.md).
-_BACKENDS = ("auto", "cython", "numba")
-_backend = os.environ.get("FASTCONV_DIRECT", "auto")
-if _backend not in _BACKENDS:
-    raise ValueError(f"FASTCONV_DIRECT must be one of {_BACKENDS}, got {_backend!r}")
+_backend = Switch(("auto", "cython", "numba"), "backend", "FASTCONV_DIRECT")
 
 
-@contextmanager
-def direct_backend(name: str) -> Iterator[None]:
+def direct_backend(name: str) -> ContextManager[None]:
     """Force the direct kernel ('auto', 'cython' or 'numba') inside a ``with`` block
     (for tests and benchmarks; process-wide, not thread-local)."""
-    global _backend
-    if name not in _BACKENDS:
-        raise ValueError(f"backend must be one of {_BACKENDS}, got {name!r}")
-    old, _backend = _backend, name
-    try:
-        yield
-    finally:
-        _backend = old
+    return _backend.forced(name)
 
 
 def uses_numba() -> bool:
     """Whether the Numba backend is forced."""
-    return _backend == "numba"
+    return _backend.value == "numba"
 
 
 # correlate_valid's specialisations by compute type. Called as the fused function, it
@@ -74,7 +62,7 @@ _specialised: dict[tuple[Callable, str], Callable] = {}
 def direct_fn(ct: np.dtype) -> Callable:
     """The ``correlate_valid`` that will run for compute type ``ct`` (its arrays
     all of type ``ct``)."""
-    if _backend == "numba" and ct != np.longdouble:   # numba has no long double
+    if _backend.value == "numba" and ct != np.longdouble:   # numba has no long double
         from . import numba_kernels
         return numba_kernels.correlate_valid
     # keyed by the build function itself (a test may replace it) and the type's char

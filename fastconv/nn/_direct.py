@@ -18,12 +18,12 @@ one order, so results do not depend on the thread count.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
+from typing import ContextManager
 
 import numpy as np
 
 from .._engine import kernels
+from .._runtime.switch import Switch
 from ._args import Geometry
 
 # Bytes of repacked input a forward task's strips should read (its channels x its
@@ -42,22 +42,13 @@ _GW_TAPS = 144
 _GW_CHUNK_BYTES = 16 << 10
 
 
-_ROUTES = ("auto", "direct", "gemm")
-_route = "auto"
+_route = Switch(("auto", "direct", "gemm"), "route")
 
 
-@contextmanager
-def route(name: str) -> Iterator[None]:
+def route(name: str) -> ContextManager[None]:
     """Force the multi-channel road ('direct', 'gemm' or 'auto') inside a ``with``
     block (tests and benchmarks; process-wide, not thread-local)."""
-    global _route
-    if name not in _ROUTES:
-        raise ValueError(f"route must be one of {_ROUTES}, got {name!r}")
-    old, _route = _route, name
-    try:
-        yield
-    finally:
-        _route = old
+    return _route.forced(name)
 
 
 def chosen(w_shape: tuple, geom: Geometry) -> bool:
@@ -65,8 +56,8 @@ def chosen(w_shape: tuple, geom: Geometry) -> bool:
 
     A 1x1 kernel with unit stride and no padding is a plain matrix product of the
     input's planes: BLAS's blocking for it has nothing to repack."""
-    if _route != "auto":
-        return _route == "direct"
+    if _route.value != "auto":
+        return _route.value == "direct"
     _, _, kh, kw = w_shape
     plain = geom.stride == (1, 1) and geom.pad == ((0, 0), (0, 0))
     return not (kh == kw == 1 and plain)

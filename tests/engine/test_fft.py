@@ -163,11 +163,11 @@ def test_inputs_are_not_modified(backend):
 def test_fftlib_choice_without_ducc0(monkeypatch):
     """Without ducc0, 'auto' is scipy.fft, and asking for ducc0 says how to install it."""
     monkeypatch.setattr(fftlib, "_ducc_fft", lambda: None)
-    monkeypatch.setattr(fftlib, "_choice", "auto")
+    monkeypatch.setattr(fftlib._choice, "value", "auto")
     assert fftlib.available() == ["scipy"] and fftlib.name() == "scipy"
     with pytest.raises(ImportError, match=r"fastconv\[fft\]"):
         with fftlib.use("ducc0"):
             pass
-    monkeypatch.setattr(fftlib, "_choice", "ducc0")      # as FASTCONV_FFT=ducc0 sets it
+    monkeypatch.setattr(fftlib._choice, "value", "ducc0")   # as FASTCONV_FFT=ducc0 sets it
     with pytest.raises(ImportError, match=r"fastconv\[fft\]"):
         fftlib.name()
