@@ -476,63 +476,74 @@ cdef inline int _kind(num_t* tag) noexcept nogil:
         return 2
 
 
-cdef void _span_cast(src_t* tag, const _View* x, Py_ssize_t src_row,
-                     const Py_ssize_t* colmap, Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox,
-                     Py_ssize_t q0, Py_ssize_t q1, num_t fill, num_t* dst) noexcept nogil:
-    """_fill_span from an ``x`` of type src_t: each value converted as it is copied (a
-    loop the compiler vectorises when x's rows are contiguous)."""
+cdef inline void _convert_run(src_t* tag, const char* s, Py_ssize_t step, Py_ssize_t n,
+                              num_t* dst) noexcept nogil:
+    """``n`` values of type src_t, ``step`` bytes apart, into ``dst`` as num_t (a
+    widening loop the compiler vectorises when they are contiguous)."""
+    cdef Py_ssize_t c
+    if step == <Py_ssize_t>sizeof(src_t):
+        for c in range(n):
+            dst[c] = <num_t>(<const src_t*>s)[c]
+    else:
+        for c in range(n):
+            dst[c] = <num_t>(<const src_t*>(s + c * step))[0]
+
+
+cdef void _cast_run(int src, const char* s, Py_ssize_t step, Py_ssize_t n,
+                    num_t* dst) noexcept nogil:
+    """_convert_run for x's element type ``src`` (_SRC_*): the one place the tiles of
+    every kernel (2-D, separable strips, N-d) turn a code into a type."""
+    if src == _SRC_I8:
+        _convert_run(<int8_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U8:
+        _convert_run(<uint8_t*>NULL, s, step, n, dst)
+    elif src == _SRC_I16:
+        _convert_run(<int16_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U16:
+        _convert_run(<uint16_t*>NULL, s, step, n, dst)
+    elif src == _SRC_I32:
+        _convert_run(<int32_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U32:
+        _convert_run(<uint32_t*>NULL, s, step, n, dst)
+    elif src == _SRC_I64:
+        _convert_run(<int64_t*>NULL, s, step, n, dst)
+    elif src == _SRC_U64:
+        _convert_run(<uint64_t*>NULL, s, step, n, dst)
+    elif src == _SRC_F32:
+        _convert_run(<float*>NULL, s, step, n, dst)
+    else:
+        _convert_run(<double*>NULL, s, step, n, dst)
+
+
+cdef void _fill_cast(int src, const _View* x, Py_ssize_t src_row, const Py_ssize_t* colmap,
+                     Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t q0,
+                     Py_ssize_t q1, num_t fill, num_t* dst) noexcept nogil:
+    """_fill_span from an ``x`` of its own type (``src``): padded columns [q0, q1) of
+    one row, each value converted as it is copied."""
     cdef Py_ssize_t q, c
     cdef Py_ssize_t a = max(q0, min(qa, q1))
     cdef Py_ssize_t b = max(a, min(qb, q1))
-    cdef const src_t* s
-    cdef num_t* d
     if src_row < 0:
         for q in range(q1 - q0):
             dst[q] = fill
         return
     for q in range(q0, a):
         c = colmap[q]
-        dst[q - q0] = <num_t>(<const src_t*>_addr(x, src_row, c))[0] if c >= 0 else fill
-    if b > a:
-        s = <const src_t*>_addr(x, src_row, ox + a)
-        d = dst + a - q0
-        if x.s1 == sizeof(src_t):
-            if src_row + FC_PREFETCH_ROWS < x.n0:
-                _prefetch(_addr(x, src_row + FC_PREFETCH_ROWS, ox + a), (b - a) * sizeof(src_t))
-            for q in range(b - a):
-                d[q] = <num_t>s[q]
+        if c >= 0:
+            _cast_run(src, _addr(x, src_row, c), 0, 1, dst + q - q0)
         else:
-            for q in range(b - a):
-                d[q] = <num_t>(<const src_t*>(<const char*>s + q * x.s1))[0]
+            dst[q - q0] = fill
+    if b > a:
+        if 0 < x.s1 <= 8 and src_row + FC_PREFETCH_ROWS < x.n0:
+            # the next rows are usually next (see _fill_span)
+            _prefetch(_addr(x, src_row + FC_PREFETCH_ROWS, ox + a), (b - a) * x.s1)
+        _cast_run(src, _addr(x, src_row, ox + a), x.s1, b - a, dst + a - q0)
     for q in range(b, q1):
         c = colmap[q]
-        dst[q - q0] = <num_t>(<const src_t*>_addr(x, src_row, c))[0] if c >= 0 else fill
-
-
-cdef void _fill_cast(int src, const _View* x, Py_ssize_t src_row, const Py_ssize_t* colmap,
-                     Py_ssize_t qa, Py_ssize_t qb, Py_ssize_t ox, Py_ssize_t q0,
-                     Py_ssize_t q1, num_t fill, num_t* dst) noexcept nogil:
-    """Padded columns [q0, q1) of one row from x's own type (``src``, _SRC_*)."""
-    if src == _SRC_I8:
-        _span_cast(<int8_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_U8:
-        _span_cast(<uint8_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_I16:
-        _span_cast(<int16_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_U16:
-        _span_cast(<uint16_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_I32:
-        _span_cast(<int32_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_U32:
-        _span_cast(<uint32_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_I64:
-        _span_cast(<int64_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_U64:
-        _span_cast(<uint64_t*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    elif src == _SRC_F32:
-        _span_cast(<float*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
-    else:
-        _span_cast(<double*>NULL, x, src_row, colmap, qa, qb, ox, q0, q1, fill, dst)
+        if c >= 0:
+            _cast_run(src, _addr(x, src_row, c), 0, 1, dst + q - q0)
+        else:
+            dst[q - q0] = fill
 
 
 cdef inline void _store_low_bytes(const num_t* row, uint8_t* o, Py_ssize_t n) noexcept nogil:
@@ -900,21 +911,34 @@ cdef int _cast_args(x, out, size_t lane_bytes, bint lanes16, _View* xv, _View* o
                     int* narrow_out) except -2:
     """x's src code (setting ``*xv``, ``*out_view`` and ``*narrow_out``) for the *_cast
     entry points, checking that the tiles can read ``x`` and write ``out``."""
-    xd, od = x.dtype, out.dtype
-    cdef int src = _SRC_CODES.get(xd.char, -2)
-    if src == -2 or not xd.isnative:
-        raise TypeError(f"fastconv: cannot convert {xd} input in the tile")
-    cdef Py_ssize_t isz = od.itemsize
-    cdef int narrow = isz == 1
-    if not (isz == lane_bytes or narrow and lanes16) or od.kind not in "iufb":
-        raise TypeError(f"fastconv: cannot write {od} results from these lanes")
+    cdef int src = _cast_src(x)
+    cdef int narrow = _cast_narrow(out, lane_bytes, lanes16)
     cdef _View ov
     _array_view(x, xv, 0)
     _array_view(out, &ov, 1)
-    _check_rows_contiguous(ov.s1, isz, ov.n1)
+    _check_rows_contiguous(ov.s1, out.dtype.itemsize, ov.n1)
     out_view[0] = ov
     narrow_out[0] = narrow
     return src
+
+
+cdef int _cast_src(x) except -2:
+    """x's element type as the tiles convert it (_SRC_*); TypeError where they cannot."""
+    xd = x.dtype
+    cdef int src = _SRC_CODES.get(xd.char, -2)
+    if src == -2 or not xd.isnative:
+        raise TypeError(f"fastconv: cannot convert {xd} input in the tile")
+    return src
+
+
+cdef int _cast_narrow(out, size_t lane_bytes, bint lanes16) except -1:
+    """Whether ``out`` takes 8-bit results from 16-bit lanes (1) or the lanes' own
+    width (0); TypeError for any other output type."""
+    od = out.dtype
+    cdef int narrow = od.itemsize == 1
+    if not (od.itemsize == lane_bytes or narrow and lanes16) or od.kind not in "iufb":
+        raise TypeError(f"fastconv: cannot write {od} results from these lanes")
+    return narrow
 
 
 cdef int _array_view(a, _View* v, bint writable) except -1:

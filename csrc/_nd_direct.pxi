@@ -120,7 +120,7 @@ cdef void _nd_fill_plane(num_t* tag, _NdTiles* j, const num_t** pl, num_t* buf,
             if ri < 0 or ri >= j.M:
                 memset(dst, 0, nbytes)
             elif j.src >= 0:
-                _nd_cast_row(j.src, base + ri * j.xrs, j.xcs, n, dst)
+                _cast_run(j.src, base + ri * j.xrs, j.xcs, n, dst)
             elif j.xcs == <Py_ssize_t>sizeof(num_t):
                 memcpy(dst, base + ri * j.xrs, nbytes)
             else:
@@ -199,42 +199,6 @@ cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
     cdef Py_ssize_t c
     for c in range(n):
         dst[c] = (<const num_t*>(src + c * step))[0]
-
-
-cdef inline void _nd_cvt(src_t* tag, const char* s, Py_ssize_t step, Py_ssize_t n,
-                         num_t* dst) noexcept nogil:
-    cdef Py_ssize_t c
-    if step == <Py_ssize_t>sizeof(src_t):
-        for c in range(n):          # vectorised: a widening conversion
-            dst[c] = <num_t>(<const src_t*>s)[c]
-    else:
-        for c in range(n):
-            dst[c] = <num_t>(<const src_t*>(s + c * step))[0]
-
-
-cdef void _nd_cast_row(int src, const char* s, Py_ssize_t step, Py_ssize_t n,
-                       num_t* dst) noexcept nogil:
-    """A row of x from its own type (``src``) into the tile, as _fill_cast does."""
-    if src == _SRC_I8:
-        _nd_cvt(<int8_t*>NULL, s, step, n, dst)
-    elif src == _SRC_U8:
-        _nd_cvt(<uint8_t*>NULL, s, step, n, dst)
-    elif src == _SRC_I16:
-        _nd_cvt(<int16_t*>NULL, s, step, n, dst)
-    elif src == _SRC_U16:
-        _nd_cvt(<uint16_t*>NULL, s, step, n, dst)
-    elif src == _SRC_I32:
-        _nd_cvt(<int32_t*>NULL, s, step, n, dst)
-    elif src == _SRC_U32:
-        _nd_cvt(<uint32_t*>NULL, s, step, n, dst)
-    elif src == _SRC_I64:
-        _nd_cvt(<int64_t*>NULL, s, step, n, dst)
-    elif src == _SRC_U64:
-        _nd_cvt(<uint64_t*>NULL, s, step, n, dst)
-    elif src == _SRC_F32:
-        _nd_cvt(<float*>NULL, s, step, n, dst)
-    else:
-        _nd_cvt(<double*>NULL, s, step, n, dst)
 
 
 cdef void _nd_zero_pads(num_t* buf, Py_ssize_t nrows, Py_ssize_t bs, Py_ssize_t qa,
@@ -339,14 +303,10 @@ def correlate_valid_nd_cast(x, const Py_ssize_t[::1] grp, const num_t[:, :, :, :
     row converted as a tile copies it (as correlate_valid_cast does in 2-D), into an
     ``out`` (U, Oz, Ho, Wo; contiguous rows) of ``w``'s type or, for 16-bit lanes, of
     8-bit integers (each result's low byte)."""
-    xd, od = x.dtype, out.dtype
-    cdef int src = _SRC_CODES.get(xd.char, -2)
-    if src == -2 or not xd.isnative or x.ndim != 3:
-        raise TypeError(f"fastconv: cannot convert {xd} input in the tile")
-    cdef int narrow = od.itemsize == 1
-    if out.ndim != 4 or od.kind not in "iufb" or not (
-            od.itemsize == sizeof(num_t) or narrow and _kind(<num_t*>NULL) == 5):
-        raise TypeError(f"fastconv: cannot write {od} results from these lanes")
+    cdef int src = _cast_src(x)
+    cdef int narrow = _cast_narrow(out, sizeof(num_t), _kind(<num_t*>NULL) == 5)
+    if x.ndim != 3 or out.ndim != 4:
+        raise TypeError("fastconv: correlate_valid_nd_cast takes a 3-D x and a 4-D out")
     if 0 in out.shape:
         return
     if w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3] == 0:
