@@ -93,17 +93,22 @@ cdef void _peak_task(void* ctx, Py_ssize_t task, int slot) noexcept nogil:
     fc_peak_run(p.iters, p.dbl, 1.0 + 0.125 * task, &p.sums[task])
 
 
-def fma_peak_run(int nthreads, long long iters, bint double):
-    """Run the multiply-add chains once on each of ``nthreads`` threads of the pool.
+def fma_peak_run(int nthreads, long long iters, bint double, int tasks=0):
+    """Run the multiply-add chains as ``tasks`` tasks on ``nthreads`` threads of the pool.
 
     Parameters
     ----------
     nthreads : int
-        Threads (one task each, ``iters`` iterations per task).
+        Threads of the pool.
     iters : int
-        Iterations of the twelve chains per thread.
+        Iterations of the twelve chains per task.
     double : bool
         float64 lanes (else float32).
+    tasks : int, optional
+        Tasks, claimed from a counter as the kernels' tiles are (default
+        ``nthreads``: one each, the peak of idle cores). More tasks than threads
+        measure the share of the cores a kernel gets while other jobs run: one
+        descheduled thread then delays the call by one task, not by its half.
 
     Returns
     -------
@@ -113,10 +118,12 @@ def fma_peak_run(int nthreads, long long iters, bint double):
     checksum : float
         The sum of the final accumulators (finite; it keeps the loop alive).
     """
-    if nthreads < 1 or iters < 0:
-        raise ValueError("fma_peak_run: nthreads >= 1 and iters >= 0")
+    if tasks == 0:
+        tasks = nthreads
+    if nthreads < 1 or iters < 0 or tasks < 1:
+        raise ValueError("fma_peak_run: nthreads >= 1, iters >= 0 and tasks >= 1")
     cdef _Peak p
-    cdef double* sums = <double*>malloc(nthreads * sizeof(double))
+    cdef double* sums = <double*>malloc(tasks * sizeof(double))
     if sums == NULL:
         raise MemoryError()
     p.iters = iters
@@ -126,9 +133,9 @@ def fma_peak_run(int nthreads, long long iters, bint double):
     cdef int i
     try:
         with nogil:
-            _parallel(nthreads, nthreads, _peak_task, &p)
-        for i in range(nthreads):
+            _parallel(tasks, nthreads, _peak_task, &p)
+        for i in range(tasks):
             total += sums[i]
     finally:
         free(sums)
-    return fc_peak_flops(iters, double) * nthreads, total
+    return fc_peak_flops(iters, double) * tasks, total

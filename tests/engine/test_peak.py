@@ -22,6 +22,10 @@ def test_run_counts_its_flops(isa, double, nthreads):
     assert math.isfinite(check) and check > 0
     # zero iterations: the accumulators keep their seeds (12 chains x lanes)
     assert mod.fma_peak_run(nthreads, 0, double)[0] == 0
+    # tasks claimed from a counter: the flops of every task, each with its own seed
+    flops7, check7 = mod.fma_peak_run(nthreads, 1000, double, 7)
+    assert flops7 == 2 * 12 * 1000 * lanes * 7
+    assert math.isfinite(check7) and check7 > check
 
 
 def test_run_rejects_bad_arguments():
@@ -30,6 +34,8 @@ def test_run_rejects_bad_arguments():
         mod.fma_peak_run(0, 10, False)
     with pytest.raises(ValueError):
         mod.fma_peak_run(1, -1, False)
+    with pytest.raises(ValueError):
+        mod.fma_peak_run(1, 10, False, -1)
 
 
 def test_peak_is_plausible_and_single_precision_is_faster(isa):
