@@ -387,3 +387,180 @@ def nn_grad_weight(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
         _parallel(ntasks, max(1, min(nthreads, <int>ntasks)), _nn_gw_task, &j)
     if j.failed:
         raise MemoryError("fastconv: could not allocate the weight gradient's sums")
+
+
+# ---- weight gradient with output channels in the lanes (_nn_gw.h) -------------
+
+cdef extern from "_nn_gw.h":
+    int fc_nn_gwo_ct(int ov) noexcept nogil
+    void fc_nn_gwo_f(int ov, const float* g, Py_ssize_t gs, const float* const* x,
+                     Py_ssize_t nr, Py_ssize_t wo, Py_ssize_t wb, float* acc) noexcept nogil
+    void fc_nn_gwo_d(int ov, const double* g, Py_ssize_t gs, const double* const* x,
+                     Py_ssize_t nr, Py_ssize_t wo, Py_ssize_t wb, double* acc) noexcept nogil
+    void fc_nn_lanes_f(const float* src, Py_ssize_t ss, Py_ssize_t nq, float* dst) noexcept nogil
+    void fc_nn_lanes_d(const double* src, Py_ssize_t ss, Py_ssize_t nq,
+                       double* dst) noexcept nogil
+
+
+def nn_gwo_ct(int ov):
+    """(channel, tap) pairs per register block of the lane-per-output-channel weight
+    gradient for ``ov`` (1, 2 or 4) vectors of output channels."""
+    return fc_nn_gwo_ct(ov)
+
+
+ctypedef struct _NNGradWO:
+    const char* x
+    const char* go
+    const Py_ssize_t* toff
+    char* gw
+    char* scratch
+    Py_ssize_t xnp, xcp, N, S, G, og, cg, ntaps, nob, Ho, Wo, WB, rows, tb, tc, nto, ntc, vl
+    Py_ssize_t scratch_bytes, acc_elems
+    int kind, ov, ct
+
+
+cdef void _nn_gwo_run(real_t* tag, _NNGradWO* j, Py_ssize_t t, int slot) noexcept nogil:
+    # task t: batch part s, group g, block bo of output channels, block bc of pairs
+    cdef Py_ssize_t per = j.nto * j.ntc
+    cdef Py_ssize_t s = t // (j.G * per)
+    cdef Py_ssize_t g = (t // per) % j.G
+    cdef Py_ssize_t bo = (t % per) // j.ntc
+    cdef Py_ssize_t bc = t % j.ntc
+    cdef Py_ssize_t CT = j.cg * j.ntaps
+    cdef Py_ssize_t vl = j.vl, ov = j.ov, ct = j.ct
+    cdef Py_ssize_t b_lo = bo * j.tb, b_hi = min(j.nob, (bo + 1) * j.tb)
+    cdef Py_ssize_t c_lo = bc * j.tc, c_hi = min(CT, (bc + 1) * j.tc)
+    cdef Py_ssize_t nmo = (b_hi - b_lo) // ov
+    cdef Py_ssize_t nmc = (c_hi - c_lo + ct - 1) // ct
+    cdef Py_ssize_t blk = ov * ct * vl
+    cdef Py_ssize_t P = j.Ho * j.Wo
+    cdef real_t* acc = <real_t*>(j.scratch + slot * j.scratch_bytes)
+    # the chunk's gradient, blocks of vl channels as pixel-major lanes
+    cdef real_t* gt = acc + j.acc_elems
+    cdef const real_t* xp[16]
+    cdef const real_t* gb
+    cdef const real_t* gs
+    cdef const real_t* xn
+    cdef Py_ssize_t n, r0, nr, mo, mc, c0, c, ci, o, l, oc, b, q, nl, gq
+    cdef real_t* ab
+    memset(acc, 0, nmo * nmc * blk * sizeof(real_t))
+    # chunks of rows: a chunk's gradient, transposed into the task's tile, stays in
+    # L1/L2 while the register blocks of (channel, tap) pairs pass over it
+    for n in range(s * j.N // j.S, (s + 1) * j.N // j.S):
+        xn = <const real_t*>j.x + n * j.xnp
+        r0 = 0
+        while r0 < j.Ho:
+            nr = min(j.rows, j.Ho - r0)
+            gq = nr * j.Wo
+            for b in range(b_lo, b_hi):
+                gs = <const real_t*>j.go + ((n * j.G + g) * j.og + b * vl) * P + r0 * j.Wo
+                nl = min(vl, j.og - b * vl)
+                ab = gt + (b - b_lo) * gq * vl
+                if nl == vl:
+                    if real_t is float:
+                        fc_nn_lanes_f(<const float*>gs, P, gq, <float*>ab)
+                    else:
+                        fc_nn_lanes_d(<const double*>gs, P, gq, <double*>ab)
+                else:
+                    for q in range(gq):
+                        for l in range(nl):
+                            ab[q * vl + l] = gs[l * P + q]
+                        for l in range(nl, vl):
+                            ab[q * vl + l] = 0
+            for mo in range(nmo):
+                gb = gt + mo * ov * gq * vl
+                for mc in range(nmc):
+                    c0 = c_lo + mc * ct
+                    for c in range(ct):
+                        # past the block's end: repeat its last pair, whose sums are dropped
+                        ci = min(c0 + c, c_hi - 1)
+                        xp[c] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
+                                 + j.toff[ci % j.ntaps] + r0 * j.WB)
+                    ab = acc + (mo * nmc + mc) * blk
+                    if real_t is float:
+                        fc_nn_gwo_f(<int>ov, <const float*>gb, gq * vl,
+                                    <const float* const*>xp, nr, j.Wo, j.WB, <float*>ab)
+                    else:
+                        fc_nn_gwo_d(<int>ov, <const double*>gb, gq * vl,
+                                    <const double* const*>xp, nr, j.Wo, j.WB, <double*>ab)
+            r0 += nr
+    # the part's sums: gw[s, g*og + o, pair]
+    cdef real_t* gw = <real_t*>j.gw + (s * j.G + g) * j.og * CT
+    for mo in range(nmo):
+        for mc in range(nmc):
+            c0 = c_lo + mc * ct
+            ab = acc + (mo * nmc + mc) * blk
+            for c in range(min(ct, c_hi - c0)):
+                for o in range(ov):
+                    oc = (b_lo + mo * ov + o) * vl
+                    for l in range(min(vl, j.og - oc)):
+                        gw[(oc + l) * CT + c0 + c] = ab[(c * ov + o) * vl + l]
+
+
+cdef void _nn_gwo_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNGradWO* j = <_NNGradWO*>ctx
+    if j.kind == 0:
+        _nn_gwo_run(<float*>NULL, j, t, slot)
+    else:
+        _nn_gwo_run(<double*>NULL, j, t, slot)
+
+
+def nn_grad_weight_lanes(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
+                         const real_t[:, :, :, ::1] go, Py_ssize_t G,
+                         const Py_ssize_t[::1] toff, Py_ssize_t WB, real_t[:, :, :, ::1] gw,
+                         int ov, Py_ssize_t rows, Py_ssize_t tb, Py_ssize_t tc,
+                         int nthreads):
+    """gw[s, g*og + o, c, t] = sum over the samples n of batch part s, i < Ho, j < Wo
+    of go[n, g*og + o, i, j] * x[n*xnp + (g*cg + c)*xcp + toff[t] + i*WB + j], gw
+    shaped (S, G*og, cg, ntaps): S parts of the batch (samples [s*N/S, (s+1)*N/S)),
+    which the caller adds in order. Each task owns one part, ``tb`` blocks of vl
+    output channels (vl the vector length; ``tb`` a multiple of ``ov``, which must
+    divide the blocks per group) and ``tc`` (channel, tap) pairs, and walks its
+    samples in chunks of ``rows`` output rows; every sum runs over (n, i, j) in order,
+    whatever the blocks and the thread count."""
+    cdef Py_ssize_t S = gw.shape[0], O = gw.shape[1], cg = gw.shape[2], ntaps = gw.shape[3]
+    cdef Py_ssize_t N = go.shape[0], Ho = go.shape[2], Wo = go.shape[3]
+    if S == 0 or O == 0 or cg == 0 or ntaps == 0:
+        return
+    cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
+    if (G <= 0 or O % G or go.shape[1] != O or ov not in (1, 2, 4)
+            or toff.shape[0] != ntaps or S > max(N, 1)):
+        raise ValueError("fastconv: bad nn_grad_weight_lanes sizes")
+    cdef Py_ssize_t og = O // G
+    cdef Py_ssize_t nob = (og + vl - 1) // vl
+    if nob % ov or tb % ov or tb <= 0 or tc <= 0 or rows <= 0:
+        raise ValueError("fastconv: bad nn_grad_weight_lanes blocks")
+    if Ho * Wo == 0 or N == 0:
+        gw[:, :, :, :] = 0
+        return
+    cdef Py_ssize_t t, tmax = 0
+    for t in range(ntaps):
+        tmax = max(tmax, toff[t])
+    if (N - 1) * xnp + (G * cg - 1) * xcp + tmax + (Ho - 1) * WB + Wo > x.shape[0]:
+        raise ValueError("fastconv: nn_grad_weight_lanes input buffer too small")
+    cdef int ct = fc_nn_gwo_ct(ov)
+    cdef _NNGradWO j
+    j.x = <const char*>&x[0]
+    j.go = <const char*>&go[0, 0, 0, 0]
+    j.toff = &toff[0]
+    j.gw = <char*>&gw[0, 0, 0, 0]
+    j.xnp, j.xcp, j.N, j.S, j.G, j.og, j.cg = xnp, xcp, N, S, G, og, cg
+    j.ntaps, j.nob, j.Ho, j.Wo, j.WB, j.vl = ntaps, nob, Ho, Wo, WB, vl
+    j.rows = min(rows, Ho)
+    j.tb, j.tc, j.ov, j.ct = min(tb, nob), tc, ov, ct
+    j.nto = (nob + j.tb - 1) // j.tb
+    j.ntc = (cg * ntaps + tc - 1) // tc
+    j.kind = 0 if real_t is float else 1
+    cdef Py_ssize_t ntasks = S * G * j.nto * j.ntc
+    cdef int nt = max(1, min(nthreads, <int>ntasks))
+    # a task's tile: its partial sums (its channel blocks x its pairs rounded up to
+    # whole register blocks), then a chunk of its gradient rows as lanes
+    j.acc_elems = (j.tb * vl * ((tc + ct - 1) // ct) * ct + 15) // 16 * 16
+    j.scratch_bytes = ((j.acc_elems + j.tb * vl * j.rows * Wo) * sizeof(real_t) + 63) // 64 * 64
+    cdef char* scratch = <char*>malloc(j.scratch_bytes * nt + 64)
+    if scratch == NULL:
+        raise MemoryError("fastconv: could not allocate the weight gradient's tiles")
+    j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
+    with nogil:
+        _parallel(ntasks, nt, _nn_gwo_task, &j)
+    free(scratch)

@@ -31,12 +31,25 @@ from ._args import Geometry
 # development machine, so the strips' input stays in L2 while every output-channel
 # block passes over it.
 _WINDOW_BYTES = 256 << 10
-# The weight gradient's blocks: a task owns up to _GW_OUT output channels x
-# _GW_TAPS (channel, tap) sums, kept as vector partial sums, and walks the batch's
-# rows in chunks of _GW_CHUNK_BYTES: each chunk of the gradient's rows is read by
-# few tasks, and a chunk's rows stay in L2 while the block's register blocks pass
-# over them. Chunks of 2, 4, 8, 16 and 32 KiB measured 56-73, 59-78, 65-82, 65-85
-# and 68-89 GFLOP/s on one core (issue 22's layers, float32, other jobs running).
+# The weight gradient with output channels in the lanes (layers whose groups have
+# at least a vector of output channels): a task's partial sums (its output
+# channels x its (channel, tap) pairs) take up to _GW_ACC_BYTES, in L2 with the
+# task's chunk of gradient rows, which it transposes into lanes, _GW_ROW_PIXELS
+# output pixels at a time. Chunks of 64, 128, 256, 512, 1024 and 2048 pixels
+# measured 79, 84, 87, 89, 89 and 89% of the FMA peak on one core (issue 22's
+# 8x64x56^2 layer, float32): larger chunks spend less on loading the register
+# blocks' sums. The batch is cut into parts (their sums added in order at the end)
+# up to _GW_TASKS tasks: a constant, so the bits do not depend on the thread count.
+_GW_ACC_BYTES = 160 << 10
+_GW_ROW_PIXELS = 1024
+_GW_TASKS = 16
+# The other layers' weight gradient (depthwise, few output channels per group): a
+# task owns up to _GW_OUT output channels x _GW_TAPS (channel, tap) sums, kept as
+# vector partial sums, and walks the batch's rows in chunks of _GW_CHUNK_BYTES:
+# each chunk of the gradient's rows is read by few tasks, and a chunk's rows stay
+# in L2 while the block's register blocks pass over them. Chunks of 2, 4, 8, 16 and
+# 32 KiB measured 56-73, 59-78, 65-82, 65-85 and 68-89 GFLOP/s on one core (issue
+# 22's layers, float32, other jobs running).
 _GW_OUT = 32
 _GW_TAPS = 144
 _GW_CHUNK_BYTES = 16 << 10
@@ -244,6 +257,62 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     return gx
 
 
+def _lanes_road(og: int, lanes: int) -> bool:
+    """Whether the weight gradient puts output channels in the lanes: when at least
+    7/8 of the lanes hold a channel (a group of 4 output channels used a quarter of
+    them and ran at 23 GFLOP/s against the rows' 61)."""
+    return 8 * og >= 7 * _cdiv(og, lanes) * lanes
+
+
+def reads_only_windows(x_dtype: np.dtype, w_shape: tuple, geom: Geometry) -> bool:
+    """Whether the weight gradient forms only the products torch forms (an input a
+    window reads times the gradient there), so that Inf and NaN need no check: the
+    lanes road's; the rows road multiplies unread inputs by zeros (``finite``)."""
+    return _lanes_road(w_shape[0] // geom.groups, _info(_mod(), x_dtype)["lanes"])
+
+
+def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                       w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dW (w_shape) with output channels in the lanes: gw[o, c, t] = sum over the
+    batch and the output pixels of go[n, o, i, j] * x_packed[n, c, i*WB + j + toff[t]],
+    the batch cut into parts whose sums are added in order."""
+    mod = _mod()
+    info = _info(mod, x.dtype)
+    n, c, _, _ = x.shape
+    _, o, _, wo = go.shape
+    _, cg, kh, kw = w_shape
+    g = geom.groups
+    lanes = info["lanes"]
+    hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
+    xbuf, blk = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
+                      nthreads)
+    nob = _cdiv(o // g, lanes)
+    ov = 4 if nob % 4 == 0 else 2 if nob % 2 == 0 else 1
+    ct = mod.nn_gwo_ct(ov)
+    # up to 4 vectors of output channels a task, and as many pairs as its sums' room
+    tb = min(nob, 4) // ov * ov
+    pairs = cg * kh * kw
+    ntc = _cdiv(pairs, max(ct, _GW_ACC_BYTES // (tb * lanes * x.itemsize) // ct * ct))
+    tc = _cdiv(_cdiv(pairs, ntc), ct) * ct
+    parts = min(n, _cdiv(_GW_TASKS, g * _cdiv(nob, tb) * ntc))
+    gw = np.empty((parts, o, cg, kh * kw), x.dtype)
+    mod.nn_grad_weight_lanes(xbuf, c * blk, blk, go, g, toff, wb, gw, ov,
+                             max(1, _GW_ROW_PIXELS // wo), tb, tc, nthreads)
+    for s in range(1, parts):
+        gw[0] += gw[s]
+    return gw[0].reshape(w_shape)
+
+
+def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dW (w_shape) of the C-contiguous ``x`` and ``go`` (same float dtype): output
+    channels in the lanes where a group has enough of them, else dot products of
+    rows (which need finite inputs: see ``reads_only_windows``)."""
+    if reads_only_windows(x.dtype, w_shape, geom):
+        return _grad_weight_lanes(x, go, geom, w_shape, nthreads)
+    return _grad_weight_rows(x, go, geom, w_shape, nthreads)
+
+
 def _gw_blocks(og: int, ct: int, groups: int, dot: tuple[int, int], nthreads: int
                ) -> tuple[int, int]:
     """A weight-gradient task's block (output channels, (channel, tap) pairs): large,
@@ -256,11 +325,12 @@ def _gw_blocks(og: int, ct: int, groups: int, dot: tuple[int, int], nthreads: in
     return to, tc
 
 
-def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
-                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
-    """dL/dW (w_shape): gw[o, c, t] = sum over the batch and the output pixels of
-    go[n, o, q] * x_packed[n, c, q + toff[t]], with each channel's packed planes
-    (and the gradient's, in the same blocks) running through the whole batch."""
+def _grad_weight_rows(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                      w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dW (w_shape) as dot products of rows: gw[o, c, t] = sum over the batch and
+    the flattened output rows of go[n, o, q] * x_packed[n, c, q + toff[t]], with each
+    channel's packed planes (and the gradient's, in the same blocks) running through
+    the whole batch. The rows' padding columns multiply inputs by zeros."""
     mod = _mod()
     info = _info(mod, x.dtype)
     n, c, _, _ = x.shape
@@ -297,3 +367,5 @@ def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
     mod.nn_grad_weight(xbuf, xnp, xcp, gbuf, gnp, gcp, nb, g, toff, k, gw, kc, to, tc,
                        nthreads)
     return gw.reshape(w_shape)
+
+
