@@ -253,11 +253,14 @@ ctypedef struct _NNGradW:
     const char* go
     const Py_ssize_t* toff
     char* gw
-    Py_ssize_t xnp, xcp, gnp, gcp, N, G, og, cg, ntaps, K, kc, to, tc, nto, ntc
+    char* scratch
+    Py_ssize_t xs0, xs1, xs2, xs3, H, W, gs0, gs1, gs2, Ho, Wo
+    Py_ssize_t sh, sw, HB, WB, oh, ow, xblk
+    Py_ssize_t N, G, og, cg, ntaps, K, kc, to, tc, nto, ntc, scratch_bytes
     int kind, failed
 
 
-cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
+cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t, int slot) noexcept nogil:
     cdef Py_ssize_t per = j.nto * j.ntc
     cdef Py_ssize_t g = t // per
     cdef Py_ssize_t bo = (t - g * per) // j.ntc
@@ -265,6 +268,8 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
     cdef Py_ssize_t CT = j.cg * j.ntaps
     cdef Py_ssize_t o_lo = bo * j.to, o_hi = min(j.og, (bo + 1) * j.to)
     cdef Py_ssize_t c_lo = bc * j.tc, c_hi = min(CT, (bc + 1) * j.tc)
+    # the input channels the task's (channel, tap) pairs read
+    cdef Py_ssize_t ch_lo = c_lo // j.ntaps, nch = (c_hi - 1) // j.ntaps + 1 - c_lo // j.ntaps
     cdef real_t* gw = <real_t*>j.gw + g * j.og * CT
     # one output channel per group (depthwise): a 1 x WC1 register block, else WO x WC
     cdef int one = j.og == 1
@@ -276,20 +281,41 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
     cdef Py_ssize_t blk = wo * wc * vl
     cdef Py_ssize_t nmo = (o_hi - o_lo + wo - 1) // wo
     cdef Py_ssize_t nmc = (c_hi - c_lo + wc - 1) // wc
-    cdef Py_ssize_t n, k0, nk, mo, mc, o0, c0, a, b, oi, ci
-    cdef const real_t* xn
-    cdef const real_t* gn
+    cdef Py_ssize_t n, k0, nk, mo, mc, o0, c0, a, b, oi, ci, i
     cdef real_t* ab
-    # the block's vector partial sums, one set of wo x wc vectors per register block
-    cdef real_t* acc = <real_t*>calloc(nmo * nmc * blk, sizeof(real_t))
-    if acc == NULL:
-        j.failed = 1
-        return
-    # chunks of the sum: a chunk's gradient rows and the input rows they meet stay in
-    # L1/L2 while the block's register blocks pass over them
+    cdef const char* src
+    cdef real_t* row
+    # the task's tile: its sums, a sample's gradient rows (pitch WB, zero past Wo
+    # and past Ho * WB up to K), its channels' packed planes
+    cdef real_t* acc = <real_t*>(j.scratch + slot * j.scratch_bytes)
+    cdef real_t* gt = acc + (j.to + wo) * (j.tc + wc) * vl
+    cdef real_t* xt = gt + j.to * j.K
+    cdef _NNPack pk
+    memset(acc, 0, nmo * nmc * blk * sizeof(real_t))
+    pk.s0, pk.s1, pk.s2, pk.s3 = j.xs0, j.xs1, j.xs2, j.xs3
+    pk.C, pk.H, pk.W = nch, j.H, j.W
+    pk.sn, pk.sc, pk.blk = 0, j.xblk, j.xblk
+    pk.sh, pk.sw, pk.HB, pk.WB, pk.oh, pk.ow = j.sh, j.sw, j.HB, j.WB, j.oh, j.ow
+    pk.dst = <char*>xt
     for n in range(j.N):
-        xn = <const real_t*>j.x + n * j.xnp
-        gn = <const real_t*>j.go + n * j.gnp
+        # the sample's rows, packed where the loops read them; an Inf or NaN stops
+        # the task (the rows multiply unread inputs by zeros: Inf * 0 would be NaN)
+        for oi in range(o_hi - o_lo):
+            src = j.go + n * j.gs0 + (g * j.og + o_lo + oi) * j.gs1
+            row = gt + oi * j.K
+            for i in range(j.Ho):
+                memcpy(row + i * j.WB, src + i * j.gs2, j.Wo * sizeof(real_t))
+                memset(row + i * j.WB + j.Wo, 0, (j.WB - j.Wo) * sizeof(real_t))
+            memset(row + j.Ho * j.WB, 0, (j.K - j.Ho * j.WB) * sizeof(real_t))
+        pk.src = j.x + n * j.xs0 + (g * j.cg + ch_lo) * j.xs1
+        for i in range(nch):
+            _nn_pack_plane(tag, &pk, i)
+        if (_exceeds(gt, (o_hi - o_lo) * j.K, INFINITY)
+                or _exceeds(xt, nch * j.xblk, INFINITY)):
+            j.failed = 2
+            return
+        # chunks of the sum: a chunk's gradient rows and the input rows they meet
+        # stay in L1 while the block's register blocks pass over them
         k0 = 0
         while k0 < j.K:
             nk = min(j.kc, j.K - k0)
@@ -298,13 +324,12 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
                 for a in range(wo):
                     # past the block's end: repeat its last row, whose sums are dropped
                     oi = min(o0 + a, o_hi - 1)
-                    gp[a] = gn + (g * j.og + oi) * j.gcp + k0
+                    gp[a] = gt + (oi - o_lo) * j.K + k0
                 for mc in range(nmc):
                     c0 = c_lo + mc * wc
                     for b in range(wc):
                         ci = min(c0 + b, c_hi - 1)
-                        xp[b] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
-                                 + j.toff[ci % j.ntaps] + k0)
+                        xp[b] = xt + (ci // j.ntaps - ch_lo) * j.xblk + j.toff[ci % j.ntaps] + k0
                     ab = acc + (mo * nmc + mc) * blk
                     if real_t is float:
                         if one:
@@ -332,61 +357,79 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
             else:
                 fc_nn_dot_end_d(<double*>ab, <int>wc, <double*>gw + o0 * CT + c0, CT,
                                 <int>min(wo, o_hi - o0), <int>min(wc, c_hi - c0))
-    free(acc)
 
 
 cdef void _nn_gw_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
     cdef _NNGradW* j = <_NNGradW*>ctx
     if j.kind == 0:
-        _nn_gw_run(<float*>NULL, j, t)
+        _nn_gw_run(<float*>NULL, j, t, slot)
     else:
-        _nn_gw_run(<double*>NULL, j, t)
+        _nn_gw_run(<double*>NULL, j, t, slot)
 
 
-def nn_grad_weight(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
-                   const real_t[::1] go, Py_ssize_t gnp, Py_ssize_t gcp, Py_ssize_t N,
-                   Py_ssize_t G, const Py_ssize_t[::1] toff, Py_ssize_t K,
-                   real_t[:, :, ::1] gw, Py_ssize_t kc, Py_ssize_t to, Py_ssize_t tc,
-                   int nthreads):
-    """gw[g*og + o, c, t] = sum_{n < N, q < K} go[n*gnp + (g*og + o)*gcp + q]
-    * x[n*xnp + (g*cg + c)*xcp + toff[t] + q] for ``G`` groups, gw shaped (G*og, cg,
-    ntaps). (When each channel's rows run through the whole batch, N = 1 and one long
-    sum covers it.) K and kc are multiples of the lane count; each task owns a block
-    of ``to`` x ``tc`` sums (output channel, (c, t)) and adds its chunks of ``kc`` in
-    order. The buffers must hold a dot product's reads (Python sizes them)."""
+def nn_grad_weight(const real_t[:, :, :, :] x, const real_t[:, :, :, ::1] go, Py_ssize_t G,
+                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t HB, Py_ssize_t WB, Py_ssize_t oh,
+                   Py_ssize_t ow, const Py_ssize_t[::1] toff, real_t[:, :, ::1] gw,
+                   Py_ssize_t kc, Py_ssize_t to, Py_ssize_t tc, int nthreads):
+    """gw[g*og + o, c, t] = sum_{n, q < K} go_rows[n, g*og + o][q]
+    * x_planes[n, g*cg + c][toff[t] + q] for ``G`` groups, gw shaped (G*og, cg, ntaps),
+    where x_planes are nn_pack's planes of ``x`` (stride phases sh x sw, HB x WB,
+    offsets oh, ow) and go_rows the gradient's rows with pitch WB, zero past its
+    width. Each task owns a block of ``to`` x ``tc`` sums (output channel,
+    (channel, tap)), packs each sample's rows and planes for them into its tile and
+    adds chunks of ``kc`` (a multiple of the lane count) in order: the vector partial
+    sums of every output run over (n, q) in one order, whatever the blocks and the
+    thread count. Returns False, gw unfinished, if x or go holds an Inf or NaN."""
     cdef Py_ssize_t O = gw.shape[0], cg = gw.shape[1], ntaps = gw.shape[2]
+    cdef Py_ssize_t N = x.shape[0], Ho = go.shape[2], Wo = go.shape[3]
     if O == 0 or cg == 0 or ntaps == 0:
-        return
+        return True
     cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
-    if K % vl or kc % vl or kc <= 0 or toff.shape[0] != ntaps or G <= 0 or O % G:
+    if (kc % vl or kc <= 0 or toff.shape[0] != ntaps or G <= 0 or O % G
+            or go.shape[0] != N or go.shape[1] != O or x.shape[1] != G * cg or Wo > WB):
         raise ValueError("fastconv: bad nn_grad_weight sizes")
-    if K == 0 or N == 0:
+    if N == 0 or Ho * Wo == 0:
         gw[:, :, :] = 0
-        return
+        return True
     cdef Py_ssize_t og = O // G
     cdef Py_ssize_t t, tmax = 0
     for t in range(ntaps):
         tmax = max(tmax, toff[t])
-    if ((N - 1) * xnp + (G * cg - 1) * xcp + tmax + K > x.shape[0]
-            or (N - 1) * gnp + (O - 1) * gcp + K > go.shape[0]):
-        raise ValueError("fastconv: nn_grad_weight buffers too small")
     cdef _NNGradW j
-    j.x = <const char*>&x[0]
-    j.go = <const char*>&go[0]
+    j.K = (Ho * WB + vl - 1) // vl * vl
+    # a plane block holds the planes and every read past them: zeros
+    j.xblk = (max(sh * sw * HB * WB, tmax + j.K) + 15) // 16 * 16
+    j.x = <const char*>&x[0, 0, 0, 0] if x.shape[2] * x.shape[3] > 0 else NULL
+    j.go = <const char*>&go[0, 0, 0, 0]
     j.toff = &toff[0]
     j.gw = <char*>&gw[0, 0, 0]
-    j.xnp, j.xcp, j.gnp, j.gcp, j.N, j.G, j.og, j.cg = xnp, xcp, gnp, gcp, N, G, og, cg
-    j.ntaps, j.K, j.kc = ntaps, K, kc
-    j.to, j.tc = max(1, to), max(1, tc)
+    j.xs0, j.xs1, j.xs2, j.xs3 = x.strides[0], x.strides[1], x.strides[2], x.strides[3]
+    j.H, j.W = x.shape[2], x.shape[3]
+    if j.x == NULL:
+        j.H = 0
+    j.gs0, j.gs1, j.gs2 = go.strides[0], go.strides[1], go.strides[2]
+    j.Ho, j.Wo = Ho, Wo
+    j.sh, j.sw, j.HB, j.WB, j.oh, j.ow = sh, sw, HB, WB, oh, ow
+    j.N, j.G, j.og, j.cg, j.ntaps, j.kc = N, G, og, cg, ntaps, kc
+    j.to, j.tc = max(1, min(to, og)), max(1, min(tc, cg * ntaps))
     j.nto = (og + j.to - 1) // j.to
     j.ntc = (cg * ntaps + j.tc - 1) // j.tc
     j.kind = 0 if real_t is float else 1
     j.failed = 0
     cdef Py_ssize_t ntasks = G * j.nto * j.ntc
+    cdef int nt = max(1, min(nthreads, <int>ntasks))
+    # channels a task's pairs can span
+    cdef Py_ssize_t nch = min(cg, (j.tc + ntaps - 2) // ntaps + 1)
+    j.scratch_bytes = (((j.to + FC_NN_WO) * (j.tc + FC_NN_WC1) * vl + j.to * j.K
+                        + nch * j.xblk) * sizeof(real_t) + 63) // 64 * 64
+    cdef char* scratch = <char*>malloc(j.scratch_bytes * nt + 64)
+    if scratch == NULL:
+        raise MemoryError("fastconv: could not allocate the weight gradient's tiles")
+    j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
     with nogil:
-        _parallel(ntasks, max(1, min(nthreads, <int>ntasks)), _nn_gw_task, &j)
-    if j.failed:
-        raise MemoryError("fastconv: could not allocate the weight gradient's sums")
+        _parallel(ntasks, nt, _nn_gw_task, &j)
+    free(scratch)
+    return j.failed == 0
 
 
 # ---- weight gradient with output channels in the lanes (_nn_gw.h) -------------

@@ -76,21 +76,6 @@ def chosen(w_shape: tuple, geom: Geometry) -> bool:
     return not (kh == kw == 1 and plain)
 
 
-def finite(*arrays: np.ndarray) -> bool:
-    """Whether the arrays hold no Inf or NaN (one compiled pass each at memory
-    speed). The weight gradient's flattened rows multiply inputs that no output
-    reads by exact zeros of the gradient: Inf * 0 is NaN, where torch, which never
-    forms those products, stays finite; such inputs take the im2col road."""
-    for a in arrays:
-        if a.dtype in (np.float32, np.float64) and a.size:
-            a2 = a.reshape(-1, a.shape[-1]) if a.ndim != 2 else a
-            if not kernels.build().all_finite(a2, 1):
-                return False
-        elif a.size and not np.isfinite(a).all():
-            return False
-    return True
-
-
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -264,13 +249,6 @@ def _lanes_road(og: int, lanes: int) -> bool:
     return 8 * og >= 7 * _cdiv(og, lanes) * lanes
 
 
-def reads_only_windows(x_dtype: np.dtype, w_shape: tuple, geom: Geometry) -> bool:
-    """Whether the weight gradient forms only the products torch forms (an input a
-    window reads times the gradient there), so that Inf and NaN need no check: the
-    lanes road's; the rows road multiplies unread inputs by zeros (``finite``)."""
-    return _lanes_road(w_shape[0] // geom.groups, _info(_mod(), x_dtype)["lanes"])
-
-
 def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
                        w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
     """dL/dW (w_shape) with output channels in the lanes: gw[o, c, t] = sum over the
@@ -304,11 +282,12 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
 
 
 def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
-                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray | None:
     """dL/dW (w_shape) of the C-contiguous ``x`` and ``go`` (same float dtype): output
-    channels in the lanes where a group has enough of them, else dot products of
-    rows (which need finite inputs: see ``reads_only_windows``)."""
-    if reads_only_windows(x.dtype, w_shape, geom):
+    channels in the lanes where a group has enough of them (only the products torch
+    forms), else dot products of rows, which give None when an input holds an Inf or
+    NaN (the caller then takes the im2col road)."""
+    if _lanes_road(w_shape[0] // geom.groups, _info(_mod(), x.dtype)["lanes"]):
         return _grad_weight_lanes(x, go, geom, w_shape, nthreads)
     return _grad_weight_rows(x, go, geom, w_shape, nthreads)
 
@@ -326,46 +305,22 @@ def _gw_blocks(og: int, ct: int, groups: int, dot: tuple[int, int], nthreads: in
 
 
 def _grad_weight_rows(x: np.ndarray, go: np.ndarray, geom: Geometry,
-                      w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+                      w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray | None:
     """dL/dW (w_shape) as dot products of rows: gw[o, c, t] = sum over the batch and
-    the flattened output rows of go[n, o, q] * x_packed[n, c, q + toff[t]], with each
-    channel's packed planes (and the gradient's, in the same blocks) running through
-    the whole batch. The rows' padding columns multiply inputs by zeros."""
+    the flattened output rows of go[n, o, q] * x_packed[n, c, q + toff[t]], each task
+    packing a sample's rows and planes into its tile. The rows' padding columns
+    multiply inputs no window reads by zeros: None if x or go holds an Inf or NaN,
+    where Inf * 0 would be NaN."""
     mod = _mod()
     info = _info(mod, x.dtype)
-    n, c, _, _ = x.shape
-    _, o, ho, wo = go.shape
     _, cg, kh, kw = w_shape
     g = geom.groups
-    lanes = info["lanes"]
     hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
-    pad = (geom.pad[0][0], geom.pad[1][0])
-    extra = int(toff.max()) + lanes        # the last rows' reads past the buffer
-    if geom.stride == (1, 1):
-        # Each channel's planes, then the gradient's in blocks of the same size, run
-        # through the whole batch: one long sum per (o, c, t), the unused rows and
-        # columns of the gradient's blocks zero.
-        xbuf, blk = _pack(mod, info, x, (1, 1), hb, wb, pad, nthreads, channel_outer=True,
-                          slack=False, extra=extra)
-        gbuf, _ = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, channel_outer=True,
-                        minimum=blk, slack=False)
-        layout = (1, n * blk, 0, n * blk, n * blk, 0)
-    else:
-        # The input's stride phases make its blocks larger than the gradient's:
-        # one sum per sample, over the gradient's rows.
-        xbuf, xblk = _pack(mod, info, x, geom.stride, hb, wb, pad, nthreads, slack=False,
-                           extra=extra)
-        k = _cdiv(ho * wb, lanes) * lanes
-        gbuf, gblk = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, minimum=k,
-                           slack=False)
-        layout = (n, xblk, c * xblk, gblk, k, o * gblk)
-    nb, xcp, xnp, gcp, k, gnp = layout
-    gw = np.empty((o, cg, kh * kw), x.dtype)
-    kc = max(lanes, _GW_CHUNK_BYTES // x.itemsize // lanes * lanes)
-    dot = (1, info["dot1"]) if o == g else info["dot"]
-    to, tc = _gw_blocks(o // g, cg * kh * kw, g, dot, nthreads)
-    mod.nn_grad_weight(xbuf, xnp, xcp, gbuf, gnp, gcp, nb, g, toff, k, gw, kc, to, tc,
-                       nthreads)
+    gw = np.empty((w_shape[0], cg, kh * kw), x.dtype)
+    kc = max(info["lanes"], _GW_CHUNK_BYTES // x.itemsize // info["lanes"] * info["lanes"])
+    dot = (1, info["dot1"]) if w_shape[0] == g else info["dot"]
+    to, tc = _gw_blocks(w_shape[0] // g, cg * kh * kw, g, dot, nthreads)
+    if not mod.nn_grad_weight(x, go, g, geom.stride[0], geom.stride[1], hb, wb, geom.pad[0][0],
+                              geom.pad[1][0], toff, gw, kc, to, tc, nthreads):
+        return None
     return gw.reshape(w_shape)
-
-

@@ -253,15 +253,6 @@ def test_weight_gradient_lanes_road(case, dtype, isa):
     _close(got, blas, dtype)
 
 
-def test_weight_gradient_lanes_road_is_taken():
-    """The layers above reach the lanes road on every build (float64 at least)."""
-    from fastconv.nn._args import Geometry
-    geom = Geometry((1, 1), (1, 1), ((1, 1), (1, 1)), 1)
-    assert _direct.reads_only_windows(np.dtype(np.float64), (64, 8, 3, 3), geom)
-    assert _direct.reads_only_windows(np.dtype(np.float32), (64, 8, 3, 3), geom)
-    assert not _direct.reads_only_windows(np.dtype(np.float32), (4, 8, 3, 3), geom)
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("case", [LANE_LAYERS[0], LANE_LAYERS[3], LANE_LAYERS[4],
                                   (9, 6, 10, 10, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1)])
