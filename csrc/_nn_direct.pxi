@@ -8,8 +8,10 @@
 # loops of _nn_rows.h compute for a block of output channels x a strip of pixels in
 # vector registers (nn_conv). The input gradient is the same sum over the output
 # gradient with the flipped, channel-transposed weights, one call per stride phase
-# of the input; the weight gradient is a block of dot products of the same rows
-# (nn_grad_weight). No im2col matrix: the repacked input is the input's size.
+# of the input; the weight gradient keeps output channels in the vector lanes
+# (nn_grad_weight_lanes, _nn_gw.h) or, for groups with few output channels, is a
+# block of dot products of the same rows (nn_grad_weight). No im2col matrix: the
+# repacked input is the input's size.
 #
 # Every output element is computed by one task in a fixed order, so results do not
 # depend on the thread count.

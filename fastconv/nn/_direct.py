@@ -10,8 +10,11 @@ channel, and the layer is a sum over (channel, tap) of shifted contiguous rows:
 - input gradient (and ``conv_transpose2d``): the same kernel over the output
   gradient with the flipped, channel-transposed weights, once per stride phase of
   the input (the taps that reach that phase);
-- weight gradient: blocks of dot products of the gradient's rows with the shifted
-  input rows (``nn_grad_weight``), each block summed by one task in a fixed order.
+- weight gradient: output channels in the vector lanes, each pixel's gradient
+  vectors times broadcast inputs (``nn_grad_weight_lanes``), where a group has a
+  vector of output channels; else (depthwise) blocks of dot products of the
+  gradient's rows with the shifted input rows (``nn_grad_weight``). Each sum runs
+  in a fixed order (the batch cut into a constant number of parts, added in order).
 
 Threads are fastconv's pool's; every result element is computed by one task in
 one order, so results do not depend on the thread count.
@@ -45,11 +48,10 @@ _GW_ROW_PIXELS = 1024
 _GW_TASKS = 16
 # The other layers' weight gradient (depthwise, few output channels per group): a
 # task owns up to _GW_OUT output channels x _GW_TAPS (channel, tap) sums, kept as
-# vector partial sums, and walks the batch's rows in chunks of _GW_CHUNK_BYTES:
-# each chunk of the gradient's rows is read by few tasks, and a chunk's rows stay
-# in L2 while the block's register blocks pass over them. Chunks of 2, 4, 8, 16 and
-# 32 KiB measured 56-73, 59-78, 65-82, 65-85 and 68-89 GFLOP/s on one core (issue
-# 22's layers, float32, other jobs running).
+# vector partial sums, packs each sample's rows and planes for them into its tile
+# and walks them in chunks of _GW_CHUNK_BYTES. Chunks of 2, 4, 8, 16 and 32 KiB
+# measured 56-73, 59-78, 65-82, 65-85 and 68-89 GFLOP/s on one core (issue 22's
+# layers, float32, other jobs running, before the per-sample tiles).
 _GW_OUT = 32
 _GW_TAPS = 144
 _GW_CHUNK_BYTES = 16 << 10
@@ -95,23 +97,17 @@ def _ob(og: int) -> int:
 
 
 def _pack(mod, info: dict, src: np.ndarray, s: tuple[int, int], hb: int, wb: int,
-          off: tuple[int, int], nthreads: int, channel_outer: bool = False,
-          minimum: int = 0, slack: bool = True, extra: int = 0) -> tuple[np.ndarray, int]:
+          off: tuple[int, int], nthreads: int) -> tuple[np.ndarray, int]:
     """``src`` (N, C, H, W) as planes per stride phase, rows flattened with pitch
-    ``wb``: block[n, c][(ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w].
-    Blocks are (N, C)-ordered, or (C, N) with ``channel_outer`` (a channel's rows then
-    run through the batch); with ``slack`` each is followed by zeros for a strip read
-    past its planes, and ``extra`` elements follow the last block. Returns the buffer
-    and the block size."""
+    ``wb``: block[n, c][(ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w],
+    blocks (N, C)-ordered, each followed by zeros for a strip read past its planes.
+    Returns the buffer and the block size."""
     n, c = src.shape[:2]
     lanes = info["lanes"]
-    blk = max(s[0] * s[1] * hb * wb, minimum)
-    if slack:
-        blk += max(info["strip"].values()) + wb + 2 * lanes
+    blk = s[0] * s[1] * hb * wb + max(info["strip"].values()) + wb + 2 * lanes
     blk = _cdiv(blk, 16) * 16
-    buf = np.empty(n * c * blk + extra + 16, src.dtype)
-    sn, sc = (blk, n * blk) if channel_outer else (c * blk, blk)
-    mod.nn_pack(src, buf, sn, sc, blk, s[0], s[1], hb, wb, off[0], off[1], nthreads)
+    buf = np.empty(n * c * blk + 16, src.dtype)
+    mod.nn_pack(src, buf, c * blk, blk, blk, s[0], s[1], hb, wb, off[0], off[1], nthreads)
     buf[n * c * blk:] = 0
     return buf, blk
 
