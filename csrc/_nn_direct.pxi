@@ -438,6 +438,7 @@ def nn_grad_weight(const real_t[:, :, :, :] x, const real_t[:, :, :, ::1] go, Py
 
 cdef extern from "_nn_gw.h":
     int fc_nn_gwo_ct(int ov) noexcept nogil
+    int fc_nn_gwo_ov() noexcept nogil
     void fc_nn_gwo_f(int ov, const float* g, Py_ssize_t gs, const float* const* x,
                      Py_ssize_t nr, Py_ssize_t wo, Py_ssize_t wb, float* acc) noexcept nogil
     void fc_nn_gwo_d(int ov, const double* g, Py_ssize_t gs, const double* const* x,
@@ -447,10 +448,10 @@ cdef extern from "_nn_gw.h":
                        double* dst) noexcept nogil
 
 
-def nn_gwo_ct(int ov):
-    """(channel, tap) pairs per register block of the lane-per-output-channel weight
-    gradient for ``ov`` (1, 2 or 4) vectors of output channels."""
-    return fc_nn_gwo_ct(ov)
+def nn_gwo_blocks():
+    """The register blocks of the lanes weight gradient on this build: {vectors of
+    output channels (ov): (channel, tap) pairs}, for the ov worth taking."""
+    return {ov: fc_nn_gwo_ct(ov) for ov in (4, 2, 1) if ov <= fc_nn_gwo_ov()}
 
 
 ctypedef struct _NNGradWO:

@@ -24,15 +24,20 @@
 #include "_rows2.h"
 
 /* (channel, tap) pairs per register block for OV vectors of output channels: OV * CT
- * accumulators + OV gradient vectors + a broadcast fill the register file */
+ * accumulators + OV gradient vectors + a broadcast fill the register file. The
+ * widest block that the channels fill is taken (FC_NN_GOV at most): it loads the
+ * fewest vectors per multiply-add (4 x 6: 10 loads a 24; 2 x 6: 8 a 12 on 16
+ * registers, where 4 x 3 would spill). */
 #if FC_NN_WIDE
+#define FC_NN_GOV 4
 #define FC_NN_GCT1 12
 #define FC_NN_GCT2 12
 #define FC_NN_GCT4 6
 #else
+#define FC_NN_GOV 2
 #define FC_NN_GCT1 12
 #define FC_NN_GCT2 6
-#define FC_NN_GCT4 3
+#define FC_NN_GCT4 2
 #endif
 
 #if FC_HAVE_VEC
@@ -134,6 +139,9 @@ FC_NN_GWO(d, double, 4, FC_NN_GCT4)
 static inline int fc_nn_gwo_ct(int ov) {
     return ov == 4 ? FC_NN_GCT4 : ov == 2 ? FC_NN_GCT2 : FC_NN_GCT1;
 }
+
+/* the largest OV worth taking on this build */
+static inline int fc_nn_gwo_ov(void) { return FC_NN_GOV; }
 
 #define FC_NN_GWO_PICK(SUF, T)                                                         \
 static inline void fc_nn_gwo_##SUF(int ov, const T* g, ptrdiff_t gs, const T* const* x, \

@@ -261,8 +261,8 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
     xbuf, blk = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
                       nthreads)
     nob = _cdiv(o // g, lanes)
-    ov = 4 if nob % 4 == 0 else 2 if nob % 2 == 0 else 1
-    ct = mod.nn_gwo_ct(ov)
+    # the widest register block the channel vectors fill
+    ov, ct = next((v, t) for v, t in mod.nn_gwo_blocks().items() if nob % v == 0)
     # up to 4 vectors of output channels a task, and as many pairs as its sums' room
     tb = min(nob, 4) // ov * ov
     pairs = cg * kh * kw
