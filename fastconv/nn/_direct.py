@@ -268,7 +268,7 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
     pairs = cg * kh * kw
     ntc = _cdiv(pairs, max(ct, _GW_ACC_BYTES // (tb * lanes * x.itemsize) // ct * ct))
     tc = _cdiv(_cdiv(pairs, ntc), ct) * ct
-    parts = min(n, _cdiv(_GW_TASKS, g * _cdiv(nob, tb) * ntc))
+    parts = max(1, min(n, _cdiv(_GW_TASKS, g * _cdiv(nob, tb) * ntc)))
     gw = np.empty((parts, o, cg, kh * kw), x.dtype)
     mod.nn_grad_weight_lanes(xbuf, c * blk, blk, go, g, toff, wb, gw, ov,
                              max(1, _GW_ROW_PIXELS // wo), tb, tc, nthreads)

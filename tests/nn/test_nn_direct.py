@@ -289,3 +289,14 @@ def test_weight_gradient_lanes_with_non_finite_input(where, isa):
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     fin = np.isfinite(want)
     np.testing.assert_allclose(got[fin], want[fin], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups, out", [(1, 64), (8, 8), (1, 2)], ids=["lanes", "rows", "few"])
+@pytest.mark.parametrize("shape", [(0, 8, 5, 5), (2, 8, 0, 5)], ids=["no-batch", "only-padding"])
+def test_weight_gradient_of_empty_layers_is_zero(shape, groups, out, isa):
+    x = np.ones(shape)
+    kw = dict(padding=1, groups=groups)
+    with _direct.route("direct"):
+        go = np.ones(nn.conv2d(x, np.ones((out, 8 // groups, 1, 3)), **kw).shape)
+        got = nn.conv2d_grad_weight(x, (out, 8 // groups, 1, 3), go, **kw)
+    np.testing.assert_array_equal(got, np.zeros((out, 8 // groups, 1, 3)))
