@@ -532,15 +532,18 @@ cdef void _nn_gwo_run(real_t* tag, _NNGradWO* j, Py_ssize_t t, int slot) noexcep
             r0 += nr
     # the part's sums: gw[s, g*og + o, pair]
     cdef real_t* gw = <real_t*>j.gw + (s * j.G + g) * j.og * CT
+    # row by row of gw: a lane's sums are strided in the tile (L2), contiguous in gw
+    cdef real_t* gwr
     for mo in range(nmo):
-        for mc in range(nmc):
-            c0 = c_lo + mc * ct
-            ab = acc + (mo * nmc + mc) * blk
-            for c in range(min(ct, c_hi - c0)):
-                for o in range(ov):
-                    oc = (b_lo + mo * ov + o) * vl
-                    for l in range(min(vl, j.og - oc)):
-                        gw[(oc + l) * CT + c0 + c] = ab[(c * ov + o) * vl + l]
+        for o in range(ov):
+            oc = (b_lo + mo * ov + o) * vl
+            for l in range(min(vl, j.og - oc)):
+                gwr = gw + (oc + l) * CT
+                for mc in range(nmc):
+                    c0 = c_lo + mc * ct
+                    ab = acc + (mo * nmc + mc) * blk + o * vl + l
+                    for c in range(min(ct, c_hi - c0)):
+                        gwr[c0 + c] = ab[c * ov * vl]
 
 
 cdef void _nn_gwo_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
