@@ -554,6 +554,25 @@ cdef void _nn_gwo_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _nn_gwo_run(<double*>NULL, j, t, slot)
 
 
+cdef void _nn_gwo_sum_run(real_t* tag, _NNGradWO* j, Py_ssize_t t) noexcept nogil:
+    # output channel t: the parts' sums added to part 0's in order
+    cdef Py_ssize_t CT = j.cg * j.ntaps, s, c
+    cdef real_t* d = <real_t*>j.gw + t * CT
+    cdef const real_t* p
+    for s in range(1, j.S):
+        p = <const real_t*>j.gw + (s * j.G * j.og + t) * CT
+        for c in range(CT):
+            d[c] += p[c]
+
+
+cdef void _nn_gwo_sum_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNGradWO* j = <_NNGradWO*>ctx
+    if j.kind == 0:
+        _nn_gwo_sum_run(<float*>NULL, j, t)
+    else:
+        _nn_gwo_sum_run(<double*>NULL, j, t)
+
+
 def nn_grad_weight_lanes(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
                          const real_t[:, :, :, ::1] go, Py_ssize_t G,
                          const Py_ssize_t[::1] toff, Py_ssize_t WB, real_t[:, :, :, ::1] gw,
@@ -562,7 +581,7 @@ def nn_grad_weight_lanes(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
     """gw[s, g*og + o, c, t] = sum over the samples n of batch part s, i < Ho, j < Wo
     of go[n, g*og + o, i, j] * x[n*xnp + (g*cg + c)*xcp + toff[t] + i*WB + j], gw
     shaped (S, G*og, cg, ntaps): S parts of the batch (samples [s*N/S, (s+1)*N/S)),
-    which the caller adds in order. Each task owns one part, ``tb`` blocks of vl
+    added in order into gw[0] at the end. Each task owns one part, ``tb`` blocks of vl
     output channels (vl the vector length; ``tb`` a multiple of ``ov``, which must
     divide the blocks per group) and ``tc`` (channel, tap) pairs, and walks its
     samples in chunks of ``rows`` output rows; every sum runs over (n, i, j) in order,
@@ -612,4 +631,6 @@ def nn_grad_weight_lanes(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
     j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
     with nogil:
         _parallel(ntasks, nt, _nn_gwo_task, &j)
+        if S > 1:
+            _parallel(O, max(1, min(nthreads, <int>O)), _nn_gwo_sum_task, &j)
     free(scratch)

@@ -272,9 +272,8 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
     gw = np.empty((parts, o, cg, kh * kw), x.dtype)
     mod.nn_grad_weight_lanes(xbuf, c * blk, blk, go, g, toff, wb, gw, ov,
                              max(1, _GW_ROW_PIXELS // wo), tb, tc, nthreads)
-    for s in range(1, parts):
-        gw[0] += gw[s]
-    return gw[0].reshape(w_shape)
+    # a copy when there are parts: the result should not hold the others' memory
+    return (gw[0].copy() if parts > 1 else gw[0]).reshape(w_shape)
 
 
 def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
