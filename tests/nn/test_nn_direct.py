@@ -233,6 +233,8 @@ LANE_LAYERS = [
     (1, 2, 9, 17, 16, (1, 3), (1, 3), (0, 2), (1, 2), 1),
     (2, 5, 8, 8, 24, (2, 2), (1, 1), "same", (3, 3), 1),          # 24 = 3 x 8 lanes
     (4, 8, 6, 6, 32, (3, 3), (3, 3), (1, 1), (1, 1), 2),          # stride 3
+    (1, 4, 6, 7, 256, (3, 3), (1, 1), (1, 1), (1, 1), 1),         # 14^2 x 256: 4 channel blocks
+    (2, 80, 5, 6, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1),         # 720 pairs: 2 pair blocks
 ]
 
 
@@ -255,6 +257,7 @@ def test_weight_gradient_lanes_road(case, dtype, isa):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("case", [LANE_LAYERS[0], LANE_LAYERS[3], LANE_LAYERS[4],
+                                  LANE_LAYERS[9],
                                   (9, 6, 10, 10, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1)])
 def test_weight_gradient_lanes_independent_of_thread_count(case, dtype, isa):
     x, w, kw = _data(case, dtype, seed=15)
