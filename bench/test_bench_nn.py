@@ -166,3 +166,37 @@ def test_conv2d_direct_vs_torch(benchmark, layer, dtype):
         row["vs torch fwd"] = "torch not installed"
     benchmark.extra_info.update(row)
     ROWS.append(row)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layer", DIRECT_LAYERS[:6],
+                         ids=lambda l: "{}x{}x{}^2-{}-k{}s{}g{}".format(*l[:5], l[5], l[7]))
+def test_grad_weight_vs_torch(benchmark, layer, dtype):
+    """The weight gradient alone against torch's ``conv2d_weight``, alternated; the
+    % is of the compiled FMA loop measured on the same threads right after."""
+    import fastconv
+    from fastconv.bench._limits import fma_gflops
+    n, c, h, o, k, s, p, g = layer
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, h)).astype(dtype)
+    w_shape = (o, c // g, k, k)
+    kw = dict(stride=s, padding=p, groups=g)
+    go = rng.standard_normal(nn.conv2d(x, np.ones(w_shape, dtype), **kw).shape).astype(dtype)
+    fns = {"ours": lambda: nn.conv2d_grad_weight(x, w_shape, go, **kw)}
+    torch = _torch()
+    if torch is not None:
+        tx, tgo = torch.from_numpy(x), torch.from_numpy(go)
+        fns["torch"] = lambda: torch.nn.grad.conv2d_weight(tx, w_shape, tgo, **kw)
+    for fn in fns.values():
+        fn()
+    benchmark.pedantic(fns["ours"], rounds=3, iterations=1)
+    t = _paused_best(fns, rounds=7)
+    gflops = 2 * go.size * (c // g) * k * k / 1e9 / t["ours"]
+    peak = fma_gflops(dtype, fastconv.get_num_threads())
+    row = {"layer": f"{n}x{c}x{h}^2 -> {o}, k{k} s{s} g{g}", "dtype": np.dtype(dtype).name,
+           "grad_weight ms": f"{t['ours'] * 1e3:.2f}",
+           "GFLOP/s (% FMA loop)": f"{gflops:.0f} ({100 * gflops / peak:.0f}%)",
+           "vs torch": (f"{t['torch'] / t['ours']:.2f}x" if torch is not None
+                        else "torch not installed")}
+    benchmark.extra_info.update(row)
+    ROWS.append(row)

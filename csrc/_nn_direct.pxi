@@ -8,8 +8,10 @@
 # loops of _nn_rows.h compute for a block of output channels x a strip of pixels in
 # vector registers (nn_conv). The input gradient is the same sum over the output
 # gradient with the flipped, channel-transposed weights, one call per stride phase
-# of the input; the weight gradient is a block of dot products of the same rows
-# (nn_grad_weight). No im2col matrix: the repacked input is the input's size.
+# of the input; the weight gradient keeps output channels in the vector lanes
+# (nn_grad_weight_lanes, _nn_gw.h) or, for groups with few output channels, is a
+# block of dot products of the same rows (nn_grad_weight). No im2col matrix: the
+# repacked input is the input's size.
 #
 # Every output element is computed by one task in a fixed order, so results do not
 # depend on the thread count.
@@ -253,11 +255,14 @@ ctypedef struct _NNGradW:
     const char* go
     const Py_ssize_t* toff
     char* gw
-    Py_ssize_t xnp, xcp, gnp, gcp, N, G, og, cg, ntaps, K, kc, to, tc, nto, ntc
+    char* scratch
+    Py_ssize_t xs0, xs1, xs2, xs3, H, W, gs0, gs1, gs2, Ho, Wo
+    Py_ssize_t sh, sw, HB, WB, oh, ow, xblk
+    Py_ssize_t N, G, og, cg, ntaps, K, kc, to, tc, nto, ntc, scratch_bytes
     int kind, failed
 
 
-cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
+cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t, int slot) noexcept nogil:
     cdef Py_ssize_t per = j.nto * j.ntc
     cdef Py_ssize_t g = t // per
     cdef Py_ssize_t bo = (t - g * per) // j.ntc
@@ -265,6 +270,8 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
     cdef Py_ssize_t CT = j.cg * j.ntaps
     cdef Py_ssize_t o_lo = bo * j.to, o_hi = min(j.og, (bo + 1) * j.to)
     cdef Py_ssize_t c_lo = bc * j.tc, c_hi = min(CT, (bc + 1) * j.tc)
+    # the input channels the task's (channel, tap) pairs read
+    cdef Py_ssize_t ch_lo = c_lo // j.ntaps, nch = (c_hi - 1) // j.ntaps + 1 - c_lo // j.ntaps
     cdef real_t* gw = <real_t*>j.gw + g * j.og * CT
     # one output channel per group (depthwise): a 1 x WC1 register block, else WO x WC
     cdef int one = j.og == 1
@@ -276,20 +283,41 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
     cdef Py_ssize_t blk = wo * wc * vl
     cdef Py_ssize_t nmo = (o_hi - o_lo + wo - 1) // wo
     cdef Py_ssize_t nmc = (c_hi - c_lo + wc - 1) // wc
-    cdef Py_ssize_t n, k0, nk, mo, mc, o0, c0, a, b, oi, ci
-    cdef const real_t* xn
-    cdef const real_t* gn
+    cdef Py_ssize_t n, k0, nk, mo, mc, o0, c0, a, b, oi, ci, i
     cdef real_t* ab
-    # the block's vector partial sums, one set of wo x wc vectors per register block
-    cdef real_t* acc = <real_t*>calloc(nmo * nmc * blk, sizeof(real_t))
-    if acc == NULL:
-        j.failed = 1
-        return
-    # chunks of the sum: a chunk's gradient rows and the input rows they meet stay in
-    # L1/L2 while the block's register blocks pass over them
+    cdef const char* src
+    cdef real_t* row
+    # the task's tile: its sums, a sample's gradient rows (pitch WB, zero past Wo
+    # and past Ho * WB up to K), its channels' packed planes
+    cdef real_t* acc = <real_t*>(j.scratch + slot * j.scratch_bytes)
+    cdef real_t* gt = acc + (j.to + wo) * (j.tc + wc) * vl
+    cdef real_t* xt = gt + j.to * j.K
+    cdef _NNPack pk
+    memset(acc, 0, nmo * nmc * blk * sizeof(real_t))
+    pk.s0, pk.s1, pk.s2, pk.s3 = j.xs0, j.xs1, j.xs2, j.xs3
+    pk.C, pk.H, pk.W = nch, j.H, j.W
+    pk.sn, pk.sc, pk.blk = 0, j.xblk, j.xblk
+    pk.sh, pk.sw, pk.HB, pk.WB, pk.oh, pk.ow = j.sh, j.sw, j.HB, j.WB, j.oh, j.ow
+    pk.dst = <char*>xt
     for n in range(j.N):
-        xn = <const real_t*>j.x + n * j.xnp
-        gn = <const real_t*>j.go + n * j.gnp
+        # the sample's rows, packed where the loops read them; an Inf or NaN stops
+        # the task (the rows multiply unread inputs by zeros: Inf * 0 would be NaN)
+        for oi in range(o_hi - o_lo):
+            src = j.go + n * j.gs0 + (g * j.og + o_lo + oi) * j.gs1
+            row = gt + oi * j.K
+            for i in range(j.Ho):
+                memcpy(row + i * j.WB, src + i * j.gs2, j.Wo * sizeof(real_t))
+                memset(row + i * j.WB + j.Wo, 0, (j.WB - j.Wo) * sizeof(real_t))
+            memset(row + j.Ho * j.WB, 0, (j.K - j.Ho * j.WB) * sizeof(real_t))
+        pk.src = j.x + n * j.xs0 + (g * j.cg + ch_lo) * j.xs1
+        for i in range(nch):
+            _nn_pack_plane(tag, &pk, i)
+        if (_exceeds(gt, (o_hi - o_lo) * j.K, INFINITY)
+                or _exceeds(xt, nch * j.xblk, INFINITY)):
+            j.failed = 2
+            return
+        # chunks of the sum: a chunk's gradient rows and the input rows they meet
+        # stay in L1 while the block's register blocks pass over them
         k0 = 0
         while k0 < j.K:
             nk = min(j.kc, j.K - k0)
@@ -298,13 +326,12 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
                 for a in range(wo):
                     # past the block's end: repeat its last row, whose sums are dropped
                     oi = min(o0 + a, o_hi - 1)
-                    gp[a] = gn + (g * j.og + oi) * j.gcp + k0
+                    gp[a] = gt + (oi - o_lo) * j.K + k0
                 for mc in range(nmc):
                     c0 = c_lo + mc * wc
                     for b in range(wc):
                         ci = min(c0 + b, c_hi - 1)
-                        xp[b] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
-                                 + j.toff[ci % j.ntaps] + k0)
+                        xp[b] = xt + (ci // j.ntaps - ch_lo) * j.xblk + j.toff[ci % j.ntaps] + k0
                     ab = acc + (mo * nmc + mc) * blk
                     if real_t is float:
                         if one:
@@ -332,58 +359,278 @@ cdef void _nn_gw_run(real_t* tag, _NNGradW* j, Py_ssize_t t) noexcept nogil:
             else:
                 fc_nn_dot_end_d(<double*>ab, <int>wc, <double*>gw + o0 * CT + c0, CT,
                                 <int>min(wo, o_hi - o0), <int>min(wc, c_hi - c0))
-    free(acc)
 
 
 cdef void _nn_gw_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
     cdef _NNGradW* j = <_NNGradW*>ctx
     if j.kind == 0:
-        _nn_gw_run(<float*>NULL, j, t)
+        _nn_gw_run(<float*>NULL, j, t, slot)
     else:
-        _nn_gw_run(<double*>NULL, j, t)
+        _nn_gw_run(<double*>NULL, j, t, slot)
 
 
-def nn_grad_weight(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
-                   const real_t[::1] go, Py_ssize_t gnp, Py_ssize_t gcp, Py_ssize_t N,
-                   Py_ssize_t G, const Py_ssize_t[::1] toff, Py_ssize_t K,
-                   real_t[:, :, ::1] gw, Py_ssize_t kc, Py_ssize_t to, Py_ssize_t tc,
-                   int nthreads):
-    """gw[g*og + o, c, t] = sum_{n < N, q < K} go[n*gnp + (g*og + o)*gcp + q]
-    * x[n*xnp + (g*cg + c)*xcp + toff[t] + q] for ``G`` groups, gw shaped (G*og, cg,
-    ntaps). (When each channel's rows run through the whole batch, N = 1 and one long
-    sum covers it.) K and kc are multiples of the lane count; each task owns a block
-    of ``to`` x ``tc`` sums (output channel, (c, t)) and adds its chunks of ``kc`` in
-    order. The buffers must hold a dot product's reads (Python sizes them)."""
+def nn_grad_weight(const real_t[:, :, :, :] x, const real_t[:, :, :, ::1] go, Py_ssize_t G,
+                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t HB, Py_ssize_t WB, Py_ssize_t oh,
+                   Py_ssize_t ow, const Py_ssize_t[::1] toff, real_t[:, :, ::1] gw,
+                   Py_ssize_t kc, Py_ssize_t to, Py_ssize_t tc, int nthreads):
+    """gw[g*og + o, c, t] = sum_{n, q < K} go_rows[n, g*og + o][q]
+    * x_planes[n, g*cg + c][toff[t] + q] for ``G`` groups, gw shaped (G*og, cg, ntaps),
+    where x_planes are nn_pack's planes of ``x`` (stride phases sh x sw, HB x WB,
+    offsets oh, ow) and go_rows the gradient's rows with pitch WB, zero past its
+    width. Each task owns a block of ``to`` x ``tc`` sums (output channel,
+    (channel, tap)), packs each sample's rows and planes for them into its tile and
+    adds chunks of ``kc`` (a multiple of the lane count) in order: the vector partial
+    sums of every output run over (n, q) in one order, whatever the blocks and the
+    thread count. Returns False, gw unfinished, if x or go holds an Inf or NaN."""
     cdef Py_ssize_t O = gw.shape[0], cg = gw.shape[1], ntaps = gw.shape[2]
+    cdef Py_ssize_t N = x.shape[0], Ho = go.shape[2], Wo = go.shape[3]
     if O == 0 or cg == 0 or ntaps == 0:
-        return
+        return True
     cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
-    if K % vl or kc % vl or kc <= 0 or toff.shape[0] != ntaps or G <= 0 or O % G:
+    if (kc % vl or kc <= 0 or toff.shape[0] != ntaps or G <= 0 or O % G
+            or go.shape[0] != N or go.shape[1] != O or x.shape[1] != G * cg or Wo > WB):
         raise ValueError("fastconv: bad nn_grad_weight sizes")
-    if K == 0 or N == 0:
+    if N == 0 or Ho * Wo == 0:
         gw[:, :, :] = 0
-        return
+        return True
     cdef Py_ssize_t og = O // G
     cdef Py_ssize_t t, tmax = 0
     for t in range(ntaps):
         tmax = max(tmax, toff[t])
-    if ((N - 1) * xnp + (G * cg - 1) * xcp + tmax + K > x.shape[0]
-            or (N - 1) * gnp + (O - 1) * gcp + K > go.shape[0]):
-        raise ValueError("fastconv: nn_grad_weight buffers too small")
     cdef _NNGradW j
-    j.x = <const char*>&x[0]
-    j.go = <const char*>&go[0]
+    j.K = (Ho * WB + vl - 1) // vl * vl
+    # a plane block holds the planes and every read past them: zeros
+    j.xblk = (max(sh * sw * HB * WB, tmax + j.K) + 15) // 16 * 16
+    j.x = <const char*>&x[0, 0, 0, 0] if x.shape[2] * x.shape[3] > 0 else NULL
+    j.go = <const char*>&go[0, 0, 0, 0]
     j.toff = &toff[0]
     j.gw = <char*>&gw[0, 0, 0]
-    j.xnp, j.xcp, j.gnp, j.gcp, j.N, j.G, j.og, j.cg = xnp, xcp, gnp, gcp, N, G, og, cg
-    j.ntaps, j.K, j.kc = ntaps, K, kc
-    j.to, j.tc = max(1, to), max(1, tc)
+    j.xs0, j.xs1, j.xs2, j.xs3 = x.strides[0], x.strides[1], x.strides[2], x.strides[3]
+    j.H, j.W = x.shape[2], x.shape[3]
+    if j.x == NULL:
+        j.H = 0
+    j.gs0, j.gs1, j.gs2 = go.strides[0], go.strides[1], go.strides[2]
+    j.Ho, j.Wo = Ho, Wo
+    j.sh, j.sw, j.HB, j.WB, j.oh, j.ow = sh, sw, HB, WB, oh, ow
+    j.N, j.G, j.og, j.cg, j.ntaps, j.kc = N, G, og, cg, ntaps, kc
+    j.to, j.tc = max(1, min(to, og)), max(1, min(tc, cg * ntaps))
     j.nto = (og + j.to - 1) // j.to
     j.ntc = (cg * ntaps + j.tc - 1) // j.tc
     j.kind = 0 if real_t is float else 1
     j.failed = 0
     cdef Py_ssize_t ntasks = G * j.nto * j.ntc
+    cdef int nt = max(1, min(nthreads, <int>ntasks))
+    # channels a task's pairs can span
+    cdef Py_ssize_t nch = min(cg, (j.tc + ntaps - 2) // ntaps + 1)
+    j.scratch_bytes = (((j.to + FC_NN_WO) * (j.tc + FC_NN_WC1) * vl + j.to * j.K
+                        + nch * j.xblk) * sizeof(real_t) + 63) // 64 * 64
+    cdef char* scratch = <char*>malloc(j.scratch_bytes * nt + 64)
+    if scratch == NULL:
+        raise MemoryError("fastconv: could not allocate the weight gradient's tiles")
+    j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
     with nogil:
-        _parallel(ntasks, max(1, min(nthreads, <int>ntasks)), _nn_gw_task, &j)
-    if j.failed:
-        raise MemoryError("fastconv: could not allocate the weight gradient's sums")
+        _parallel(ntasks, nt, _nn_gw_task, &j)
+    free(scratch)
+    return j.failed == 0
+
+
+# ---- weight gradient with output channels in the lanes (_nn_gw.h) -------------
+
+cdef extern from "_nn_gw.h":
+    int fc_nn_gwo_ct(int ov) noexcept nogil
+    int fc_nn_gwo_ov() noexcept nogil
+    void fc_nn_gwo_f(int ov, const float* g, Py_ssize_t gs, const float* const* x,
+                     Py_ssize_t nr, Py_ssize_t wo, Py_ssize_t wb, float* acc) noexcept nogil
+    void fc_nn_gwo_d(int ov, const double* g, Py_ssize_t gs, const double* const* x,
+                     Py_ssize_t nr, Py_ssize_t wo, Py_ssize_t wb, double* acc) noexcept nogil
+    void fc_nn_lanes_f(const float* src, Py_ssize_t ss, Py_ssize_t nq, float* dst) noexcept nogil
+    void fc_nn_lanes_d(const double* src, Py_ssize_t ss, Py_ssize_t nq,
+                       double* dst) noexcept nogil
+
+
+def nn_gwo_blocks():
+    """The register blocks of the lanes weight gradient on this build: {vectors of
+    output channels (ov): (channel, tap) pairs}, for the ov worth taking."""
+    return {ov: fc_nn_gwo_ct(ov) for ov in (4, 2, 1) if ov <= fc_nn_gwo_ov()}
+
+
+ctypedef struct _NNGradWO:
+    const char* x
+    const char* go
+    const Py_ssize_t* toff
+    char* gw
+    char* scratch
+    Py_ssize_t xnp, xcp, N, S, G, og, cg, ntaps, nob, Ho, Wo, WB, rows, tb, tc, nto, ntc, vl
+    Py_ssize_t scratch_bytes, acc_elems
+    int kind, ov, ct
+
+
+cdef void _nn_gwo_run(real_t* tag, _NNGradWO* j, Py_ssize_t t, int slot) noexcept nogil:
+    # task t: batch part s, group g, block bo of output channels, block bc of pairs
+    cdef Py_ssize_t per = j.nto * j.ntc
+    cdef Py_ssize_t s = t // (j.G * per)
+    cdef Py_ssize_t g = (t // per) % j.G
+    cdef Py_ssize_t bo = (t % per) // j.ntc
+    cdef Py_ssize_t bc = t % j.ntc
+    cdef Py_ssize_t CT = j.cg * j.ntaps
+    cdef Py_ssize_t vl = j.vl, ov = j.ov, ct = j.ct
+    cdef Py_ssize_t b_lo = bo * j.tb, b_hi = min(j.nob, (bo + 1) * j.tb)
+    cdef Py_ssize_t c_lo = bc * j.tc, c_hi = min(CT, (bc + 1) * j.tc)
+    cdef Py_ssize_t nmo = (b_hi - b_lo) // ov
+    cdef Py_ssize_t nmc = (c_hi - c_lo + ct - 1) // ct
+    cdef Py_ssize_t blk = ov * ct * vl
+    cdef Py_ssize_t P = j.Ho * j.Wo
+    cdef real_t* acc = <real_t*>(j.scratch + slot * j.scratch_bytes)
+    # the chunk's gradient, blocks of vl channels as pixel-major lanes
+    cdef real_t* gt = acc + j.acc_elems
+    cdef const real_t* xp[16]
+    cdef const real_t* gb
+    cdef const real_t* gs
+    cdef const real_t* xn
+    cdef Py_ssize_t n, r0, nr, mo, mc, c0, c, ci, o, l, oc, b, q, nl, gq
+    cdef real_t* ab
+    memset(acc, 0, nmo * nmc * blk * sizeof(real_t))
+    # chunks of rows: a chunk's gradient, transposed into the task's tile, stays in
+    # L1/L2 while the register blocks of (channel, tap) pairs pass over it
+    for n in range(s * j.N // j.S, (s + 1) * j.N // j.S):
+        xn = <const real_t*>j.x + n * j.xnp
+        r0 = 0
+        while r0 < j.Ho:
+            nr = min(j.rows, j.Ho - r0)
+            gq = nr * j.Wo
+            for b in range(b_lo, b_hi):
+                gs = <const real_t*>j.go + ((n * j.G + g) * j.og + b * vl) * P + r0 * j.Wo
+                nl = min(vl, j.og - b * vl)
+                ab = gt + (b - b_lo) * gq * vl
+                if nl == vl:
+                    if real_t is float:
+                        fc_nn_lanes_f(<const float*>gs, P, gq, <float*>ab)
+                    else:
+                        fc_nn_lanes_d(<const double*>gs, P, gq, <double*>ab)
+                else:
+                    for q in range(gq):
+                        for l in range(nl):
+                            ab[q * vl + l] = gs[l * P + q]
+                        for l in range(nl, vl):
+                            ab[q * vl + l] = 0
+            for mo in range(nmo):
+                gb = gt + mo * ov * gq * vl
+                for mc in range(nmc):
+                    c0 = c_lo + mc * ct
+                    for c in range(ct):
+                        # past the block's end: repeat its last pair, whose sums are dropped
+                        ci = min(c0 + c, c_hi - 1)
+                        xp[c] = (xn + (g * j.cg + ci // j.ntaps) * j.xcp
+                                 + j.toff[ci % j.ntaps] + r0 * j.WB)
+                    ab = acc + (mo * nmc + mc) * blk
+                    if real_t is float:
+                        fc_nn_gwo_f(<int>ov, <const float*>gb, gq * vl,
+                                    <const float* const*>xp, nr, j.Wo, j.WB, <float*>ab)
+                    else:
+                        fc_nn_gwo_d(<int>ov, <const double*>gb, gq * vl,
+                                    <const double* const*>xp, nr, j.Wo, j.WB, <double*>ab)
+            r0 += nr
+    # the part's sums: gw[s, g*og + o, pair]
+    cdef real_t* gw = <real_t*>j.gw + (s * j.G + g) * j.og * CT
+    # row by row of gw: a lane's sums are strided in the tile (L2), contiguous in gw
+    cdef real_t* gwr
+    for mo in range(nmo):
+        for o in range(ov):
+            oc = (b_lo + mo * ov + o) * vl
+            for l in range(min(vl, j.og - oc)):
+                gwr = gw + (oc + l) * CT
+                for mc in range(nmc):
+                    c0 = c_lo + mc * ct
+                    ab = acc + (mo * nmc + mc) * blk + o * vl + l
+                    for c in range(min(ct, c_hi - c0)):
+                        gwr[c0 + c] = ab[c * ov * vl]
+
+
+cdef void _nn_gwo_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNGradWO* j = <_NNGradWO*>ctx
+    if j.kind == 0:
+        _nn_gwo_run(<float*>NULL, j, t, slot)
+    else:
+        _nn_gwo_run(<double*>NULL, j, t, slot)
+
+
+cdef void _nn_gwo_sum_run(real_t* tag, _NNGradWO* j, Py_ssize_t t) noexcept nogil:
+    # output channel t: the parts' sums added to part 0's in order
+    cdef Py_ssize_t CT = j.cg * j.ntaps, s, c
+    cdef real_t* d = <real_t*>j.gw + t * CT
+    cdef const real_t* p
+    for s in range(1, j.S):
+        p = <const real_t*>j.gw + (s * j.G * j.og + t) * CT
+        for c in range(CT):
+            d[c] += p[c]
+
+
+cdef void _nn_gwo_sum_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNGradWO* j = <_NNGradWO*>ctx
+    if j.kind == 0:
+        _nn_gwo_sum_run(<float*>NULL, j, t)
+    else:
+        _nn_gwo_sum_run(<double*>NULL, j, t)
+
+
+def nn_grad_weight_lanes(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
+                         const real_t[:, :, :, ::1] go, Py_ssize_t G,
+                         const Py_ssize_t[::1] toff, Py_ssize_t WB, real_t[:, :, :, ::1] gw,
+                         int ov, Py_ssize_t rows, Py_ssize_t tb, Py_ssize_t tc,
+                         int nthreads):
+    """gw[s, g*og + o, c, t] = sum over the samples n of batch part s, i < Ho, j < Wo
+    of go[n, g*og + o, i, j] * x[n*xnp + (g*cg + c)*xcp + toff[t] + i*WB + j], gw
+    shaped (S, G*og, cg, ntaps): S parts of the batch (samples [s*N/S, (s+1)*N/S)),
+    added in order into gw[0] at the end. Each task owns one part, ``tb`` blocks of vl
+    output channels (vl the vector length; ``tb`` a multiple of ``ov``, which must
+    divide the blocks per group) and ``tc`` (channel, tap) pairs, and walks its
+    samples in chunks of ``rows`` output rows; every sum runs over (n, i, j) in order,
+    whatever the blocks and the thread count."""
+    cdef Py_ssize_t S = gw.shape[0], O = gw.shape[1], cg = gw.shape[2], ntaps = gw.shape[3]
+    cdef Py_ssize_t N = go.shape[0], Ho = go.shape[2], Wo = go.shape[3]
+    if S == 0 or O == 0 or cg == 0 or ntaps == 0:
+        return
+    cdef Py_ssize_t vl = fc_nn_vl(0 if real_t is float else 1)
+    if (G <= 0 or O % G or go.shape[1] != O or ov not in (1, 2, 4)
+            or toff.shape[0] != ntaps or S > max(N, 1)):
+        raise ValueError("fastconv: bad nn_grad_weight_lanes sizes")
+    cdef Py_ssize_t og = O // G
+    cdef Py_ssize_t nob = (og + vl - 1) // vl
+    if nob % ov or tb % ov or tb <= 0 or tc <= 0 or rows <= 0:
+        raise ValueError("fastconv: bad nn_grad_weight_lanes blocks")
+    if Ho * Wo == 0 or N == 0:
+        gw[:, :, :, :] = 0
+        return
+    cdef Py_ssize_t t, tmax = 0
+    for t in range(ntaps):
+        tmax = max(tmax, toff[t])
+    if (N - 1) * xnp + (G * cg - 1) * xcp + tmax + (Ho - 1) * WB + Wo > x.shape[0]:
+        raise ValueError("fastconv: nn_grad_weight_lanes input buffer too small")
+    cdef int ct = fc_nn_gwo_ct(ov)
+    cdef _NNGradWO j
+    j.x = <const char*>&x[0]
+    j.go = <const char*>&go[0, 0, 0, 0]
+    j.toff = &toff[0]
+    j.gw = <char*>&gw[0, 0, 0, 0]
+    j.xnp, j.xcp, j.N, j.S, j.G, j.og, j.cg = xnp, xcp, N, S, G, og, cg
+    j.ntaps, j.nob, j.Ho, j.Wo, j.WB, j.vl = ntaps, nob, Ho, Wo, WB, vl
+    j.rows = min(rows, Ho)
+    j.tb, j.tc, j.ov, j.ct = min(tb, nob), tc, ov, ct
+    j.nto = (nob + j.tb - 1) // j.tb
+    j.ntc = (cg * ntaps + tc - 1) // tc
+    j.kind = 0 if real_t is float else 1
+    cdef Py_ssize_t ntasks = S * G * j.nto * j.ntc
+    cdef int nt = max(1, min(nthreads, <int>ntasks))
+    # a task's tile: its partial sums (its channel blocks x its pairs rounded up to
+    # whole register blocks), then a chunk of its gradient rows as lanes
+    j.acc_elems = (j.tb * vl * ((tc + ct - 1) // ct) * ct + 15) // 16 * 16
+    j.scratch_bytes = ((j.acc_elems + j.tb * vl * j.rows * Wo) * sizeof(real_t) + 63) // 64 * 64
+    cdef char* scratch = <char*>malloc(j.scratch_bytes * nt + 64)
+    if scratch == NULL:
+        raise MemoryError("fastconv: could not allocate the weight gradient's tiles")
+    j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
+    with nogil:
+        _parallel(ntasks, nt, _nn_gwo_task, &j)
+        if S > 1:
+            _parallel(O, max(1, min(nthreads, <int>O)), _nn_gwo_sum_task, &j)
+    free(scratch)

@@ -188,8 +188,10 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
 
 def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
                  w_shape: tuple[int, int, int, int]) -> np.ndarray:
-    if _direct.chosen(w_shape, geom) and _direct.finite(xa, go):
-        return _direct.grad_weight(xa, go, geom, w_shape, _nthreads())
+    if _direct.chosen(w_shape, geom):
+        gw = _direct.grad_weight(xa, go, geom, w_shape, _nthreads())
+        if gw is not None:
+            return gw
     if _is_plane_stack(w_shape, geom):
         # One small output (kh x kw) per plane from a large 'kernel' (dL/dy): a
         # vectorised dot-product kernel, where im2col would copy the input kh*kw

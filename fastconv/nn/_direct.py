@@ -10,8 +10,11 @@ channel, and the layer is a sum over (channel, tap) of shifted contiguous rows:
 - input gradient (and ``conv_transpose2d``): the same kernel over the output
   gradient with the flipped, channel-transposed weights, once per stride phase of
   the input (the taps that reach that phase);
-- weight gradient: blocks of dot products of the gradient's rows with the shifted
-  input rows (``nn_grad_weight``), each block summed by one task in a fixed order.
+- weight gradient: output channels in the vector lanes, each pixel's gradient
+  vectors times broadcast inputs (``nn_grad_weight_lanes``), where a group has a
+  vector of output channels; else (depthwise) blocks of dot products of the
+  gradient's rows with the shifted input rows (``nn_grad_weight``). Each sum runs
+  in a fixed order (the batch cut into a constant number of parts, added in order).
 
 Threads are fastconv's pool's; every result element is computed by one task in
 one order, so results do not depend on the thread count.
@@ -31,12 +34,24 @@ from ._args import Geometry
 # development machine, so the strips' input stays in L2 while every output-channel
 # block passes over it.
 _WINDOW_BYTES = 256 << 10
-# The weight gradient's blocks: a task owns up to _GW_OUT output channels x
-# _GW_TAPS (channel, tap) sums, kept as vector partial sums, and walks the batch's
-# rows in chunks of _GW_CHUNK_BYTES: each chunk of the gradient's rows is read by
-# few tasks, and a chunk's rows stay in L2 while the block's register blocks pass
-# over them. Chunks of 2, 4, 8, 16 and 32 KiB measured 56-73, 59-78, 65-82, 65-85
-# and 68-89 GFLOP/s on one core (issue 22's layers, float32, other jobs running).
+# The weight gradient with output channels in the lanes (layers whose groups have
+# at least a vector of output channels): a task's partial sums (its output
+# channels x its (channel, tap) pairs) take up to _GW_ACC_BYTES, in L2 with the
+# task's chunk of gradient rows, which it transposes into lanes, _GW_ROW_PIXELS
+# output pixels at a time. Chunks of 64, 128, 256, 512, 1024 and 2048 pixels
+# measured 79, 84, 87, 89, 89 and 89% of the FMA peak on one core (issue 22's
+# 8x64x56^2 layer, float32): larger chunks spend less on loading the register
+# blocks' sums. The batch is cut into parts (their sums added in order at the end)
+# up to _GW_TASKS tasks: a constant, so the bits do not depend on the thread count.
+_GW_ACC_BYTES = 160 << 10
+_GW_ROW_PIXELS = 1024
+_GW_TASKS = 16
+# The other layers' weight gradient (depthwise, few output channels per group): a
+# task owns up to _GW_OUT output channels x _GW_TAPS (channel, tap) sums, kept as
+# vector partial sums, packs each sample's rows and planes for them into its tile
+# and walks them in chunks of _GW_CHUNK_BYTES. Chunks of 2, 4, 8, 16 and 32 KiB
+# measured 56-73, 59-78, 65-82, 65-85 and 68-89 GFLOP/s on one core (issue 22's
+# layers, float32, other jobs running, before the per-sample tiles).
 _GW_OUT = 32
 _GW_TAPS = 144
 _GW_CHUNK_BYTES = 16 << 10
@@ -63,21 +78,6 @@ def chosen(w_shape: tuple, geom: Geometry) -> bool:
     return not (kh == kw == 1 and plain)
 
 
-def finite(*arrays: np.ndarray) -> bool:
-    """Whether the arrays hold no Inf or NaN (one compiled pass each at memory
-    speed). The weight gradient's flattened rows multiply inputs that no output
-    reads by exact zeros of the gradient: Inf * 0 is NaN, where torch, which never
-    forms those products, stays finite; such inputs take the im2col road."""
-    for a in arrays:
-        if a.dtype in (np.float32, np.float64) and a.size:
-            a2 = a.reshape(-1, a.shape[-1]) if a.ndim != 2 else a
-            if not kernels.build().all_finite(a2, 1):
-                return False
-        elif a.size and not np.isfinite(a).all():
-            return False
-    return True
-
-
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -97,23 +97,17 @@ def _ob(og: int) -> int:
 
 
 def _pack(mod, info: dict, src: np.ndarray, s: tuple[int, int], hb: int, wb: int,
-          off: tuple[int, int], nthreads: int, channel_outer: bool = False,
-          minimum: int = 0, slack: bool = True, extra: int = 0) -> tuple[np.ndarray, int]:
+          off: tuple[int, int], nthreads: int) -> tuple[np.ndarray, int]:
     """``src`` (N, C, H, W) as planes per stride phase, rows flattened with pitch
-    ``wb``: block[n, c][(ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w].
-    Blocks are (N, C)-ordered, or (C, N) with ``channel_outer`` (a channel's rows then
-    run through the batch); with ``slack`` each is followed by zeros for a strip read
-    past its planes, and ``extra`` elements follow the last block. Returns the buffer
-    and the block size."""
+    ``wb``: block[n, c][(ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w],
+    blocks (N, C)-ordered, each followed by zeros for a strip read past its planes.
+    Returns the buffer and the block size."""
     n, c = src.shape[:2]
     lanes = info["lanes"]
-    blk = max(s[0] * s[1] * hb * wb, minimum)
-    if slack:
-        blk += max(info["strip"].values()) + wb + 2 * lanes
+    blk = s[0] * s[1] * hb * wb + max(info["strip"].values()) + wb + 2 * lanes
     blk = _cdiv(blk, 16) * 16
-    buf = np.empty(n * c * blk + extra + 16, src.dtype)
-    sn, sc = (blk, n * blk) if channel_outer else (c * blk, blk)
-    mod.nn_pack(src, buf, sn, sc, blk, s[0], s[1], hb, wb, off[0], off[1], nthreads)
+    buf = np.empty(n * c * blk + 16, src.dtype)
+    mod.nn_pack(src, buf, c * blk, blk, blk, s[0], s[1], hb, wb, off[0], off[1], nthreads)
     buf[n * c * blk:] = 0
     return buf, blk
 
@@ -244,6 +238,55 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     return gx
 
 
+def _lanes_road(og: int, lanes: int) -> bool:
+    """Whether the weight gradient puts output channels in the lanes: when at least
+    7/8 of the lanes hold a channel (a group of 4 output channels used a quarter of
+    them and ran at 23 GFLOP/s against the rows' 61)."""
+    return 8 * og >= 7 * _cdiv(og, lanes) * lanes
+
+
+def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                       w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dW (w_shape) with output channels in the lanes: gw[o, c, t] = sum over the
+    batch and the output pixels of go[n, o, i, j] * x_packed[n, c, i*WB + j + toff[t]],
+    the batch cut into parts whose sums are added in order."""
+    mod = _mod()
+    info = _info(mod, x.dtype)
+    n, c, _, _ = x.shape
+    _, o, _, wo = go.shape
+    _, cg, kh, kw = w_shape
+    g = geom.groups
+    lanes = info["lanes"]
+    hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
+    xbuf, blk = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
+                      nthreads)
+    nob = _cdiv(o // g, lanes)
+    # the widest register block the channel vectors fill
+    ov, ct = next((v, t) for v, t in mod.nn_gwo_blocks().items() if nob % v == 0)
+    # up to 4 vectors of output channels a task, and as many pairs as its sums' room
+    tb = min(nob, 4) // ov * ov
+    pairs = cg * kh * kw
+    ntc = _cdiv(pairs, max(ct, _GW_ACC_BYTES // (tb * lanes * x.itemsize) // ct * ct))
+    tc = _cdiv(_cdiv(pairs, ntc), ct) * ct
+    parts = max(1, min(n, _cdiv(_GW_TASKS, g * _cdiv(nob, tb) * ntc)))
+    gw = np.empty((parts, o, cg, kh * kw), x.dtype)
+    mod.nn_grad_weight_lanes(xbuf, c * blk, blk, go, g, toff, wb, gw, ov,
+                             max(1, _GW_ROW_PIXELS // wo), tb, tc, nthreads)
+    # a copy when there are parts: the result should not hold the others' memory
+    return (gw[0].copy() if parts > 1 else gw[0]).reshape(w_shape)
+
+
+def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray | None:
+    """dL/dW (w_shape) of the C-contiguous ``x`` and ``go`` (same float dtype): output
+    channels in the lanes where a group has enough of them (only the products torch
+    forms), else dot products of rows, which give None when an input holds an Inf or
+    NaN (the caller then takes the im2col road)."""
+    if _lanes_road(w_shape[0] // geom.groups, _info(_mod(), x.dtype)["lanes"]):
+        return _grad_weight_lanes(x, go, geom, w_shape, nthreads)
+    return _grad_weight_rows(x, go, geom, w_shape, nthreads)
+
+
 def _gw_blocks(og: int, ct: int, groups: int, dot: tuple[int, int], nthreads: int
                ) -> tuple[int, int]:
     """A weight-gradient task's block (output channels, (channel, tap) pairs): large,
@@ -256,44 +299,23 @@ def _gw_blocks(og: int, ct: int, groups: int, dot: tuple[int, int], nthreads: in
     return to, tc
 
 
-def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
-                w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
-    """dL/dW (w_shape): gw[o, c, t] = sum over the batch and the output pixels of
-    go[n, o, q] * x_packed[n, c, q + toff[t]], with each channel's packed planes
-    (and the gradient's, in the same blocks) running through the whole batch."""
+def _grad_weight_rows(x: np.ndarray, go: np.ndarray, geom: Geometry,
+                      w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray | None:
+    """dL/dW (w_shape) as dot products of rows: gw[o, c, t] = sum over the batch and
+    the flattened output rows of go[n, o, q] * x_packed[n, c, q + toff[t]], each task
+    packing a sample's rows and planes into its tile. The rows' padding columns
+    multiply inputs no window reads by zeros: None if x or go holds an Inf or NaN,
+    where Inf * 0 would be NaN."""
     mod = _mod()
     info = _info(mod, x.dtype)
-    n, c, _, _ = x.shape
-    _, o, ho, wo = go.shape
     _, cg, kh, kw = w_shape
     g = geom.groups
-    lanes = info["lanes"]
     hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
-    pad = (geom.pad[0][0], geom.pad[1][0])
-    extra = int(toff.max()) + lanes        # the last rows' reads past the buffer
-    if geom.stride == (1, 1):
-        # Each channel's planes, then the gradient's in blocks of the same size, run
-        # through the whole batch: one long sum per (o, c, t), the unused rows and
-        # columns of the gradient's blocks zero.
-        xbuf, blk = _pack(mod, info, x, (1, 1), hb, wb, pad, nthreads, channel_outer=True,
-                          slack=False, extra=extra)
-        gbuf, _ = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, channel_outer=True,
-                        minimum=blk, slack=False)
-        layout = (1, n * blk, 0, n * blk, n * blk, 0)
-    else:
-        # The input's stride phases make its blocks larger than the gradient's:
-        # one sum per sample, over the gradient's rows.
-        xbuf, xblk = _pack(mod, info, x, geom.stride, hb, wb, pad, nthreads, slack=False,
-                           extra=extra)
-        k = _cdiv(ho * wb, lanes) * lanes
-        gbuf, gblk = _pack(mod, info, go, (1, 1), ho, wb, (0, 0), nthreads, minimum=k,
-                           slack=False)
-        layout = (n, xblk, c * xblk, gblk, k, o * gblk)
-    nb, xcp, xnp, gcp, k, gnp = layout
-    gw = np.empty((o, cg, kh * kw), x.dtype)
-    kc = max(lanes, _GW_CHUNK_BYTES // x.itemsize // lanes * lanes)
-    dot = (1, info["dot1"]) if o == g else info["dot"]
-    to, tc = _gw_blocks(o // g, cg * kh * kw, g, dot, nthreads)
-    mod.nn_grad_weight(xbuf, xnp, xcp, gbuf, gnp, gcp, nb, g, toff, k, gw, kc, to, tc,
-                       nthreads)
+    gw = np.empty((w_shape[0], cg, kh * kw), x.dtype)
+    kc = max(info["lanes"], _GW_CHUNK_BYTES // x.itemsize // info["lanes"] * info["lanes"])
+    dot = (1, info["dot1"]) if w_shape[0] == g else info["dot"]
+    to, tc = _gw_blocks(w_shape[0] // g, cg * kh * kw, g, dot, nthreads)
+    if not mod.nn_grad_weight(x, go, g, geom.stride[0], geom.stride[1], hb, wb, geom.pad[0][0],
+                              geom.pad[1][0], toff, gw, kc, to, tc, nthreads):
+        return None
     return gw.reshape(w_shape)

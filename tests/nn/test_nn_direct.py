@@ -218,3 +218,88 @@ def test_weight_gradient_with_non_finite_input_matches_the_reference(where):
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     fin = np.isfinite(want)
     np.testing.assert_allclose(got[fin], want[fin], rtol=1e-12, atol=1e-12)
+
+
+# Layers whose groups hold whole vectors of output channels (16 float32 or 8 float64
+# lanes with AVX-512, fewer on the narrower builds): the weight gradient's lanes
+# road, with register blocks of 1, 2 and 4 vectors, pairs that leave a partial
+# register block, batch parts and the six layers of issue 22 shrunk.
+LANE_LAYERS = [
+    (2, 3, 23, 21, 64, (7, 7), (2, 2), (3, 3), (1, 1), 1),        # the stem, shrunk
+    (3, 8, 12, 13, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (2, 10, 7, 9, 128, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (5, 4, 13, 11, 32, (5, 5), (1, 1), (2, 2), (1, 1), 1),
+    (2, 6, 11, 10, 48, (3, 2), (2, 1), (0, 1), (2, 1), 3),        # groups of 16
+    (1, 2, 9, 17, 16, (1, 3), (1, 3), (0, 2), (1, 2), 1),
+    (2, 5, 8, 8, 24, (2, 2), (1, 1), "same", (3, 3), 1),          # 24 = 3 x 8 lanes
+    (4, 8, 6, 6, 32, (3, 3), (3, 3), (1, 1), (1, 1), 2),          # stride 3
+    (1, 4, 6, 7, 256, (3, 3), (1, 1), (1, 1), (1, 1), 1),         # 14^2 x 256: 4 channel blocks
+    (2, 80, 5, 6, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1),         # 720 pairs: 2 pair blocks
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", LANE_LAYERS)
+def test_weight_gradient_lanes_road(case, dtype, isa):
+    """Against torch (float64) and against the im2col road, where the layer takes the
+    lanes road on this build (the others take the rows road: the same answers)."""
+    x, w, kw = _data(case, dtype, seed=13)
+    with _direct.route("gemm"):
+        go = np.random.default_rng(14).standard_normal(nn.conv2d(x, w, **kw).shape)
+        go = go.astype(dtype)
+        blas = nn.conv2d_grad_weight(x, w.shape, go, **kw)
+    with _direct.route("direct"):
+        got = nn.conv2d_grad_weight(x, w.shape, go, **kw)
+    _close(got, _want(x, w, go, kw)[2], dtype)
+    _close(got, blas, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", [LANE_LAYERS[0], LANE_LAYERS[3], LANE_LAYERS[4],
+                                  LANE_LAYERS[9],
+                                  (9, 6, 10, 10, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1)])
+def test_weight_gradient_lanes_independent_of_thread_count(case, dtype, isa):
+    x, w, kw = _data(case, dtype, seed=15)
+    go = None
+    results = []
+    with _direct.route("direct"):
+        for nt in (1, 2, 3, 7):
+            with threads(nt):
+                if go is None:
+                    go = np.random.default_rng(16).standard_normal(
+                        nn.conv2d(x, w, **kw).shape).astype(dtype)
+                results.append(nn.conv2d_grad_weight(x, w.shape, go, **kw))
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
+
+
+@pytest.mark.parametrize("where", [(0, 0, 3, 9), (1, 2, 6, 0), (0, 1, 0, 0)],
+                         ids=["unread", "edge", "corner"])
+def test_weight_gradient_lanes_with_non_finite_input(where, isa):
+    """The lanes road forms only the products a window reads: an Inf no window reads
+    leaves the gradient finite, one that is read gives the reference's Inf/NaN."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((2, 3, 10, 10))
+    go = rng.standard_normal((2, 64, 2, 2))
+    x[where] = np.inf
+    kw = dict(stride=1, padding=0, dilation=4)
+    with _direct.route("direct"):
+        got = nn.conv2d_grad_weight(x, (64, 3, 3, 3), go, **kw)
+    want = ref.grad_weight(x, (64, 3, 3, 3), go, stride=(1, 1), padding=(0, 0),
+                           dilation=(4, 4))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(got[fin], want[fin], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups, out", [(1, 64), (8, 8), (1, 2)], ids=["lanes", "rows", "few"])
+@pytest.mark.parametrize("shape", [(0, 8, 5, 5), (2, 8, 0, 5)], ids=["no-batch", "only-padding"])
+def test_weight_gradient_of_empty_layers_is_zero(shape, groups, out, isa):
+    x = np.ones(shape)
+    kw = dict(padding=1, groups=groups)
+    with _direct.route("direct"):
+        go = np.ones(nn.conv2d(x, np.ones((out, 8 // groups, 1, 3)), **kw).shape)
+        got = nn.conv2d_grad_weight(x, (out, 8 // groups, 1, 3), go, **kw)
+    np.testing.assert_array_equal(got, np.zeros((out, 8 // groups, 1, 3)))
