@@ -6,7 +6,9 @@
 # output pixel q = i * WB + j reads input q + toff[t] at tap t, for every channel:
 # the convolution is a sum over (channel, tap) of shifted contiguous rows, which the
 # loops of _nn_rows.h compute for a block of output channels x a strip of pixels in
-# vector registers (nn_conv). The input gradient is the same sum over the output
+# vector registers (nn_conv), or, for small planes, a block of output channels in
+# the vector lanes x a run of one output row's pixels (nn_conv_lanes: no dropped
+# columns, no plane ends). The input gradient is the same sum over the output
 # gradient with the flipped, channel-transposed weights, one call per stride phase
 # of the input; the weight gradient is a block of dot products of the same rows
 # (nn_grad_weight). No im2col matrix: the repacked input is the input's size.
@@ -20,8 +22,16 @@ cdef extern from "_nn_rows.h":
     enum: FC_NN_WO
     enum: FC_NN_WC
     enum: FC_NN_WC1
+    enum: FC_NN_CLR
     Py_ssize_t fc_nn_strip(int ob, int dbl) noexcept nogil
     Py_ssize_t fc_nn_vl(int dbl) noexcept nogil
+    Py_ssize_t fc_nn_cl_block(int dbl) noexcept nogil
+    void fc_nn_cl_f(int r, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
+                    const Py_ssize_t* toff, Py_ssize_t ntaps, const float* w,
+                    float* out) noexcept nogil
+    void fc_nn_cl_d(int r, const double* inp, Py_ssize_t cp, Py_ssize_t cin,
+                    const Py_ssize_t* toff, Py_ssize_t ntaps, const double* w,
+                    double* out) noexcept nogil
     void fc_nn_fwd_f(int ob, Py_ssize_t nv, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
                      const Py_ssize_t* toff, Py_ssize_t ntaps, const float* w,
                      float* out, Py_ssize_t os) noexcept nogil
@@ -243,6 +253,114 @@ def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin
     j.kind = 0 if real_t is float else 1
     with nogil:
         _parallel(ntasks, nt, _nn_conv_task, &j)
+    free(scratch)
+
+
+# ---- forward / input gradient, small planes: output channels in the lanes -----
+
+def nn_lanes_block(bint dbl):
+    """(output channels, widest run of pixels) of nn_conv_lanes's register block
+    for float32 (dbl False) or float64."""
+    return fc_nn_cl_block(dbl), FC_NN_CLR
+
+ctypedef struct _NNLanes:
+    const char* inp
+    const char* w
+    const Py_ssize_t* toff
+    char* out
+    char* scratch
+    Py_ssize_t np_, cp, cin, G, ntaps, og, nob, ob, WB, Hu, Wu, r, rb, nrg
+    Py_ssize_t os0, os1, os2, os3, scratch_bytes
+    int kind
+
+
+cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexcept nogil:
+    # task t: sample n, group g, output-channel block b, rows [u_lo, u_hi)
+    cdef Py_ssize_t per_n = j.G * j.nob * j.nrg
+    cdef Py_ssize_t n = t // per_n
+    cdef Py_ssize_t rest = t - n * per_n
+    cdef Py_ssize_t g = rest // (j.nob * j.nrg)
+    rest -= g * j.nob * j.nrg
+    cdef Py_ssize_t b = rest // j.nrg
+    cdef Py_ssize_t u_lo = (rest - b * j.nrg) * j.rb, u_hi = min(j.Hu, u_lo + j.rb)
+    cdef const real_t* inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
+    cdef const real_t* wb = (<const real_t*>j.w + (g * j.nob + b) * j.cin * j.ntaps * j.ob)
+    cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
+    cdef Py_ssize_t nvalid = min(j.ob, j.og - b * j.ob)
+    cdef Py_ssize_t u, v0, r, o, k
+    cdef char* orow
+    for u in range(u_lo, u_hi):
+        v0 = 0
+        while v0 < j.Wu:
+            r = min(j.r, j.Wu - v0)
+            if real_t is float:
+                fc_nn_cl_f(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.ntaps, wb, sc)
+            else:
+                fc_nn_cl_d(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.ntaps, wb, sc)
+            # pixel-major block to the output's channel planes
+            for o in range(nvalid):
+                orow = (j.out + n * j.os0 + (g * j.og + b * j.ob + o) * j.os1 + u * j.os2
+                        + v0 * j.os3)
+                for k in range(r):
+                    (<real_t*>(orow + k * j.os3))[0] = sc[k * j.ob + o]
+            v0 += r
+
+
+cdef void _nn_lanes_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNLanes* j = <_NNLanes*>ctx
+    if j.kind == 0:
+        _nn_lanes_run(<float*>NULL, j, t, slot)
+    else:
+        _nn_lanes_run(<double*>NULL, j, t, slot)
+
+
+def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin,
+                  const Py_ssize_t[::1] toff, const real_t[::1] wpk, Py_ssize_t og,
+                  real_t[:, :, :, :] out, Py_ssize_t WB, Py_ssize_t r, Py_ssize_t rb,
+                  int nthreads):
+    """The sums of nn_conv (same arguments and bits), computed by blocks of
+    nn_geometry's ``lanes_block`` output channels x ``r`` pixels of a row (the last
+    of a row narrower; 1 <= r <= its widest). ``wpk`` is packed with ob = the block's
+    output channels. ``rb``: output rows per task."""
+    cdef Py_ssize_t N = out.shape[0], G
+    cdef Py_ssize_t Hu = out.shape[2], Wu = out.shape[3]
+    cdef int dbl = 0 if real_t is float else 1
+    cdef Py_ssize_t ob = fc_nn_cl_block(dbl)
+    if og <= 0 or N == 0 or Hu == 0 or Wu == 0:
+        return
+    if r < 1 or r > FC_NN_CLR or out.shape[1] % og:
+        raise ValueError("fastconv: bad nn_conv_lanes block")
+    G = out.shape[1] // og
+    cdef Py_ssize_t ntaps = toff.shape[0]
+    cdef Py_ssize_t nob = (og + ob - 1) // ob
+    if wpk.shape[0] < G * nob * cin * ntaps * ob:
+        raise ValueError("fastconv: nn_conv_lanes weights too small")
+    cdef Py_ssize_t t, tmax = 0
+    for t in range(ntaps):
+        tmax = max(tmax, toff[t])
+    if (N - 1) * np_ + (G * cin - 1) * cp + tmax + (Hu - 1) * WB + Wu > inp.shape[0] and cin > 0:
+        raise ValueError("fastconv: nn_conv_lanes input buffer too small")
+    rb = max(1, min(rb, Hu))
+    cdef Py_ssize_t nrg = (Hu + rb - 1) // rb
+    cdef Py_ssize_t ntasks = N * G * nob * nrg
+    cdef int nt = max(1, min(nthreads, <int>ntasks))
+    cdef Py_ssize_t sbytes = (ob * FC_NN_CLR * sizeof(real_t) + 63) // 64 * 64
+    cdef char* scratch = <char*>malloc(sbytes * nt + 64)
+    if scratch == NULL:
+        raise MemoryError("fastconv: could not allocate the block buffers")
+    cdef _NNLanes j
+    j.inp = <const char*>&inp[0]
+    j.w = <const char*>&wpk[0] if wpk.shape[0] > 0 else NULL
+    j.toff = &toff[0] if ntaps > 0 else NULL
+    j.out = <char*>&out[0, 0, 0, 0]
+    j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
+    j.np_, j.cp, j.cin, j.G, j.ntaps, j.og, j.nob, j.ob = np_, cp, cin, G, ntaps, og, nob, ob
+    j.WB, j.Hu, j.Wu, j.r, j.rb, j.nrg = WB, Hu, Wu, r, rb, nrg
+    j.os0, j.os1, j.os2, j.os3 = out.strides[0], out.strides[1], out.strides[2], out.strides[3]
+    j.scratch_bytes = sbytes
+    j.kind = 0 if real_t is float else 1
+    with nogil:
+        _parallel(ntasks, nt, _nn_lanes_task, &j)
     free(scratch)
 
 

@@ -6,7 +6,9 @@ pixel ``q = i * WB + j`` then reads input ``q + toff[t]`` at tap ``t`` in every
 channel, and the layer is a sum over (channel, tap) of shifted contiguous rows:
 
 - forward: blocks of output channels x strips of pixels in vector registers
-  (``nn_conv``);
+  (``nn_conv``), or, where the strips would compute many pixels that are not
+  outputs (small planes), blocks of output channels in the vector lanes x runs of
+  one output row's pixels (``nn_conv_lanes``): the same sums in the same order;
 - input gradient (and ``conv_transpose2d``): the same kernel over the output
   gradient with the flipped, channel-transposed weights, once per stride phase of
   the input (the taps that reach that phase);
@@ -40,15 +42,26 @@ _WINDOW_BYTES = 256 << 10
 _GW_OUT = 32
 _GW_TAPS = 144
 _GW_CHUNK_BYTES = 16 << 10
+# The channel-in-lanes kernel's cost per computed output relative to the strips'
+# (its transpose to the output's planes), fitted in _lanes_chosen's comparison.
+_LANES_COST = 1.0
 
 
 _route = Switch(("auto", "direct", "gemm"), "route")
+# The direct road's kernel: 'auto' picks per layer (_lanes_chosen)
+_kernel = Switch(("auto", "strips", "lanes"), "kernel")
 
 
 def route(name: str) -> ContextManager[None]:
     """Force the multi-channel road ('direct', 'gemm' or 'auto') inside a ``with``
     block (tests and benchmarks; process-wide, not thread-local)."""
     return _route.forced(name)
+
+
+def kernel(name: str) -> ContextManager[None]:
+    """Force the direct road's kernel ('strips', 'lanes' or 'auto') inside a
+    ``with`` block (tests and benchmarks; process-wide, not thread-local)."""
+    return _kernel.forced(name)
 
 
 def chosen(w_shape: tuple, geom: Geometry) -> bool:
@@ -168,6 +181,45 @@ def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo
     return max(1, min(fit, _cdiv(nstrips, want_groups)))
 
 
+def _lanes_chosen(og: int, out_hw: tuple[int, int], wb: int, strip: int, block: int) -> bool:
+    """Whether the channel-in-lanes kernel computes a layer (else the strips).
+
+    The strips compute every column of the pitch ``wb`` and whole strips to the
+    plane's end; the lanes compute only outputs, but in blocks of ``block`` output
+    channels. Each road's work is counted with its waste; the lanes' pixel-major
+    blocks also cost a transpose, charged as _LANES_COST."""
+    if _kernel.value != "auto":
+        return _kernel.value == "lanes"
+    ho, wo = out_hw
+    strips = _cdiv((ho - 1) * wb + wo, strip) * strip * _cdiv(og, 8) * 8
+    lanes = ho * wo * _cdiv(og, block) * block * _LANES_COST
+    return lanes < strips
+
+
+def _conv(mod, info: dict, buf: np.ndarray, np_: int, cp: int, toff: np.ndarray,
+          w: np.ndarray, out: np.ndarray, wb: int, halo_rows: int, nthreads: int) -> None:
+    """out[n, g*og + o] = sum over (c, t) of w[g, o, c, t] times the packed planes
+    of sample n, channel g*ci + c, shifted by toff[t] (``w`` (G, Og, Ci, T), any
+    strides; ``out`` any strides): nn_conv or nn_conv_lanes."""
+    g, og, cin, _ = w.shape
+    n, _, ho, wo = out.shape
+    block, widest = mod.nn_lanes_block(out.dtype == np.float64)
+    if _lanes_chosen(og, (ho, wo), wb, info["strip"][_ob(og)], block):
+        # a row in runs of nearly equal width, none wider than the kernel's widest
+        r = _cdiv(wo, _cdiv(wo, widest))
+        # a task's rows: its input rows in about _WINDOW_BYTES, ~4 tasks per thread
+        fit = max(1, _WINDOW_BYTES // max(1, cin * out.itemsize * wb) - halo_rows)
+        tasks = max(1, n * g * _cdiv(og, block))
+        rb = max(1, min(fit, _cdiv(ho, _cdiv(4 * nthreads, tasks))))
+        mod.nn_conv_lanes(buf, np_, cp, cin, toff, _pack_weights(w, block), og, out, wb, r,
+                          rb, nthreads)
+        return
+    ob = _ob(og)
+    sb = _strips_per_task(info, ob, cin, out.itemsize, wb, halo_rows, n * g,
+                          (ho - 1) * wb + wo, nthreads)
+    mod.nn_conv(buf, np_, cp, cin, toff, _pack_weights(w, ob), ob, og, out, wb, sb, nthreads)
+
+
 def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
             nthreads: int) -> np.ndarray:
     """y (N, O, Ho, Wo) of the C-contiguous ``x`` and ``w`` (same float dtype)."""
@@ -180,13 +232,9 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
     buf, cp = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
                     nthreads)
-    ob = _ob(og)
-    wpk = _pack_weights(w.reshape(g, og, cg, kh * kw), ob)
     y = np.empty((n, o) + tuple(out_hw), x.dtype)
-    ho, wo = out_hw
-    sb = _strips_per_task(info, ob, cg, x.itemsize, wb, (kh - 1) * geom.dilation[0] // geom.stride[0],
-                          n * g, (ho - 1) * wb + wo, nthreads)
-    mod.nn_conv(buf, c * cp, cp, cg, toff, wpk, ob, og, y, wb, sb, nthreads)
+    _conv(mod, info, buf, c * cp, cp, toff, w.reshape(g, og, cg, kh * kw), y, wb,
+          (kh - 1) * geom.dilation[0] // geom.stride[0], nthreads)
     return y
 
 
@@ -220,7 +268,6 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     if sw == 1:
         wb = _shared_pitch(wu, left, wo, wb)
     buf, cp = _pack(mod, info, go, (1, 1), hb, wb, (top, left), nthreads)
-    ob = _ob(cg)
     wflat = w.reshape(g, og, cg, kh * kw)
     gx = np.empty(in_shape, go.dtype)
     for ry in range(sh):
@@ -237,10 +284,8 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             # every tap in order (stride 1): no gather
             taps = wflat if idx == list(range(kh * kw)) else wflat[..., idx]
             # the channel-transposed weights: the gradient's channels are the inputs
-            wpk = _pack_weights(taps.transpose(0, 2, 1, 3), ob)
-            sb = _strips_per_task(info, ob, og, go.itemsize, wb, kh * dh // sh, n * g,
-                                  (view.shape[2] - 1) * wb + view.shape[3], nthreads)
-            mod.nn_conv(buf, o * cp, cp, og, toff, wpk, ob, cg, view, wb, sb, nthreads)
+            _conv(mod, info, buf, o * cp, cp, toff, taps.transpose(0, 2, 1, 3), view, wb,
+                  kh * dh // sh, nthreads)
     return gx
 
 

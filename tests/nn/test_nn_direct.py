@@ -112,6 +112,57 @@ def test_direct_results_independent_of_thread_count(case, dtype):
             np.testing.assert_array_equal(a, b)
 
 
+# The six layers of issue 22 shrunk (fewer samples, channels and pixels), and sizes
+# that leave narrow runs at a row's end (widths 15, 29) and partial blocks of
+# output channels (36, 33, 40): the channel-in-lanes kernel where the cost rule
+# would not always choose it.
+LANES_LAYERS = [
+    (2, 3, 23, 23, 40, (7, 7), (2, 2), (3, 3), (1, 1), 1),        # the stem
+    (1, 16, 15, 15, 36, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (1, 32, 14, 14, 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (1, 40, 7, 29, 33, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (2, 4, 16, 16, 32, (5, 5), (1, 1), (2, 2), (1, 1), 1),
+    (1, 8, 12, 12, 8, (3, 3), (1, 1), (1, 1), (1, 1), 8),         # depthwise
+    (1, 12, 11, 13, 34, (3, 5), (2, 1), (1, 2), (2, 1), 2),       # strided, dilated, grouped
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", LAYERS + LANES_LAYERS)
+def test_lanes_kernel_gives_the_strips_bits(case, dtype, isa):
+    """Both kernels sum each output over (channel, tap) in one order: the same bits,
+    forward and input gradient, and torch's values."""
+    x, w, kw = _data(case, dtype, seed=10)
+    got = {}
+    with _direct.route("direct"):
+        for name in ("strips", "lanes"):
+            with _direct.kernel(name):
+                y = nn.conv2d(x, w, **kw)
+                go = np.random.default_rng(11).standard_normal(y.shape).astype(dtype)
+                got[name] = (y, nn.conv2d_grad_input(x.shape, w, go, **kw))
+    for a, b in zip(got["strips"], got["lanes"]):
+        np.testing.assert_array_equal(a, b)
+    want = _want(x, w, go, kw)
+    for a, b in zip(got["lanes"], want):
+        _close(a, b, dtype)
+
+
+@pytest.mark.parametrize("case", LANES_LAYERS[1:5])
+def test_lanes_kernel_independent_of_thread_count(case):
+    x, w, kw = _data(case, np.float32, seed=12)
+    x = np.concatenate([x] * 3)
+    with _direct.route("direct"), _direct.kernel("lanes"):
+        y = nn.conv2d(x, w, **kw)
+        go = np.random.default_rng(13).standard_normal(y.shape).astype(np.float32)
+        results = []
+        for nt in (1, 2, 3, 7):
+            with threads(nt):
+                results.append((nn.conv2d(x, w, **kw), nn.conv2d_grad_input(x.shape, w, go, **kw)))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_direct_gradients_match_finite_differences():
     """Directional derivatives of L = <conv2d(x, w), go> in float64, torch aside."""
     x, w, kw = _data(LAYERS[1], np.float64, seed=6)
