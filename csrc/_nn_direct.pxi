@@ -32,6 +32,10 @@ cdef extern from "_nn_rows.h":
     void fc_nn_cl_d(int r, const double* inp, Py_ssize_t cp, Py_ssize_t cin,
                     const Py_ssize_t* toff, Py_ssize_t ntaps, const double* w,
                     double* out) noexcept nogil
+    void fc_nn_cl_put_f(const float* blk, int r, int nc, float* out, Py_ssize_t so,
+                        Py_ssize_t sp) noexcept nogil
+    void fc_nn_cl_put_d(const double* blk, int r, int nc, double* out, Py_ssize_t so,
+                        Py_ssize_t sp) noexcept nogil
     void fc_nn_fwd_f(int ob, Py_ssize_t nv, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
                      const Py_ssize_t* toff, Py_ssize_t ntaps, const float* w,
                      float* out, Py_ssize_t os) noexcept nogil
@@ -138,6 +142,65 @@ def nn_pack(const real_t[:, :, :, :] src, real_t[::1] dst, Py_ssize_t sn, Py_ssi
     j.kind = 0 if real_t is float else 1
     with nogil:
         _parallel(N * C, max(1, min(nthreads, <int>(N * C))), _nn_pack_task, &j)
+
+
+# ---- weights as the kernels read them: [g][o // ob][c][t][o % ob] -------------
+
+ctypedef struct _NNPackW:
+    const char* w
+    char* out
+    Py_ssize_t s0, s1, s2, s3, og, ci, nt, ob, nob
+    int kind
+
+
+cdef void _nn_packw_block(real_t* tag, _NNPackW* j, Py_ssize_t task) noexcept nogil:
+    cdef Py_ssize_t g = task // j.nob, b = task - (task // j.nob) * j.nob
+    cdef real_t* d = <real_t*>j.out + task * j.ci * j.nt * j.ob
+    cdef Py_ssize_t nvalid = min(j.ob, j.og - b * j.ob)
+    cdef const char* src = j.w + g * j.s0 + b * j.ob * j.s1
+    cdef Py_ssize_t s1 = j.s1, s2 = j.s2, s3 = j.s3, nt = j.nt, ob = j.ob
+    cdef Py_ssize_t c0, c1, c, t, o
+    cdef const char* so
+    # in chunks of 8 channels: a chunk's source rows and output lines stay in L1
+    # while its ob output channels are gathered
+    for c0 in range(0, j.ci, 8):
+        c1 = min(j.ci, c0 + 8)
+        for o in range(nvalid):
+            so = src + o * s1
+            for c in range(c0, c1):
+                for t in range(nt):
+                    d[(c * nt + t) * ob + o] = (<const real_t*>(so + c * s2 + t * s3))[0]
+        for c in range(c0, c1):
+            for t in range(nt):
+                for o in range(nvalid, ob):
+                    d[(c * nt + t) * ob + o] = 0
+
+
+cdef void _nn_packw_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNPackW* j = <_NNPackW*>ctx
+    if j.kind == 0:
+        _nn_packw_block(<float*>NULL, j, t)
+    else:
+        _nn_packw_block(<double*>NULL, j, t)
+
+
+def nn_pack_weights(const real_t[:, :, :, :] w, real_t[::1] out, int ob, int nthreads):
+    """out[((g*nob + o // ob)*Ci + c)*T + t)*ob + o % ob] = w[g, o, c, t] for
+    ``w`` (G, Og, Ci, T) with any strides, zero for o past Og (nob blocks of ob)."""
+    cdef Py_ssize_t G = w.shape[0], og = w.shape[1]
+    cdef Py_ssize_t nob = (og + ob - 1) // ob
+    if ob <= 0 or out.shape[0] < G * nob * w.shape[2] * w.shape[3] * ob:
+        raise ValueError("fastconv: nn_pack_weights buffer too small")
+    if G * nob * w.shape[2] * w.shape[3] == 0:
+        return
+    cdef _NNPackW j
+    j.w = <const char*>&w[0, 0, 0, 0]
+    j.out = <char*>&out[0]
+    j.s0, j.s1, j.s2, j.s3 = w.strides[0], w.strides[1], w.strides[2], w.strides[3]
+    j.og, j.ci, j.nt, j.ob, j.nob = og, w.shape[2], w.shape[3], ob, nob
+    j.kind = 0 if real_t is float else 1
+    with nogil:
+        _parallel(G * nob, max(1, min(nthreads, <int>(G * nob))), _nn_packw_task, &j)
 
 
 # ---- forward / input gradient: blocks of output channels x strips of pixels ---
@@ -287,7 +350,7 @@ cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexce
     cdef const real_t* wb = (<const real_t*>j.w + (g * j.nob + b) * j.cin * j.ntaps * j.ob)
     cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
     cdef Py_ssize_t nvalid = min(j.ob, j.og - b * j.ob)
-    cdef Py_ssize_t u, v0, r, o, k
+    cdef Py_ssize_t u, v0, r
     cdef char* orow
     for u in range(u_lo, u_hi):
         v0 = 0
@@ -297,12 +360,16 @@ cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexce
                 fc_nn_cl_f(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.ntaps, wb, sc)
             else:
                 fc_nn_cl_d(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.ntaps, wb, sc)
-            # pixel-major block to the output's channel planes
-            for o in range(nvalid):
-                orow = (j.out + n * j.os0 + (g * j.og + b * j.ob + o) * j.os1 + u * j.os2
-                        + v0 * j.os3)
-                for k in range(r):
-                    (<real_t*>(orow + k * j.os3))[0] = sc[k * j.ob + o]
+            # the pixel-major block to the output's channel planes
+            orow = j.out + n * j.os0 + (g * j.og + b * j.ob) * j.os1 + u * j.os2 + v0 * j.os3
+            if real_t is float:
+                fc_nn_cl_put_f(sc, <int>r, <int>nvalid, <float*>orow,
+                               j.os1 // <Py_ssize_t>sizeof(float),
+                               j.os3 // <Py_ssize_t>sizeof(float))
+            else:
+                fc_nn_cl_put_d(sc, <int>r, <int>nvalid, <double*>orow,
+                               j.os1 // <Py_ssize_t>sizeof(double),
+                               j.os3 // <Py_ssize_t>sizeof(double))
             v0 += r
 
 

@@ -42,9 +42,6 @@ _WINDOW_BYTES = 256 << 10
 _GW_OUT = 32
 _GW_TAPS = 144
 _GW_CHUNK_BYTES = 16 << 10
-# The channel-in-lanes kernel's cost per computed output relative to the strips'
-# (its transpose to the output's planes), fitted in _lanes_chosen's comparison.
-_LANES_COST = 1.0
 
 
 _route = Switch(("auto", "direct", "gemm"), "route")
@@ -157,18 +154,15 @@ def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
     return hb, wb, toff
 
 
-def _pack_weights(wg: np.ndarray, ob: int) -> np.ndarray:
-    """(G, Og, Ci, T) weights (any strides) as the kernel reads them:
-    [g][o // ob][c][t][o % ob], zero rows up to a whole block; one strided copy."""
+def _pack_weights(mod, wg: np.ndarray, ob: int, nthreads: int) -> np.ndarray:
+    """(G, Og, Ci, T) weights (any strides) as the kernels read them:
+    [g][o // ob][c][t][o % ob], zero rows up to a whole block: compiled and
+    threaded over the blocks (numpy's strided copy, on one thread, took 0.4-0.6 ms
+    of a 17 ms 256 x 14^2 -> 256 3x3 layer)."""
     g, og, ci, t = wg.shape
-    nob = _cdiv(og, ob)
-    full = og // ob
-    out = np.zeros((g, nob, ci, t, ob), wg.dtype)
-    if full:
-        out[:, :full] = wg[:, :full * ob].reshape(g, full, ob, ci, t).transpose(0, 1, 3, 4, 2)
-    if og > full * ob:
-        out[:, full, :, :, :og - full * ob] = wg[:, full * ob:].transpose(0, 2, 3, 1)
-    return out.ravel()
+    out = np.empty(g * _cdiv(og, ob) * ci * t * ob, wg.dtype)
+    mod.nn_pack_weights(wg, out, ob, nthreads)
+    return out
 
 
 def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo_rows: int,
@@ -181,18 +175,24 @@ def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo
     return max(1, min(fit, _cdiv(nstrips, want_groups)))
 
 
-def _lanes_chosen(og: int, out_hw: tuple[int, int], wb: int, strip: int, block: int) -> bool:
-    """Whether the channel-in-lanes kernel computes a layer (else the strips).
+def _lanes_chosen(og: int, out_hw: tuple[int, int], depth: int, wb: int, strip: int,
+                  ob: int, block: int, vl: int) -> bool:
+    """Whether the channel-in-lanes kernel computes a layer (else the strips), by
+    counting multiply-adds: ``depth`` (input channels x taps) for each computed
+    output.
 
     The strips compute every column of the pitch ``wb`` and whole strips to the
-    plane's end; the lanes compute only outputs, but in blocks of ``block`` output
-    channels. Each road's work is counted with its waste; the lanes' pixel-major
-    blocks also cost a transpose, charged as _LANES_COST."""
+    plane's end, for blocks of ``ob`` output channels; the lanes compute only the
+    outputs, for blocks of ``block`` output channels, and transpose each block to
+    the output's planes: about a cycle an output, charged as a vector's ``vl``
+    multiply-adds. Measured on one core (float32, AVX-512; strips / lanes GFLOP/s):
+    256 x 14^2 3x3 95 / 108, 16 x 14^2 3x3 80 / 89, 64 x 56^2 3x3 103 / 101,
+    16 x 64^2 5x5 103 / 101, 3 x 224^2 7x7 stride 2 89 / 86."""
     if _kernel.value != "auto":
         return _kernel.value == "lanes"
     ho, wo = out_hw
-    strips = _cdiv((ho - 1) * wb + wo, strip) * strip * _cdiv(og, 8) * 8
-    lanes = ho * wo * _cdiv(og, block) * block * _LANES_COST
+    strips = _cdiv((ho - 1) * wb + wo, strip) * strip * _cdiv(og, ob) * ob * depth
+    lanes = ho * wo * _cdiv(og, block) * block * (depth + vl)
     return lanes < strips
 
 
@@ -204,20 +204,22 @@ def _conv(mod, info: dict, buf: np.ndarray, np_: int, cp: int, toff: np.ndarray,
     g, og, cin, _ = w.shape
     n, _, ho, wo = out.shape
     block, widest = mod.nn_lanes_block(out.dtype == np.float64)
-    if _lanes_chosen(og, (ho, wo), wb, info["strip"][_ob(og)], block):
+    ob = _ob(og)
+    if _lanes_chosen(og, (ho, wo), cin * len(toff), wb, info["strip"][ob], ob, block,
+                     info["lanes"]):
         # a row in runs of nearly equal width, none wider than the kernel's widest
         r = _cdiv(wo, _cdiv(wo, widest))
         # a task's rows: its input rows in about _WINDOW_BYTES, ~4 tasks per thread
         fit = max(1, _WINDOW_BYTES // max(1, cin * out.itemsize * wb) - halo_rows)
         tasks = max(1, n * g * _cdiv(og, block))
         rb = max(1, min(fit, _cdiv(ho, _cdiv(4 * nthreads, tasks))))
-        mod.nn_conv_lanes(buf, np_, cp, cin, toff, _pack_weights(w, block), og, out, wb, r,
-                          rb, nthreads)
+        mod.nn_conv_lanes(buf, np_, cp, cin, toff, _pack_weights(mod, w, block, nthreads), og,
+                          out, wb, r, rb, nthreads)
         return
-    ob = _ob(og)
     sb = _strips_per_task(info, ob, cin, out.itemsize, wb, halo_rows, n * g,
                           (ho - 1) * wb + wo, nthreads)
-    mod.nn_conv(buf, np_, cp, cin, toff, _pack_weights(w, ob), ob, og, out, wb, sb, nthreads)
+    mod.nn_conv(buf, np_, cp, cin, toff, _pack_weights(mod, w, ob, nthreads), ob, og, out, wb,
+                sb, nthreads)
 
 
 def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],

@@ -163,6 +163,23 @@ def test_lanes_kernel_independent_of_thread_count(case):
             np.testing.assert_array_equal(a, b)
 
 
+def test_kernel_choice_by_counted_work():
+    """The lanes where the strips' dropped columns and plane ends cost more than the
+    lanes' transpose (small planes, many channels); the strips on the stem's large
+    plane and where a block of the lanes' output channels would be mostly empty."""
+    strip, block, vl = 48, 32, 16
+    assert _direct._lanes_chosen(256, (14, 14), 256 * 9, 15, strip, 8, block, vl)
+    assert not _direct._lanes_chosen(64, (112, 112), 3 * 49, 115, strip, 8, block, vl)
+    assert not _direct._lanes_chosen(3, (14, 14), 64 * 9, 15, strip, 4, block, vl)
+    with _direct.kernel("lanes"):
+        assert _direct._lanes_chosen(3, (14, 14), 64 * 9, 15, strip, 4, block, vl)
+    with _direct.kernel("strips"):
+        assert not _direct._lanes_chosen(256, (14, 14), 256 * 9, 15, strip, 8, block, vl)
+    with pytest.raises(ValueError):
+        with _direct.kernel("im2col"):
+            pass
+
+
 def test_direct_gradients_match_finite_differences():
     """Directional derivatives of L = <conv2d(x, w), go> in float64, torch aside."""
     x, w, kw = _data(LAYERS[1], np.float64, seed=6)
