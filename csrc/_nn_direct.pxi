@@ -225,22 +225,35 @@ cdef void _nn_conv_run(real_t* tag, _NNConv* j, Py_ssize_t t, int slot) noexcept
     cdef const real_t* inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
     cdef const real_t* wg = <const real_t*>j.w + g * j.nob * j.cin * j.ntaps * j.ob
     cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
-    cdef Py_ssize_t b, s, q0, o, u, u0, u1, v, v0, v1, nvalid, nv
+    cdef Py_ssize_t b, s, q0, o, u, u0, u1, v, v0, v1, nvalid, nv, dos
     cdef char* orow
+    cdef real_t* dst
     for b in range(j.nob):
         nvalid = min(j.ob, j.og - b * j.ob)
         for s in range(s_lo, s_hi):
             q0 = s * j.strip
             # vectors this strip needs: all but at the plane's end
             nv = (min(j.strip, j.Q - q0) + j.vl - 1) // j.vl
+            # a strip of one row's outputs, for a whole block: straight into the
+            # output's rows (no copy; 55% of the 7x7 s2 stem's strips)
+            u0 = q0 // j.WB
+            v0 = q0 - u0 * j.WB
+            if j.os3 == sizeof(real_t) and v0 + j.strip <= j.Wu and nvalid == j.ob:
+                dst = <real_t*>(j.out + n * j.os0 + (g * j.og + b * j.ob) * j.os1
+                                + u0 * j.os2) + v0
+                dos = j.os1 // <Py_ssize_t>sizeof(real_t)
+            else:
+                dst = sc
+                dos = j.strip
             if real_t is float:
                 fc_nn_fwd_f(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
-                            wg + b * j.cin * j.ntaps * j.ob, sc, j.strip)
+                            wg + b * j.cin * j.ntaps * j.ob, dst, dos)
             else:
                 fc_nn_fwd_d(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
-                            wg + b * j.cin * j.ntaps * j.ob, sc, j.strip)
+                            wg + b * j.cin * j.ntaps * j.ob, dst, dos)
+            if dst != sc:
+                continue
             # the strip's pixels that are outputs: rows u, columns v < Wu
-            u0 = q0 // j.WB
             u1 = min(j.Hu, (q0 + j.strip + j.WB - 1) // j.WB)
             for o in range(nvalid):
                 for u in range(u0, u1):
