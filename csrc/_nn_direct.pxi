@@ -27,11 +27,11 @@ cdef extern from "_nn_rows.h":
     Py_ssize_t fc_nn_vl(int dbl) noexcept nogil
     Py_ssize_t fc_nn_cl_block(int dbl) noexcept nogil
     void fc_nn_cl_f(int r, const float* inp, Py_ssize_t cp, Py_ssize_t cin,
-                    const Py_ssize_t* toff, Py_ssize_t ntaps, const float* w,
-                    float* out) noexcept nogil
+                    const Py_ssize_t* toff, Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t ntaps,
+                    const float* w, float* out) noexcept nogil
     void fc_nn_cl_d(int r, const double* inp, Py_ssize_t cp, Py_ssize_t cin,
-                    const Py_ssize_t* toff, Py_ssize_t ntaps, const double* w,
-                    double* out) noexcept nogil
+                    const Py_ssize_t* toff, Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t ntaps,
+                    const double* w, double* out) noexcept nogil
     void fc_nn_cl_put_f(const float* blk, int r, int nc, float* out, Py_ssize_t so,
                         Py_ssize_t sp) noexcept nogil
     void fc_nn_cl_put_d(const double* blk, int r, int nc, double* out, Py_ssize_t so,
@@ -343,6 +343,7 @@ ctypedef struct _NNLanes:
     const char* inp
     const char* w
     const Py_ssize_t* toff
+    const Py_ssize_t* trows
     char* out
     char* scratch
     Py_ssize_t np_, cp, cin, G, ntaps, og, nob, ob, WB, Hu, Wu, r, rb, nrg
@@ -360,7 +361,7 @@ cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexce
     cdef Py_ssize_t b = rest // j.nrg
     cdef Py_ssize_t u_lo = (rest - b * j.nrg) * j.rb, u_hi = min(j.Hu, u_lo + j.rb)
     cdef const real_t* inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
-    cdef const real_t* wb = (<const real_t*>j.w + (g * j.nob + b) * j.cin * j.ntaps * j.ob)
+    cdef const real_t* wblk = <const real_t*>j.w + (g * j.nob + b) * j.cin * j.ntaps * j.ob
     cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
     cdef Py_ssize_t nvalid = min(j.ob, j.og - b * j.ob)
     cdef Py_ssize_t u, v0, r
@@ -370,9 +371,11 @@ cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexce
         while v0 < j.Wu:
             r = min(j.r, j.Wu - v0)
             if real_t is float:
-                fc_nn_cl_f(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.ntaps, wb, sc)
+                fc_nn_cl_f(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.trows[2 * u],
+                           j.trows[2 * u + 1], j.ntaps, wblk, sc)
             else:
-                fc_nn_cl_d(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.ntaps, wb, sc)
+                fc_nn_cl_d(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.trows[2 * u],
+                           j.trows[2 * u + 1], j.ntaps, wblk, sc)
             # the pixel-major block to the output's channel planes
             orow = j.out + n * j.os0 + (g * j.og + b * j.ob) * j.os1 + u * j.os2 + v0 * j.os3
             if real_t is float:
@@ -395,13 +398,14 @@ cdef void _nn_lanes_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
 
 
 def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin,
-                  const Py_ssize_t[::1] toff, const real_t[::1] wpk, Py_ssize_t og,
-                  real_t[:, :, :, :] out, Py_ssize_t WB, Py_ssize_t r, Py_ssize_t rb,
-                  int nthreads):
-    """The sums of nn_conv (same arguments and bits), computed by blocks of
-    nn_geometry's ``lanes_block`` output channels x ``r`` pixels of a row (the last
-    of a row narrower; 1 <= r <= its widest). ``wpk`` is packed with ob = the block's
-    output channels. ``rb``: output rows per task."""
+                  const Py_ssize_t[::1] toff, const Py_ssize_t[:, ::1] trows,
+                  const real_t[::1] wpk, Py_ssize_t og, real_t[:, :, :, :] out,
+                  Py_ssize_t WB, Py_ssize_t r, Py_ssize_t rb, int nthreads):
+    """The sums of nn_conv (same arguments), computed by blocks of nn_lanes_block's
+    output channels x ``r`` pixels of a row (the last of a row narrower; 1 <= r <=
+    its widest), output row u over the taps [trows[u, 0], trows[u, 1]) only (the
+    others read padding: the same bits for finite weights). ``wpk`` is packed with
+    ob = the block's output channels. ``rb``: output rows per task."""
     cdef Py_ssize_t N = out.shape[0], G
     cdef Py_ssize_t Hu = out.shape[2], Wu = out.shape[3]
     cdef int dbl = 0 if real_t is float else 1
@@ -420,6 +424,11 @@ def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize
         tmax = max(tmax, toff[t])
     if (N - 1) * np_ + (G * cin - 1) * cp + tmax + (Hu - 1) * WB + Wu > inp.shape[0] and cin > 0:
         raise ValueError("fastconv: nn_conv_lanes input buffer too small")
+    if trows.shape[0] != Hu or trows.shape[1] != 2:
+        raise ValueError("fastconv: nn_conv_lanes needs a tap range per output row")
+    for t in range(Hu):
+        if not 0 <= trows[t, 0] <= trows[t, 1] <= ntaps:
+            raise ValueError("fastconv: bad nn_conv_lanes tap range")
     rb = max(1, min(rb, Hu))
     cdef Py_ssize_t nrg = (Hu + rb - 1) // rb
     cdef Py_ssize_t ntasks = N * G * nob * nrg
@@ -432,6 +441,7 @@ def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize
     j.inp = <const char*>&inp[0]
     j.w = <const char*>&wpk[0] if wpk.shape[0] > 0 else NULL
     j.toff = &toff[0] if ntaps > 0 else NULL
+    j.trows = &trows[0, 0]
     j.out = <char*>&out[0, 0, 0, 0]
     j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
     j.np_, j.cp, j.cin, j.G, j.ntaps, j.og, j.nob, j.ob = np_, cp, cin, G, ntaps, og, nob, ob

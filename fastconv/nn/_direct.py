@@ -196,11 +196,25 @@ def _lanes_chosen(og: int, out_hw: tuple[int, int], depth: int, wb: int, strip: 
     return lanes < strips
 
 
+def _row_taps(n_rows: int, step: int, offs: list[int], limit: int, per_row: int
+              ) -> np.ndarray:
+    """(n_rows, 2): for output row u, the taps [lo, hi) whose input row
+    u * step + offs[a] (kernel row a; per_row taps each, rows in order, offs
+    monotonic) lies in [0, limit): the others read padding only."""
+    rows = np.arange(n_rows)[:, None] * step + np.asarray(offs, np.intp)[None, :]
+    ok = (rows >= 0) & (rows < limit)
+    lo = np.where(ok.any(axis=1), ok.argmax(axis=1), 0)
+    return np.ascontiguousarray(np.stack([lo, lo + ok.sum(axis=1)], axis=1) * per_row,
+                                dtype=np.intp)
+
+
 def _conv(mod, info: dict, buf: np.ndarray, np_: int, cp: int, toff: np.ndarray,
-          w: np.ndarray, out: np.ndarray, wb: int, halo_rows: int, nthreads: int) -> None:
+          w: np.ndarray, out: np.ndarray, wb: int, halo_rows: int, row_taps: np.ndarray,
+          nthreads: int) -> None:
     """out[n, g*og + o] = sum over (c, t) of w[g, o, c, t] times the packed planes
     of sample n, channel g*ci + c, shifted by toff[t] (``w`` (G, Og, Ci, T), any
-    strides; ``out`` any strides): nn_conv or nn_conv_lanes."""
+    strides; ``out`` any strides): nn_conv or nn_conv_lanes (which skips the taps
+    outside ``row_taps``, see _row_taps)."""
     g, og, cin, _ = w.shape
     n, _, ho, wo = out.shape
     block, widest = mod.nn_lanes_block(out.dtype == np.float64)
@@ -213,8 +227,8 @@ def _conv(mod, info: dict, buf: np.ndarray, np_: int, cp: int, toff: np.ndarray,
         fit = max(1, _WINDOW_BYTES // max(1, cin * out.itemsize * wb) - halo_rows)
         tasks = max(1, n * g * _cdiv(og, block))
         rb = max(1, min(fit, _cdiv(ho, _cdiv(4 * nthreads, tasks))))
-        mod.nn_conv_lanes(buf, np_, cp, cin, toff, _pack_weights(mod, w, block, nthreads), og,
-                          out, wb, r, rb, nthreads)
+        mod.nn_conv_lanes(buf, np_, cp, cin, toff, row_taps,
+                          _pack_weights(mod, w, block, nthreads), og, out, wb, r, rb, nthreads)
         return
     sb = _strips_per_task(info, ob, cin, out.itemsize, wb, halo_rows, n * g,
                           (ho - 1) * wb + wo, nthreads)
@@ -235,8 +249,11 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     buf, cp = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
                     nthreads)
     y = np.empty((n, o) + tuple(out_hw), x.dtype)
+    (sh, _), (dh, _) = geom.stride, geom.dilation
+    row_taps = _row_taps(out_hw[0], sh, [a * dh - geom.pad[0][0] for a in range(kh)],
+                         x.shape[2], kw)
     _conv(mod, info, buf, c * cp, cp, toff, w.reshape(g, og, cg, kh * kw), y, wb,
-          (kh - 1) * geom.dilation[0] // geom.stride[0], nthreads)
+          (kh - 1) * dh // sh, row_taps, nthreads)
     return y
 
 
@@ -286,8 +303,10 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             # every tap in order (stride 1): no gather
             taps = wflat if idx == list(range(kh * kw)) else wflat[..., idx]
             # the channel-transposed weights: the gradient's channels are the inputs
+            row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry]], ho,
+                                 len(cols[rx]))
             _conv(mod, info, buf, o * cp, cp, toff, taps.transpose(0, 2, 1, 3), view, wb,
-                  kh * dh // sh, nthreads)
+                  kh * dh // sh, row_taps, nthreads)
     return gx
 
 
