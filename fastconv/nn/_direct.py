@@ -277,8 +277,11 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     h, wd = in_shape[2:]
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     (pt, _), (pl, _) = geom.pad
-    rows = [_phase_taps(r, sh, pt, dh, kh) for r in range(sh)]
-    cols = [_phase_taps(r, sw, pl, dw, kw) for r in range(sw)]
+    # the taps by ascending offset (descending kernel index): the kernels' reads then
+    # ascend through the gradient's planes, as the forward's do; descending, the
+    # loops ran 10-12% slower (56^2 x 64 3x3, 64^2 x 32 5x5, one core)
+    rows = [_phase_taps(r, sh, pt, dh, kh)[::-1] for r in range(sh)]
+    cols = [_phase_taps(r, sw, pl, dw, kw)[::-1] for r in range(sw)]
     top = max([0] + [-e for taps in rows for _, e in taps])
     left = max([0] + [-e for taps in cols for _, e in taps])
     hu, wu = _cdiv(h, sh), _cdiv(wd, sw)
@@ -300,8 +303,7 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             toff = np.array([(ea + top) * wb + eb + left
                              for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
             idx = [a * kw + b for a, _ in rows[ry] for b, _ in cols[rx]]
-            # every tap in order (stride 1): no gather
-            taps = wflat if idx == list(range(kh * kw)) else wflat[..., idx]
+            taps = wflat[..., idx]
             # the channel-transposed weights: the gradient's channels are the inputs
             row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry]], ho,
                                  len(cols[rx]))
