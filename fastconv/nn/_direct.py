@@ -196,16 +196,16 @@ def _lanes_chosen(og: int, out_hw: tuple[int, int], depth: int, wb: int, strip: 
     return lanes < strips
 
 
-def _row_taps(n_rows: int, step: int, offs: list[int], limit: int, per_row: int
-              ) -> np.ndarray:
-    """(n_rows, 2): for output row u, the taps [lo, hi) whose input row
-    u * step + offs[a] (kernel row a; per_row taps each, rows in order, offs
-    monotonic) lies in [0, limit): the others read padding only."""
+def _row_taps(n_rows: int, step: int, offs: list[int], limit: int) -> np.ndarray:
+    """(n_rows, 2): for output row u, the taps [lo, hi) from the first to the last
+    whose input row u * step + offs[t] lies in [0, limit); the taps outside read
+    padding only (any taps between that do are exact zeros, and computed)."""
     rows = np.arange(n_rows)[:, None] * step + np.asarray(offs, np.intp)[None, :]
     ok = (rows >= 0) & (rows < limit)
-    lo = np.where(ok.any(axis=1), ok.argmax(axis=1), 0)
-    return np.ascontiguousarray(np.stack([lo, lo + ok.sum(axis=1)], axis=1) * per_row,
-                                dtype=np.intp)
+    some = ok.any(axis=1)
+    lo = np.where(some, ok.argmax(axis=1), 0)
+    hi = np.where(some, ok.shape[1] - ok[:, ::-1].argmax(axis=1), 0)
+    return np.ascontiguousarray(np.stack([lo, hi], axis=1), dtype=np.intp)
 
 
 def _conv(mod, info: dict, buf: np.ndarray, np_: int, cp: int, toff: np.ndarray,
@@ -250,10 +250,14 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
                     nthreads)
     y = np.empty((n, o) + tuple(out_hw), x.dtype)
     (sh, _), (dh, _) = geom.stride, geom.dilation
-    row_taps = _row_taps(out_hw[0], sh, [a * dh - geom.pad[0][0] for a in range(kh)],
-                         x.shape[2], kw)
-    _conv(mod, info, buf, c * cp, cp, toff, w.reshape(g, og, cg, kh * kw), y, wb,
-          (kh - 1) * dh // sh, row_taps, nthreads)
+    # the taps by ascending offset (with a stride they alternate between the phases'
+    # planes): the kernels' reads ascend, 6-8% faster on stride-2 layers
+    order = np.argsort(toff, kind="stable")
+    row_taps = _row_taps(out_hw[0], sh, [(t // kw) * dh - geom.pad[0][0] for t in order],
+                         x.shape[2])
+    _conv(mod, info, buf, c * cp, cp, np.ascontiguousarray(toff[order]),
+          w.reshape(g, og, cg, kh * kw)[..., order], y, wb, (kh - 1) * dh // sh, row_taps,
+          nthreads)
     return y
 
 
@@ -305,8 +309,8 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             idx = [a * kw + b for a, _ in rows[ry] for b, _ in cols[rx]]
             taps = wflat[..., idx]
             # the channel-transposed weights: the gradient's channels are the inputs
-            row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry]], ho,
-                                 len(cols[rx]))
+            row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry] for _ in cols[rx]],
+                                 ho)
             _conv(mod, info, buf, o * cp, cp, toff, taps.transpose(0, 2, 1, 3), view, wb,
                   kh * dh // sh, row_taps, nthreads)
     return gx
