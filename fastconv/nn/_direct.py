@@ -222,7 +222,7 @@ def _conv(mod, info: dict, buf: np.ndarray, np_: int, cp: int, toff: np.ndarray,
     if _lanes_chosen(og, (ho, wo), cin * len(toff), wb, info["strip"][ob], ob, block,
                      info["lanes"]):
         # a row in runs of nearly equal width, none wider than the kernel's widest
-        r = _cdiv(wo, _cdiv(wo, widest))
+        r = _cdiv(wo, max(1, _cdiv(wo, widest)))
         # a task's rows: its input rows in about _WINDOW_BYTES, ~4 tasks per thread
         fit = max(1, _WINDOW_BYTES // max(1, cin * out.itemsize * wb) - halo_rows)
         tasks = max(1, n * g * _cdiv(og, block))
