@@ -82,6 +82,7 @@ cdef void _nn_pack_plane(real_t* tag, _NNPack* j, Py_ssize_t t) noexcept nogil:
     cdef real_t* d
     cdef const char* srow
     cdef Py_ssize_t ph, pw, i, jj, si, sj, j0, j1, used
+    cdef const real_t* sp
     used = j.sh * j.sw * j.HB * j.WB
     for ph in range(j.sh):
         for pw in range(j.sw):
@@ -102,6 +103,12 @@ cdef void _nn_pack_plane(real_t* tag, _NNPack* j, Py_ssize_t t) noexcept nogil:
                 sj = j0 * j.sw + pw - j.ow
                 if j.sw == 1 and j.s3 == sizeof(real_t):
                     memcpy(d + j0, srow + sj * j.s3, (j1 - j0) * sizeof(real_t))
+                elif j.sw == 2 and j.s3 == sizeof(real_t):
+                    # every other value, a constant stride the compiler vectorises (the
+                    # general loop below took 6% of the 7x7 s2 stem's forward)
+                    sp = <const real_t*>srow + sj
+                    for jj in range(j1 - j0):
+                        d[j0 + jj] = sp[2 * jj]
                 else:
                     for jj in range(j0, j1):
                         d[jj] = (<const real_t*>(srow + (sj + (jj - j0) * j.sw) * j.s3))[0]
