@@ -253,11 +253,13 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     # the taps by ascending offset (with a stride they alternate between the phases'
     # planes): the kernels' reads ascend, 6-8% faster on stride-2 layers
     order = np.argsort(toff, kind="stable")
+    wt = w.reshape(g, og, cg, kh * kw)
+    if (order != np.arange(order.size)).any():
+        # a gathered copy (0.5 ms for 256 x 256 x 3 x 3): only where the order changes
+        toff, wt = np.ascontiguousarray(toff[order]), wt[..., order]
     row_taps = _row_taps(out_hw[0], sh, [(t // kw) * dh - geom.pad[0][0] for t in order],
                          x.shape[2])
-    _conv(mod, info, buf, c * cp, cp, np.ascontiguousarray(toff[order]),
-          w.reshape(g, og, cg, kh * kw)[..., order], y, wb, (kh - 1) * dh // sh, row_taps,
-          nthreads)
+    _conv(mod, info, buf, c * cp, cp, toff, wt, y, wb, (kh - 1) * dh // sh, row_taps, nthreads)
     return y
 
 
@@ -307,7 +309,8 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             toff = np.array([(ea + top) * wb + eb + left
                              for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
             idx = [a * kw + b for a, _ in rows[ry] for b, _ in cols[rx]]
-            taps = wflat[..., idx]
+            # every tap, reversed (stride 1): a view, not a gathered copy
+            taps = wflat[..., ::-1] if idx == list(range(kh * kw))[::-1] else wflat[..., idx]
             # the channel-transposed weights: the gradient's channels are the inputs
             row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry] for _ in cols[rx]],
                                  ho)
