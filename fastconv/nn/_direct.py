@@ -255,7 +255,7 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     order = np.argsort(toff, kind="stable")
     wt = w.reshape(g, og, cg, kh * kw)
     if (order != np.arange(order.size)).any():
-        # a gathered copy (0.5 ms for 256 x 256 x 3 x 3): only where the order changes
+        # a gathered copy (~0.3 ms for 256 x 256 x 3 x 3): only where the order changes
         toff, wt = np.ascontiguousarray(toff[order]), wt[..., order]
     row_taps = _row_taps(out_hw[0], sh, [(t // kw) * dh - geom.pad[0][0] for t in order],
                          x.shape[2])
