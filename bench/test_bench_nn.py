@@ -106,9 +106,10 @@ DIRECT_LAYERS = [
     (8, 64, 56, 64, 3, 1, 1, 64),          # depthwise
     (8, 256, 14, 256, 1, 1, 0, 1),         # 1x1: stays on BLAS when it wins
 ]
-# The development machine's float32 FMA peak on its 2 cores (an AVX-512 FMA loop);
-# float64 has half the lanes.
-FMA_PEAK_GFLOPS = 490.0
+# The development machine's float32 FMA peak on its 2 cores: Zen 4 issues one
+# 512-bit FMA a cycle (two 256-bit halves), 118 GFLOP/s a core measured by an FMA
+# loop (docs/performance.md); float64 has half the lanes.
+FMA_PEAK_GFLOPS = 236.0
 # A pause before each timed call: the previous contender's threads (OpenMP's,
 # OpenBLAS's) spin for a while after their call and would otherwise steal the
 # cores from whichever runs next.
@@ -137,6 +138,7 @@ def test_conv2d_direct_vs_torch(benchmark, layer, dtype):
     y = nn.conv2d(x, w, **kw)
     go = rng.standard_normal(y.shape).astype(dtype)
     fns = {"fwd": lambda: nn.conv2d(x, w, **kw),
+           "gi": lambda: nn.conv2d_grad_input(x.shape, w, go, **kw),
            "bwd": lambda: nn.conv2d_backward(x, w, go, **kw)}
     torch = _torch()
     if torch is not None:
@@ -145,6 +147,7 @@ def test_conv2d_direct_vs_torch(benchmark, layer, dtype):
         txr, twr = tx.clone().requires_grad_(), tw.clone().requires_grad_()
         tgo = torch.from_numpy(go)
         fns["torch fwd"] = lambda: F.conv2d(tx, tw, **kw)
+        fns["torch gi"] = lambda: torch.nn.grad.conv2d_input(x.shape, tw, tgo, **kw)
         fns["torch train"] = lambda: torch.autograd.grad(F.conv2d(txr, twr, **kw),
                                                          (txr, twr), tgo)
     for fn in fns.values():
@@ -157,10 +160,13 @@ def test_conv2d_direct_vs_torch(benchmark, layer, dtype):
            "fastconv fwd ms": f"{t['fwd'] * 1e3:.2f}",
            "fwd GFLOP/s (% peak)": f"{gflop / t['fwd']:.0f} ({100 * gflop / t['fwd'] / peak:.0f}%)",
            "fwd+bwd GFLOP/s (% peak)": "{:.0f} ({:.0f}%)".format(
-               3 * gflop / (t["fwd"] + t["bwd"]), 100 * 3 * gflop / (t["fwd"] + t["bwd"]) / peak)}
+               3 * gflop / (t["fwd"] + t["bwd"]), 100 * 3 * gflop / (t["fwd"] + t["bwd"]) / peak),
+           "grad_input GFLOP/s (% peak)": "{:.0f} ({:.0f}%)".format(
+               gflop / t["gi"], 100 * gflop / t["gi"] / peak)}
     target = "2x" if dtype == np.float64 else "1x"
     if torch is not None:
         row["vs torch fwd"] = f"{t['torch fwd'] / t['fwd']:.2f}x (target {target})"
+        row["vs torch grad_input"] = f"{t['torch gi'] / t['gi']:.2f}x (target {target})"
         row["vs torch fwd+bwd"] = f"{t['torch train'] / (t['fwd'] + t['bwd']):.2f}x"
     else:
         row["vs torch fwd"] = "torch not installed"

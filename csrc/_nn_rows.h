@@ -10,6 +10,15 @@
  * The sum over (input channel, tap) runs in one fixed order, whatever the thread
  * count or the strip.
  *
+ * For small planes the strips' dropped columns and plane ends cost more than
+ * they save: fc_nn_cl*_* keeps output channels in the lanes instead (as oneDNN's
+ * direct convolution does), FC_NN_CLV vectors of them x R consecutive pixels of
+ * one output row, each input value broadcast to FC_NN_CLV multiply-adds. It
+ * computes no pixel that is not an output and skips the taps whose input rows are
+ * all padding (at 14^2 and 3x3, 1 of 21); each output's sum runs over (input
+ * channel, tap) in the same order as fc_nn_fwd_*'s: the same bits (a skipped
+ * product is an exact zero), unless a weight is Inf or NaN.
+ *
  * Weight gradient: gw[o][c, t] = sum_q go[o][q] * x[c][q + toff[t]], a dot product
  * of two contiguous rows (go flattened with the same pitch, zero in its unused
  * columns). fc_nn_dot_* adds a chunk of a WO x WC block of these dot products to
@@ -55,6 +64,16 @@
 #define FC_NN_WO 3
 #define FC_NN_WC 3
 #define FC_NN_WC1 6
+#endif
+
+/* Channel-in-lanes blocks: FC_NN_CLV vectors of output channels x up to
+ * FC_NN_CLR pixels of a row, FC_NN_CLV * FC_NN_CLR accumulators + FC_NN_CLV weight
+ * vectors in the register file (the input values are broadcast from memory). */
+#define FC_NN_CLV 2
+#if FC_NN_WIDE
+#define FC_NN_CLR 14
+#else
+#define FC_NN_CLR 6
 #endif
 
 #define FC_NN_H(n) (((n) + 1) / 2)
@@ -165,6 +184,39 @@ static void fc_nn_fwd##OB##TAG##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,
             memcpy(out + o * os + j * FC_NN_VL_##SUF, &acc[o][j], sizeof acc[o][j]);   \
 }
 
+/* FC_NN_CLV vectors of output channels (lanes) x R pixels, as pixel-major rows:
+ * out[k * CLV * VL + o] = sum_{c < cin, t0 <= t < t1}
+ *                         w[(c * ntaps + t) * CLV * VL + o] * in[c * cp + toff[t] + k]
+ * (the taps [t0, t1) of ntaps: those whose input rows are not all padding)         */
+#define FC_NN_CL(SUF, T, R)                                                            \
+static void fc_nn_cl##R##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,             \
+                                const ptrdiff_t* toff, ptrdiff_t t0, ptrdiff_t t1,     \
+                                ptrdiff_t ntaps, const T* w, T* out) {                 \
+    fc_nnv_##SUF acc[R][FC_NN_CLV], wv[FC_NN_CLV];                                     \
+    const T* s;                                                                        \
+    const T* wc;                                                                       \
+    ptrdiff_t c, t;                                                                    \
+    int k, v;                                                                          \
+    for (k = 0; k < R; k++)                                                            \
+        for (v = 0; v < FC_NN_CLV; v++) acc[k][v] = (fc_nnv_##SUF){0};                 \
+    for (c = 0; c < cin; c++) {                                                        \
+        wc = w + (c * ntaps + t0) * FC_NN_CLV * FC_NN_VL_##SUF;                        \
+        for (t = t0; t < t1; t++, wc += FC_NN_CLV * FC_NN_VL_##SUF) {                  \
+            s = in + c * cp + toff[t];                                                 \
+            for (v = 0; v < FC_NN_CLV; v++)                                            \
+                wv[v] = fc_nn_load_##SUF(wc + v * FC_NN_VL_##SUF);                     \
+            for (k = 0; k < R; k++) {                                                  \
+                const T x = s[k];                                                      \
+                for (v = 0; v < FC_NN_CLV; v++) acc[k][v] += x * wv[v];                \
+            }                                                                          \
+        }                                                                              \
+    }                                                                                  \
+    for (k = 0; k < R; k++)                                                            \
+        for (v = 0; v < FC_NN_CLV; v++)                                                \
+            memcpy(out + (k * FC_NN_CLV + v) * FC_NN_VL_##SUF, &acc[k][v],             \
+                   sizeof acc[k][v]);                                                  \
+}
+
 #else  /* plain C: the same sums, lane by lane (MSVC) */
 
 #define FC_NN_VL_f (FC_VEC_BYTES / 4)
@@ -221,6 +273,23 @@ static void fc_nn_fwd##OB##TAG##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,
         }                                                                              \
 }
 
+#define FC_NN_CL(SUF, T, R)                                                            \
+static void fc_nn_cl##R##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,             \
+                                const ptrdiff_t* toff, ptrdiff_t t0, ptrdiff_t t1,     \
+                                ptrdiff_t ntaps, const T* w, T* out) {                 \
+    const int nb = FC_NN_CLV * FC_NN_VL_##SUF;                                         \
+    ptrdiff_t c, t;                                                                    \
+    int k, o;                                                                          \
+    for (k = 0; k < R * nb; k++) out[k] = 0;                                           \
+    for (c = 0; c < cin; c++)                                                          \
+        for (t = t0; t < t1; t++) {                                                    \
+            const T* s = in + c * cp + toff[t];                                        \
+            const T* wt = w + (c * ntaps + t) * nb;                                    \
+            for (k = 0; k < R; k++)                                                    \
+                for (o = 0; o < nb; o++) out[k * nb + o] += wt[o] * s[k];              \
+        }                                                                              \
+}
+
 #endif
 
 /* both roads' instances: per type, block of output channels and strip width */
@@ -252,6 +321,69 @@ FC_NN_FWD(d, double, 4, 1, o)
 FC_NN_FWD(d, double, 2, 1, o)
 FC_NN_FWD(d, double, 1, 1, o)
 
+
+/* channel-in-lanes blocks of every width up to FC_NN_CLR (a row's last block is
+ * narrower) */
+#define FC_NN_CL_ALL(SUF, T)                                                           \
+    FC_NN_CL(SUF, T, 1) FC_NN_CL(SUF, T, 2) FC_NN_CL(SUF, T, 3)                        \
+    FC_NN_CL(SUF, T, 4) FC_NN_CL(SUF, T, 5) FC_NN_CL(SUF, T, 6)
+#define FC_NN_CL_LIST(SUF)                                                             \
+    fc_nn_cl1_##SUF, fc_nn_cl2_##SUF, fc_nn_cl3_##SUF, fc_nn_cl4_##SUF,                \
+    fc_nn_cl5_##SUF, fc_nn_cl6_##SUF
+#if FC_NN_WIDE
+#define FC_NN_CL_WIDE(SUF, T)                                                          \
+    FC_NN_CL(SUF, T, 7) FC_NN_CL(SUF, T, 8) FC_NN_CL(SUF, T, 9)                        \
+    FC_NN_CL(SUF, T, 10) FC_NN_CL(SUF, T, 11) FC_NN_CL(SUF, T, 12)                     \
+    FC_NN_CL(SUF, T, 13) FC_NN_CL(SUF, T, 14)
+#define FC_NN_CL_WLIST(SUF)                                                            \
+    , fc_nn_cl7_##SUF, fc_nn_cl8_##SUF, fc_nn_cl9_##SUF, fc_nn_cl10_##SUF,             \
+    fc_nn_cl11_##SUF, fc_nn_cl12_##SUF, fc_nn_cl13_##SUF, fc_nn_cl14_##SUF
+#else
+#define FC_NN_CL_WIDE(SUF, T)
+#define FC_NN_CL_WLIST(SUF)
+#endif
+
+/* fc_nn_cl_*(r, ...): the block of r pixels, 1 <= r <= FC_NN_CLR */
+#define FC_NN_CLPICK(SUF, T)                                                           \
+FC_NN_CL_ALL(SUF, T)                                                                   \
+FC_NN_CL_WIDE(SUF, T)                                                                  \
+typedef void (*fc_nn_cl_fn_##SUF)(const T*, ptrdiff_t, ptrdiff_t, const ptrdiff_t*,   \
+                                  ptrdiff_t, ptrdiff_t, ptrdiff_t, const T*, T*);      \
+static const fc_nn_cl_fn_##SUF fc_nn_cl_tab_##SUF[FC_NN_CLR] = {                       \
+    FC_NN_CL_LIST(SUF) FC_NN_CL_WLIST(SUF)};                                           \
+static inline void fc_nn_cl_##SUF(int r, const T* in, ptrdiff_t cp, ptrdiff_t cin,     \
+                                  const ptrdiff_t* toff, ptrdiff_t t0, ptrdiff_t t1,   \
+                                  ptrdiff_t ntaps, const T* w, T* out) {               \
+    fc_nn_cl_tab_##SUF[r - 1](in, cp, cin, toff, t0, t1, ntaps, w, out);               \
+}
+
+FC_NN_CLPICK(f, float)
+FC_NN_CLPICK(d, double)
+
+/* A pixel-major block (r pixels x FC_NN_CLV * VL channels) to the first nc
+ * channels' rows: out[o * so + k * sp] = blk[k * CLV * VL + o] (strides in
+ * elements). About a cycle an output: 10% of a layer whose sums are 147 deep
+ * (3 channels x 7x7), 1% at 2304 (256 x 3x3); _lanes_chosen charges it. */
+#define FC_NN_CLPUT(SUF, T)                                                            \
+static void fc_nn_cl_put_##SUF(const T* blk, int r, int nc, T* out, ptrdiff_t so,      \
+                               ptrdiff_t sp) {                                         \
+    const int nb = FC_NN_CLV * (int)(FC_VEC_BYTES / sizeof(T));                        \
+    int o, k;                                                                          \
+    if (sp == 1) {                                                                     \
+        for (o = 0; o < nc; o++)                                                       \
+            for (k = 0; k < r; k++) out[o * so + k] = blk[k * nb + o];                 \
+    } else {                                                                           \
+        for (o = 0; o < nc; o++)                                                       \
+            for (k = 0; k < r; k++) out[o * so + k * sp] = blk[k * nb + o];            \
+    }                                                                                  \
+}
+FC_NN_CLPUT(f, float)
+FC_NN_CLPUT(d, double)
+
+/* Output channels per channel-in-lanes block. */
+static inline ptrdiff_t fc_nn_cl_block(int dbl) {
+    return FC_NN_CLV * (dbl ? FC_VEC_BYTES / 8 : FC_VEC_BYTES / 4);
+}
 
 /* Output pixels per strip for an output-channel block of ob (1, 2, 4 or 8). */
 static inline ptrdiff_t fc_nn_strip(int ob, int dbl) {

@@ -112,6 +112,89 @@ def test_direct_results_independent_of_thread_count(case, dtype):
             np.testing.assert_array_equal(a, b)
 
 
+# The six layers of issue 22 shrunk (fewer samples, channels and pixels), and sizes
+# that leave narrow runs at a row's end (widths 15, 29) and partial blocks of
+# output channels (36, 33, 40): the channel-in-lanes kernel where the cost rule
+# would not always choose it.
+LANES_LAYERS = [
+    (2, 3, 23, 23, 40, (7, 7), (2, 2), (3, 3), (1, 1), 1),        # the stem
+    (1, 16, 15, 15, 36, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (1, 32, 14, 14, 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (1, 40, 7, 29, 33, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (2, 4, 16, 16, 32, (5, 5), (1, 1), (2, 2), (1, 1), 1),
+    (1, 8, 12, 12, 8, (3, 3), (1, 1), (1, 1), (1, 1), 8),         # depthwise
+    (1, 12, 11, 13, 34, (3, 5), (2, 1), (1, 2), (2, 1), 2),       # strided, dilated, grouped
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", LAYERS + LANES_LAYERS)
+def test_lanes_kernel_gives_the_strips_bits(case, dtype, isa):
+    """Both kernels sum each output over (channel, tap) in one order: the same bits,
+    forward and input gradient, and torch's values."""
+    x, w, kw = _data(case, dtype, seed=10)
+    got = {}
+    with _direct.route("direct"):
+        for name in ("strips", "lanes"):
+            with _direct.kernel(name):
+                y = nn.conv2d(x, w, **kw)
+                go = np.random.default_rng(11).standard_normal(y.shape).astype(dtype)
+                got[name] = (y, nn.conv2d_grad_input(x.shape, w, go, **kw))
+    for a, b in zip(got["strips"], got["lanes"]):
+        np.testing.assert_array_equal(a, b)
+    want = _want(x, w, go, kw)
+    for a, b in zip(got["lanes"], want):
+        _close(a, b, dtype)
+
+
+@pytest.mark.parametrize("case", LANES_LAYERS[1:5])
+def test_lanes_kernel_independent_of_thread_count(case):
+    x, w, kw = _data(case, np.float32, seed=12)
+    x = np.concatenate([x] * 3)
+    with _direct.route("direct"), _direct.kernel("lanes"):
+        y = nn.conv2d(x, w, **kw)
+        go = np.random.default_rng(13).standard_normal(y.shape).astype(np.float32)
+        results = []
+        for nt in (1, 2, 3, 7):
+            with threads(nt):
+                results.append((nn.conv2d(x, w, **kw), nn.conv2d_grad_input(x.shape, w, go, **kw)))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_kernel_choice_by_counted_work():
+    """The lanes where the strips' dropped columns and plane ends cost more than the
+    lanes' transpose (small planes, many channels); the strips on the stem's large
+    plane and where a block of the lanes' output channels would be mostly empty."""
+    strip, block, vl = 48, 32, 16
+    assert _direct._lanes_chosen(256, (14, 14), 256 * 9, 15, strip, 8, block, vl)
+    assert not _direct._lanes_chosen(64, (112, 112), 3 * 49, 115, strip, 8, block, vl)
+    assert not _direct._lanes_chosen(3, (14, 14), 64 * 9, 15, strip, 4, block, vl)
+    with _direct.kernel("lanes"):
+        assert _direct._lanes_chosen(3, (14, 14), 64 * 9, 15, strip, 4, block, vl)
+    with _direct.kernel("strips"):
+        assert not _direct._lanes_chosen(256, (14, 14), 256 * 9, 15, strip, 8, block, vl)
+    with pytest.raises(ValueError):
+        with _direct.kernel("im2col"):
+            pass
+
+
+def test_row_taps_skip_the_rows_of_padding():
+    # 3x3, padding 1, 4 output rows: the first row's kernel row 0 and the last's
+    # kernel row 2 read padding only
+    np.testing.assert_array_equal(
+        _direct._row_taps(4, 1, [-1, -1, -1, 0, 0, 0, 1, 1, 1], 4),
+        [[3, 9], [0, 9], [0, 9], [0, 6]])
+    # stride 2, dilation 2, padding 3 over 5 input rows: rows u*2 + 2a - 3; taps
+    # in another order skip only those before the first and after the last read
+    np.testing.assert_array_equal(_direct._row_taps(3, 2, [-3, -1, 1], 5),
+                                  [[2, 3], [1, 3], [0, 2]])
+    np.testing.assert_array_equal(_direct._row_taps(2, 1, [0, -1, 0, 3], 3),
+                                  [[0, 3], [0, 3]])
+    np.testing.assert_array_equal(_direct._row_taps(1, 1, [-2, -1, 5], 3), [[0, 0]])
+
+
 def test_direct_gradients_match_finite_differences():
     """Directional derivatives of L = <conv2d(x, w), go> in float64, torch aside."""
     x, w, kw = _data(LAYERS[1], np.float64, seed=6)
