@@ -14,7 +14,7 @@ import numpy as np
 
 from .._runtime.pool import run_split
 from .boundary import FILL
-from .direct import correlate_into
+from .direct import correlate_into, correlate_stack_into
 from .dispatch import correlate_plane_method, plan_method
 
 # Below this many multiply-adds per image, images go to a thread pool (one core
@@ -51,6 +51,8 @@ def correlate_stack(out: np.ndarray, imgs: np.ndarray, w: np.ndarray,
     stack (a forced 'fft'/'separable' still falls back per image where it cannot
     be exact)."""
     out_shape = out.shape[1:]
+    if method == "direct" and correlate_stack_into(out, imgs, w, origin, boundary, fill, dt):
+        return out
 
     def run(lo: int, hi: int) -> None:
         for i in range(lo, hi):
