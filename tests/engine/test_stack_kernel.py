@@ -1,6 +1,6 @@
 """The stack kernel (correlate_valid_stack(_cast), csrc/_direct.pxi): every image of a
-stack in one call, tasks over (image, tile of rows), and the 2-D tiles' rolling
-copy (each padded row copied just before the output rows that first need it)."""
+stack in one call, tasks over (image, tile of rows); and the 2-D tiles' interior
+columns read from x in place, only border strips and padding rows copied."""
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +40,7 @@ def test_stack_equals_the_2d_kernel_per_image(isa, dtype, boundary, ks):
     K, L = ks
     w = rand(rng, ks, dtype)
     fill = np.dtype(dtype).type(3)
-    for B, H, W in [(5, 23, 70), (2, 90, 17), (3, 7, 130), (1, 40, 64)]:
+    for B, H, W in [(5, 23, 70), (2, 90, 17), (3, 7, 130), (1, 40, 64), (2, 12, 300)]:
         x = rand(rng, (B, H, W), dtype)
         for (oy, ox), (Ho, Wo) in [((-(K - 1), -(L - 1)), (H + K - 1, W + L - 1)),
                                    ((-((K - 1) // 2), -((L - 1) // 2)), (H, W)),
@@ -107,24 +107,34 @@ def test_stack_cast_equals_the_2d_cast_kernel(isa, src, lanes, res):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-def test_rolling_copy_narrow_and_tall_tiles(isa, dtype):
-    """The 2-D tiles copy their padded rows as the output rows need them: rows too
-    narrow for the pair loop (which declines, leaving single rows), one-row
-    kernels, and tall images cut into several tiles per thread, against scipy."""
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+def test_in_place_interior_equals_the_copied_rows(isa, dtype, boundary):
+    """Interior columns read from x in place equal the same sums over copied rows
+    (x with a column stride is always copied), bit for bit: every
+    origin ('full', 'same', 'valid'), odd and even kernels, one-row kernels, rows
+    just wide enough for the in-place columns and tall images cut into tiles, on
+    one to three threads; and they match scipy."""
+    mod = kernels.build(isa)
     rng = np.random.default_rng(34)
-    for K, L in [(1, 1), (1, 4), (2, 2), (3, 3), (6, 5)]:
+    b = BOUNDARIES[boundary]
+    fill = dtype(2)
+    for K, L in [(1, 1), (1, 4), (2, 2), (3, 3), (6, 5), (4, 7)]:
         w = rand(rng, (K, L), dtype)
-        for H, W in [(11, 1), (30, 5), (9, 20), (700, 70), (5, 200)]:
+        for H, W in [(30, 300), (300, 200), (9, 1000), (5, 140)]:
             x = rand(rng, (H, W), dtype)
-            for mode in ("full", "same"):
-                ref = ss.correlate2d(x, w, mode, "symm")
-                outs = []
+            strided = np.repeat(x, 2, axis=1)[:, ::2]           # the same values, copied
+            for (oy, ox), (Ho, Wo) in [((-(K - 1), -(L - 1)), (H + K - 1, W + L - 1)),
+                                       ((-(K // 2), -(L // 2)), (H, W)),
+                                       ((0, 0), (H - K + 1, W - L + 1))]:
+                ref = np.empty((Ho, Wo), dtype)
+                mod.correlate_valid(strided, w, ref, oy, ox, b, fill, 1)
                 for nt in (1, 2, 3):
-                    with fastconv.threads(nt):
-                        outs.append(fastconv.correlate2d(x, w, mode, "symm", method="direct"))
-                assert_matches(outs[0], ref, x, w)
-                for o in outs[1:]:
-                    assert o.tobytes() == outs[0].tobytes(), (K, L, H, W, mode)
+                    got = np.empty((Ho, Wo), dtype)
+                    mod.correlate_valid(x, w, got, oy, ox, b, fill, nt)
+                    assert got.tobytes() == ref.tobytes(), (K, L, H, W, oy, ox, nt)
+            same = ss.correlate2d(x, w, "same", boundary, 2)
+            assert_matches(fastconv.correlate2d(x, w, "same", boundary, 2, method="direct"),
+                           same, x, w, 2)
 
 
 @pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
