@@ -1,10 +1,12 @@
-"""Many problems of one plan on the worker pool: the images of a stack, the row
-bands of one large problem.
+"""Many problems of one plan: the images of a stack, the row bands of one large
+problem.
 
-One multi-threaded kernel call per piece would give each call too little work for
-a thread team; instead the pieces are spread over a pool of Python threads, each
-running its kernels on one core (``_runtime.pool``; the kernels release the GIL),
-and each piece is written where it belongs in the caller's output.
+A stack under the direct method is one compiled call whose tasks are (image, tile
+of rows) (``direct.correlate_stack_into``). Otherwise one multi-threaded kernel call
+per piece would give each call too little work for a thread team; instead the
+pieces are spread over a pool of Python threads, each running its kernels on one
+core (``_runtime.pool``; the kernels release the GIL), and each piece is written
+where it belongs in the caller's output.
 """
 from __future__ import annotations
 
