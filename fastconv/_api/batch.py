@@ -27,9 +27,10 @@ def convolve2d_batch(stack: ArrayLike, kernel: ArrayLike, mode: Mode = "full",
 
     The result equals ``fastconv.convolve2d(img, kernel, mode, boundary,
     fillvalue, method=method)`` for every image, stacked: every mode, boundary
-    and dtype rule of :func:`scipy.signal.convolve2d` applies per image. Small
-    images are spread over threads (one image per core at a time); large ones
-    use all threads each.
+    and dtype rule of :func:`scipy.signal.convolve2d` applies per image. The
+    direct method runs the whole stack in one threaded call (tasks over images
+    and tiles of rows); otherwise small images are spread over threads (one
+    image per core at a time) and large ones use all threads each.
 
     Parameters
     ----------

@@ -1,10 +1,12 @@
-"""Many problems of one plan on the worker pool: the images of a stack, the row
-bands of one large problem.
+"""Many problems of one plan: the images of a stack, the row bands of one large
+problem.
 
-One multi-threaded kernel call per piece would give each call too little work for
-a thread team; instead the pieces are spread over a pool of Python threads, each
-running its kernels on one core (``_runtime.pool``; the kernels release the GIL),
-and each piece is written where it belongs in the caller's output.
+A stack under the direct method is one compiled call whose tasks are (image, tile
+of rows) (``direct.correlate_stack_into``). Otherwise one multi-threaded kernel call
+per piece would give each call too little work for a thread team; instead the
+pieces are spread over a pool of Python threads, each running its kernels on one
+core (``_runtime.pool``; the kernels release the GIL), and each piece is written
+where it belongs in the caller's output.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from .._runtime.pool import run_split
 from .boundary import FILL
-from .direct import correlate_into
+from .direct import correlate_into, correlate_stack_into
 from .dispatch import correlate_plane_method, plan_method
 
 # Below this many multiply-adds per image, images go to a thread pool (one core
@@ -51,6 +53,8 @@ def correlate_stack(out: np.ndarray, imgs: np.ndarray, w: np.ndarray,
     stack (a forced 'fft'/'separable' still falls back per image where it cannot
     be exact)."""
     out_shape = out.shape[1:]
+    if method == "direct" and correlate_stack_into(out, imgs, w, origin, boundary, fill, dt):
+        return out
 
     def run(lo: int, hi: int) -> None:
         for i in range(lo, hi):

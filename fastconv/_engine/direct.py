@@ -132,6 +132,38 @@ def correlate_plane(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, int],
     return deliver(res, out)
 
 
+def correlate_stack_into(out: np.ndarray, imgs: np.ndarray, w: np.ndarray,
+                         origin: tuple[int, int], boundary: int, fill: Any,
+                         dt: np.dtype) -> bool:
+    """``out[i] = correlate_plane(imgs[i], w, ...)`` for every image of ``imgs``
+    (B, H, W) in one compiled call (tasks over images and row tiles), each output
+    computed as correlate_plane computes it; ``out`` is (B, Ho, Wo) of ``dt`` with
+    contiguous rows. Returns False, computing nothing, where that call does not
+    apply (complex data, the Numba backend, narrow tall outputs, which
+    correlate_plane transposes, types the tiles cannot read or write); the caller
+    then runs correlate_plane per image."""
+    B, Ho, Wo = out.shape
+    K, L = w.shape
+    if dt.kind == "c" or kernels.uses_numba() or Wo < _NARROW and Ho > 2 * Wo:
+        return False
+    if B * Ho * Wo == 0 or K * L == 0:
+        return False
+    ct = compute_dtype(dt)
+    ol = out_lanes(out[0], ct)
+    if ol is None or not out.flags.writeable:
+        return False
+    xl = lanes_view(imgs, ct)
+    cast = not (xl is not None and ol.dtype == ct)
+    if cast and not converts_in_tile(imgs, ct):
+        return False
+    check_boundary_input(imgs[0], boundary)
+    fn = kernels.stack_fn(ct, cast)
+    fn(imgs if cast else xl, _kernel_for(w, ct), out if cast else lanes_view(out, ct),
+       origin[0], origin[1], boundary, lane_scalar(fill, dt, ct),
+       threads_for(B * Ho * Wo * K * L, ct.itemsize))
+    return True
+
+
 def _run(x: np.ndarray, w: np.ndarray, res: np.ndarray, oy: int, ox: int, boundary: int,
          fill: Any, ct: np.dtype, nt: int) -> None:
     """The compiled kernel into ``res`` (of the result type), in ``ct``'s lanes: x

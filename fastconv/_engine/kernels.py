@@ -86,3 +86,16 @@ def cast_fn(ct: np.dtype) -> Callable:
         fn = build().correlate_valid_cast[_SPECIALISATIONS[ct]]
         _specialised[key] = fn
     return fn
+
+
+def stack_fn(ct: np.dtype, cast: bool) -> Callable:
+    """``correlate_valid_stack`` (``cast``: ``correlate_valid_stack_cast``, which
+    converts an input of another type in the tiles) for lanes of type ``ct``
+    (Cython only): every image of a stack in one call."""
+    key = (build, ct.char, "stack_cast" if cast else "stack")
+    fn = _specialised.get(key)
+    if fn is None:
+        mod = build()
+        f = mod.correlate_valid_stack_cast if cast else mod.correlate_valid_stack
+        fn = _specialised[key] = f[_SPECIALISATIONS[ct]]
+    return fn
