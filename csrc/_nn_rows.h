@@ -139,21 +139,6 @@ static void fc_nn_dot1_##SUF(const T* g, const T* const* x, ptrdiff_t nv,       
     }                                                                                  \
     for (c = 0; c < FC_NN_WC1; c++)                                                    \
         memcpy(acc_mem + c * FC_NN_VL_##SUF, &acc[c], sizeof acc[c]);                  \
-}                                                                                      \
-                                                                                       \
-/* the partial sums' lanes (blocks of wc rows), summed pairwise in a fixed order,   \
-   into out[o * ldo + c] */                                                          \
-static void fc_nn_dot_end_##SUF(const T* acc_mem, int wc, T* out, ptrdiff_t ldo,       \
-                                int no, int nc) {                                      \
-    T l[FC_NN_VL_##SUF];                                                               \
-    int o, c, n, i;                                                                    \
-    for (o = 0; o < no; o++)                                                           \
-        for (c = 0; c < nc; c++) {                                                     \
-            memcpy(l, acc_mem + (o * wc + c) * FC_NN_VL_##SUF, sizeof l);              \
-            for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                               \
-                for (i = 0; i < n; i++) l[i] += l[i + n];                              \
-            out[o * ldo + c] = l[0];                                                   \
-        }                                                                              \
 }
 
 /* OB output channels x NV vectors of output pixels (see the header comment):
@@ -241,19 +226,6 @@ static void fc_nn_dot1_##SUF(const T* g, const T* const* x, ptrdiff_t nv,       
     for (c = 0; c < FC_NN_WC1; c++)                                                    \
         for (k = 0; k < nv * FC_NN_VL_##SUF; k++)                                      \
             acc_mem[c * FC_NN_VL_##SUF + k % FC_NN_VL_##SUF] += g[k] * x[c][k];        \
-}                                                                                      \
-                                                                                       \
-static void fc_nn_dot_end_##SUF(const T* acc_mem, int wc, T* out, ptrdiff_t ldo,       \
-                                int no, int nc) {                                      \
-    T l[FC_NN_VL_##SUF];                                                               \
-    int o, c, n, i;                                                                    \
-    for (o = 0; o < no; o++)                                                           \
-        for (c = 0; c < nc; c++) {                                                     \
-            memcpy(l, acc_mem + (o * wc + c) * FC_NN_VL_##SUF, sizeof l);              \
-            for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                               \
-                for (i = 0; i < n; i++) l[i] += l[i + n];                              \
-            out[o * ldo + c] = l[0];                                                   \
-        }                                                                              \
 }
 
 #define FC_NN_FWD(SUF, T, OB, NV, TAG)                                                 \
@@ -292,9 +264,27 @@ static void fc_nn_cl##R##_##SUF(const T* in, ptrdiff_t cp, ptrdiff_t cin,       
 
 #endif
 
+/* the partial sums' lanes (blocks of wc rows), summed pairwise in a fixed order,
+   into out[o * ldo + c]: the end of both roads' dot products */
+#define FC_NN_DOT_END(SUF, T)                                                          \
+static void fc_nn_dot_end_##SUF(const T* acc_mem, int wc, T* out, ptrdiff_t ldo,       \
+                                int no, int nc) {                                      \
+    T l[FC_NN_VL_##SUF];                                                               \
+    int o, c, n, i;                                                                    \
+    for (o = 0; o < no; o++)                                                           \
+        for (c = 0; c < nc; c++) {                                                     \
+            memcpy(l, acc_mem + (o * wc + c) * FC_NN_VL_##SUF, sizeof l);              \
+            for (n = FC_NN_VL_##SUF / 2; n >= 1; n /= 2)                               \
+                for (i = 0; i < n; i++) l[i] += l[i + n];                              \
+            out[o * ldo + c] = l[0];                                                   \
+        }                                                                              \
+}
+
 /* both roads' instances: per type, block of output channels and strip width */
 FC_NN_DEF(f, float)
 FC_NN_DEF(d, double)
+FC_NN_DOT_END(f, float)
+FC_NN_DOT_END(d, double)
 FC_NN_FWD(f, float, 8, FC_NN_NV8, )
 FC_NN_FWD(f, float, 4, FC_NN_NV4, )
 FC_NN_FWD(f, float, 2, FC_NN_NV2, )
