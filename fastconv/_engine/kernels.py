@@ -56,7 +56,7 @@ def uses_numba() -> bool:
 _SPECIALISATIONS = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
                     np.dtype(np.longdouble): "long double", np.dtype(np.int32): "int32_t",
                     np.dtype(np.int64): "int64_t", np.dtype(np.uint16): "uint16_t"}
-_specialised: dict[tuple[Callable, str], Callable] = {}
+_specialised: dict[tuple, Callable] = {}
 
 
 def direct_fn(ct: np.dtype) -> Callable:
@@ -77,25 +77,24 @@ def direct_fn(ct: np.dtype) -> Callable:
     return fn
 
 
+def _compiled_fn(name: str, ct: np.dtype) -> Callable:
+    """The compiled build's fused function ``name``, specialised for lanes of type
+    ``ct`` (cached as direct_fn caches its own)."""
+    key = (build, ct.char, name)
+    fn = _specialised.get(key)
+    if fn is None:
+        fn = _specialised[key] = getattr(build(), name)[_SPECIALISATIONS[ct]]
+    return fn
+
+
 def cast_fn(ct: np.dtype) -> Callable:
     """The ``correlate_valid_cast`` for lanes of type ``ct`` (Cython only): it reads
     an input of another type, converting it in the tiles."""
-    key = (build, ct.char, "cast")
-    fn = _specialised.get(key)
-    if fn is None:
-        fn = build().correlate_valid_cast[_SPECIALISATIONS[ct]]
-        _specialised[key] = fn
-    return fn
+    return _compiled_fn("correlate_valid_cast", ct)
 
 
 def stack_fn(ct: np.dtype, cast: bool) -> Callable:
     """``correlate_valid_stack`` (``cast``: ``correlate_valid_stack_cast``, which
     converts an input of another type in the tiles) for lanes of type ``ct``
     (Cython only): every image of a stack in one call."""
-    key = (build, ct.char, "stack_cast" if cast else "stack")
-    fn = _specialised.get(key)
-    if fn is None:
-        mod = build()
-        f = mod.correlate_valid_stack_cast if cast else mod.correlate_valid_stack
-        fn = _specialised[key] = f[_SPECIALISATIONS[ct]]
-    return fn
+    return _compiled_fn("correlate_valid_stack_cast" if cast else "correlate_valid_stack", ct)
