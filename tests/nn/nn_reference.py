@@ -7,6 +7,7 @@ zero-insertion in the kernel, padding an explicit np.pad: no im2col anywhere.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import fastconv
 
@@ -132,3 +133,16 @@ def draw_layer(draw, groups, max_in, max_out, max_side):
     x = rng.standard_normal((n, c, h, w))
     wt = rng.standard_normal((o, c // g, kh, kw))
     return x, wt, dict(stride=s, padding=p, dilation=d, groups=g), rng
+
+
+def assert_finite_differences(loss, args: list, grads, rng, eps: float = 1e-3) -> None:
+    """Each ``grads[i]`` (the gradient of ``loss(*args)`` in ``args[i]``) against the
+    central difference of ``loss`` along a random direction v: <grad, v> =
+    (loss(.., a + eps v, ..) - loss(.., a - eps v, ..)) / (2 eps), in float64."""
+    for which, grad in enumerate(grads):
+        v = rng.standard_normal(grad.shape)
+        plus, minus = list(args), list(args)
+        plus[which] = plus[which] + eps * v
+        minus[which] = minus[which] - eps * v
+        fd = (loss(*plus) - loss(*minus)) / (2 * eps)
+        assert fd == pytest.approx(float(np.vdot(grad, v)), rel=1e-7, abs=1e-8)

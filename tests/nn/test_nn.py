@@ -116,15 +116,7 @@ def test_gradients_match_finite_differences():
     go = rng.standard_normal(nn.conv2d(x, w, b, **kw).shape)
     loss = lambda x_, w_, b_: float(np.vdot(nn.conv2d(x_, w_, b_, **kw), go))  # noqa: E731
     gx, gw, gb = nn.conv2d_backward(x, w, go, **kw)
-    eps = 1e-3
-    for grad, which in ((gx, 0), (gw, 1), (gb, 2)):
-        v = rng.standard_normal(grad.shape)
-        args_p = [x, w, b]
-        args_m = [x, w, b]
-        args_p[which] = args_p[which] + eps * v
-        args_m[which] = args_m[which] - eps * v
-        fd = (loss(*args_p) - loss(*args_m)) / (2 * eps)
-        assert fd == pytest.approx(float(np.vdot(grad, v)), rel=1e-7, abs=1e-8)
+    ref.assert_finite_differences(loss, [x, w, b], [gx, gw, gb], rng)
 
 
 @settings(max_examples=40, deadline=None)

@@ -203,14 +203,7 @@ def test_direct_gradients_match_finite_differences():
         go = rng.standard_normal(nn.conv2d(x, w, **kw).shape)
         loss = lambda x_, w_: float(np.vdot(nn.conv2d(x_, w_, **kw), go))  # noqa: E731
         gx, gw, _ = nn.conv2d_backward(x, w, go, **kw)
-        eps = 1e-3
-        for grad, which in ((gx, 0), (gw, 1)):
-            v = rng.standard_normal(grad.shape)
-            plus, minus = [x, w], [x, w]
-            plus[which] = plus[which] + eps * v
-            minus[which] = minus[which] - eps * v
-            fd = (loss(*plus) - loss(*minus)) / (2 * eps)
-            assert fd == pytest.approx(float(np.vdot(grad, v)), rel=1e-7, abs=1e-8)
+        ref.assert_finite_differences(loss, [x, w], [gx, gw], rng)
 
 
 @settings(max_examples=30, deadline=None)
@@ -289,13 +282,20 @@ def test_weight_gradient_with_non_finite_input_matches_the_reference(where):
     """An Inf where no window reads it (dilation leaves columns unread) must not
     reach the weight gradient as Inf * 0 = NaN; one read at the edge gives the
     reference's Inf/NaN at exactly its taps."""
-    rng = np.random.default_rng(12)
+    _check_weight_gradient_with_inf(where, 4, 12)
+
+
+def _check_weight_gradient_with_inf(where: tuple, out: int, seed: int) -> None:
+    """The weight gradient of ``out`` outputs, 3x3 taps dilated by 4, of an input
+    with an Inf at ``where``, against the reference: Inf and NaN at the same
+    places, the finite values to 1e-12."""
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, 3, 10, 10))
-    go = rng.standard_normal((2, 4, 2, 2))
+    go = rng.standard_normal((2, out, 2, 2))
     x[where] = np.inf
     kw = dict(stride=1, padding=0, dilation=4)
-    got = nn.conv2d_grad_weight(x, (4, 3, 3, 3), go, **kw)
-    want = ref.grad_weight(x, (4, 3, 3, 3), go, stride=(1, 1), padding=(0, 0),
+    got = nn.conv2d_grad_weight(x, (out, 3, 3, 3), go, **kw)
+    want = ref.grad_weight(x, (out, 3, 3, 3), go, stride=(1, 1), padding=(0, 0),
                            dilation=(4, 4))
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
@@ -362,19 +362,8 @@ def test_weight_gradient_lanes_independent_of_thread_count(case, dtype, isa):
 def test_weight_gradient_lanes_with_non_finite_input(where, isa):
     """The lanes road forms only the products a window reads: an Inf no window reads
     leaves the gradient finite, one that is read gives the reference's Inf/NaN."""
-    rng = np.random.default_rng(17)
-    x = rng.standard_normal((2, 3, 10, 10))
-    go = rng.standard_normal((2, 64, 2, 2))
-    x[where] = np.inf
-    kw = dict(stride=1, padding=0, dilation=4)
     with _direct.route("direct"):
-        got = nn.conv2d_grad_weight(x, (64, 3, 3, 3), go, **kw)
-    want = ref.grad_weight(x, (64, 3, 3, 3), go, stride=(1, 1), padding=(0, 0),
-                           dilation=(4, 4))
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
-    fin = np.isfinite(want)
-    np.testing.assert_allclose(got[fin], want[fin], rtol=1e-12, atol=1e-12)
+        _check_weight_gradient_with_inf(where, 64, 17)
 
 
 @pytest.mark.parametrize("groups, out", [(1, 64), (8, 8), (1, 2)], ids=["lanes", "rows", "few"])
