@@ -9,10 +9,14 @@ Install the peer with ``pip install ".[bench,nn]"``.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
+import fastconv
 from fastconv import nn
+from fastconv.bench._limits import fma_gflops
 from conftest import ROWS, best_time
 
 # (N, C, H, O, k, stride, padding): ResNet-like layers plus the one-channel image.
@@ -31,7 +35,6 @@ def _torch():
         import torch
     except ImportError:
         return None
-    import fastconv
     torch.set_num_threads(fastconv.get_num_threads())   # same core budget as ours
     return torch
 
@@ -44,14 +47,29 @@ def _scipy_conv(x, w, stride, padding):
                      for n in range(x.shape[0])])
 
 
-def _interleaved_best(fns: dict, rounds: int = 5) -> dict:
+def _interleaved_best(fns: dict, rounds: int = 5, pause: float = 0.0) -> dict:
     """Best time of each callable, calling them in turn: on a machine shared with other
-    jobs, load changes hit every contender alike instead of whichever ran then."""
+    jobs, load changes hit every contender alike instead of whichever ran then.
+    ``pause`` seconds before each call let the previous contender's spinning threads
+    (OpenMP's, OpenBLAS's) go to sleep instead of stealing the cores from the next."""
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, fn in fns.items():
+            time.sleep(pause)
             best[name] = min(best[name], best_time(fn, 1))
     return best
+
+
+def _torch_layer(torch, x: np.ndarray, w: np.ndarray, go: np.ndarray, kw: dict) -> dict:
+    """torch's forward ("torch fwd") and forward + input and weight gradients
+    ("torch train") of the layer, as callables."""
+    F = torch.nn.functional
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    txr, twr = tx.clone().requires_grad_(), tw.clone().requires_grad_()
+    tgo = torch.from_numpy(go)
+    return {"torch fwd": lambda: F.conv2d(tx, tw, **kw),
+            "torch train": lambda: torch.autograd.grad(F.conv2d(txr, twr, **kw), (txr, twr),
+                                                       tgo)}
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda l: "{}x{}x{}^2-k{}".format(*l[:3], l[4]))
@@ -66,13 +84,7 @@ def test_conv2d_layer(benchmark, layer):
     fns["bwd"] = lambda: nn.conv2d_backward(x, w, go, stride=s, padding=p)
     torch = _torch()
     if torch is not None:
-        F = torch.nn.functional
-        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-        txr, twr = tx.clone().requires_grad_(), tw.clone().requires_grad_()
-        tgo = torch.from_numpy(go)
-        fns["torch fwd"] = lambda: F.conv2d(tx, tw, stride=s, padding=p)
-        fns["torch train"] = lambda: torch.autograd.grad(
-            F.conv2d(txr, twr, stride=s, padding=p), (txr, twr), tgo)
+        fns.update(_torch_layer(torch, x, w, go, dict(stride=s, padding=p)))
     elif c * o <= 256:
         fns["scipy"] = lambda: _scipy_conv(x, w, s, p)
     for fn in fns.values():
@@ -106,24 +118,8 @@ DIRECT_LAYERS = [
     (8, 64, 56, 64, 3, 1, 1, 64),          # depthwise
     (8, 256, 14, 256, 1, 1, 0, 1),         # 1x1: stays on BLAS when it wins
 ]
-# The development machine's float32 FMA peak on its 2 cores: Zen 4 issues one
-# 512-bit FMA a cycle (two 256-bit halves), 118 GFLOP/s a core measured by an FMA
-# loop (docs/performance.md); float64 has half the lanes.
-FMA_PEAK_GFLOPS = 236.0
-# A pause before each timed call: the previous contender's threads (OpenMP's,
-# OpenBLAS's) spin for a while after their call and would otherwise steal the
-# cores from whichever runs next.
+# A pause before each timed call against torch (see _interleaved_best).
 _PAUSE_S = 0.02
-
-
-def _paused_best(fns: dict, rounds: int = 5) -> dict:
-    import time
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            time.sleep(_PAUSE_S)
-            best[name] = min(best[name], best_time(fn, 1))
-    return best
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
@@ -142,20 +138,15 @@ def test_conv2d_direct_vs_torch(benchmark, layer, dtype):
            "bwd": lambda: nn.conv2d_backward(x, w, go, **kw)}
     torch = _torch()
     if torch is not None:
-        F = torch.nn.functional
-        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-        txr, twr = tx.clone().requires_grad_(), tw.clone().requires_grad_()
-        tgo = torch.from_numpy(go)
-        fns["torch fwd"] = lambda: F.conv2d(tx, tw, **kw)
+        fns.update(_torch_layer(torch, x, w, go, kw))
+        tw, tgo = torch.from_numpy(w), torch.from_numpy(go)
         fns["torch gi"] = lambda: torch.nn.grad.conv2d_input(x.shape, tw, tgo, **kw)
-        fns["torch train"] = lambda: torch.autograd.grad(F.conv2d(txr, twr, **kw),
-                                                         (txr, twr), tgo)
     for fn in fns.values():
         fn()
     benchmark.pedantic(fns["fwd"], rounds=3, iterations=1)
-    t = _paused_best(fns)
+    t = _interleaved_best(fns, pause=_PAUSE_S)
     gflop = 2 * y.size * (c // g) * k * k / 1e9
-    peak = FMA_PEAK_GFLOPS / (2 if dtype == np.float64 else 1)
+    peak = fma_gflops(dtype, fastconv.get_num_threads())    # the FMA loop, right after
     row = {"layer": f"{n}x{c}x{h}^2 -> {o}, k{k} s{s} g{g}", "dtype": np.dtype(dtype).name,
            "fastconv fwd ms": f"{t['fwd'] * 1e3:.2f}",
            "fwd GFLOP/s (% peak)": f"{gflop / t['fwd']:.0f} ({100 * gflop / t['fwd'] / peak:.0f}%)",
@@ -180,8 +171,6 @@ def test_conv2d_direct_vs_torch(benchmark, layer, dtype):
 def test_grad_weight_vs_torch(benchmark, layer, dtype):
     """The weight gradient alone against torch's ``conv2d_weight``, alternated; the
     % is of the compiled FMA loop measured on the same threads right after."""
-    import fastconv
-    from fastconv.bench._limits import fma_gflops
     n, c, h, o, k, s, p, g = layer
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, h)).astype(dtype)
@@ -196,7 +185,7 @@ def test_grad_weight_vs_torch(benchmark, layer, dtype):
     for fn in fns.values():
         fn()
     benchmark.pedantic(fns["ours"], rounds=3, iterations=1)
-    t = _paused_best(fns, rounds=7)
+    t = _interleaved_best(fns, rounds=7, pause=_PAUSE_S)
     gflops = 2 * go.size * (c // g) * k * k / 1e9 / t["ours"]
     peak = fma_gflops(dtype, fastconv.get_num_threads())
     row = {"layer": f"{n}x{c}x{h}^2 -> {o}, k{k} s{s} g{g}", "dtype": np.dtype(dtype).name,
