@@ -159,6 +159,83 @@ def nn_pack(const real_t[:, :, :, :] src, real_t[::1] dst, Py_ssize_t sn, Py_ssi
         _parallel(ntasks, max(1, min(nthreads, <int>ntasks)), _nn_pack_task, &j)
 
 
+# ---- packing inside the compute tasks (unit stride) ---------------------------
+# With unit stride a forward (or a stride-1 input gradient) needs one plane per
+# channel, and each compute task packs the rows its outputs read, from the
+# caller's array into its thread's window, just before it computes them: the
+# window is in L2 when the sums read it, and no separately packed copy of the
+# whole input is written to memory and read back (nn_pack's pass took 3-5% of a
+# 64 x 56^2 3x3 layer). The window holds the same values at the same offsets as
+# nn_pack's planes: the sums, so the bits, are the same.
+
+ctypedef struct _NNWin:
+    const char* x           # (N, C, H, W) source, any strides; NULL: packed already
+    Py_ssize_t s0, s1, s2, s3, H, W, HB, oh, ow, tmax, rows, cpw, bytes
+
+
+cdef Py_ssize_t _nn_window(real_t* tag, const _NNWin* s, Py_ssize_t WB, Py_ssize_t n,
+                           Py_ssize_t c0, Py_ssize_t nc, Py_ssize_t i0, Py_ssize_t i1,
+                           real_t* d) noexcept nogil:
+    """Rows [i0, i1) of the padded planes (pitch WB) of channels c0..c0+nc-1 of
+    sample n into ``d``, each channel's rows followed by zeros up to the channel
+    pitch ``s.cpw``; rows past the plane are zeros, as nn_pack's slack is."""
+    cdef Py_ssize_t j0 = min(s.ow, WB), j1 = min(s.ow + s.W, WB)
+    cdef Py_ssize_t c, i, si, k, m = j1 - j0
+    cdef real_t* dd
+    cdef const char* srow
+    for c in range(nc):
+        dd = d + c * s.cpw
+        for i in range(i0, i1):
+            si = i - s.oh
+            if si < 0 or si >= s.H or m <= 0:
+                memset(dd, 0, WB * sizeof(real_t))
+            else:
+                srow = s.x + n * s.s0 + (c0 + c) * s.s1 + si * s.s2 + (j0 - s.ow) * s.s3
+                for k in range(j0):
+                    dd[k] = 0
+                if s.s3 == sizeof(real_t):
+                    memcpy(dd + j0, srow, m * sizeof(real_t))
+                else:
+                    for k in range(m):
+                        dd[j0 + k] = (<const real_t*>(srow + k * s.s3))[0]
+                for k in range(j1, WB):
+                    dd[k] = 0
+            dd += WB
+        memset(dd, 0, (s.cpw - (i1 - i0) * WB) * sizeof(real_t))
+    return s.cpw
+
+
+cdef inline real_t* _nn_window_at(real_t* tag, const _NNWin* s, char* wins, int slot,
+                                 Py_ssize_t q) noexcept nogil:
+    """The start of a thread's window whose first flattened position is q, shifted
+    so that every position keeps its alignment in nn_pack's planes (whose rows
+    start on a cache line): the same loads split cache lines, however the window
+    is cut (5x5 layers ran ~5% slower without it)."""
+    return <real_t*>(wins + slot * s.bytes) + q % (64 // <Py_ssize_t>sizeof(real_t))
+
+
+cdef int _nn_win_setup(_NNWin* s, const real_t[:, :, :, :] src, Py_ssize_t N, Py_ssize_t C,
+                       Py_ssize_t HB, Py_ssize_t WB, Py_ssize_t oh, Py_ssize_t ow,
+                       Py_ssize_t tmax, Py_ssize_t rows, Py_ssize_t cin) except -1:
+    """The window of a task that reads up to ``rows`` rows of ``cin`` channels."""
+    if src.shape[0] != N or src.shape[1] != C or oh < 0 or ow < 0:
+        raise ValueError("fastconv: the source does not match the layer")
+    if HB - oh < src.shape[2]:
+        raise ValueError("fastconv: the planes are shorter than the source")
+    s.x = <const char*>&src[0, 0, 0, 0] if src.shape[2] * src.shape[3] > 0 else NULL
+    s.s0, s.s1, s.s2, s.s3 = src.strides[0], src.strides[1], src.strides[2], src.strides[3]
+    s.H, s.W = (src.shape[2] if s.x != NULL else 0), src.shape[3]
+    s.HB, s.oh, s.ow, s.tmax, s.rows = HB, oh, ow, tmax, rows
+    # a vector of slack, and an odd number of cache lines a channel: the channels'
+    # rows at one offset then fall in different L1 sets (a pitch of 16 KiB, 60 rows
+    # of 68, made a 16 x 64^2 5x5 layer 12% slower)
+    cdef Py_ssize_t lines = ((rows * WB + 16) * <Py_ssize_t>sizeof(real_t) + 63) // 64
+    s.cpw = (lines | 1) * 64 // <Py_ssize_t>sizeof(real_t)
+    # and a cache line for _nn_window_at's shift
+    s.bytes = (max(1, cin) * s.cpw * sizeof(real_t) + 63) // 64 * 64 + 64
+    return 0
+
+
 # ---- weights as the kernels read them: [g][o // ob][c][t][o % ob] -------------
 
 ctypedef struct _NNPackW:
@@ -197,23 +274,29 @@ cdef void _nn_packw_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _nn_packw_block(<double*>NULL, j, t)
 
 
-def nn_pack_weights(const real_t[:, :, :, :] w, real_t[::1] out, int ob, int nthreads):
-    """out[((g*nob + o // ob)*Ci + c)*T + t)*ob + o % ob] = w[g, o, c, t] for
-    ``w`` (G, Og, Ci, T) with any strides, zero for o past Og (nob blocks of ob)."""
+cdef real_t* _packed_weights(const real_t[:, :, :, :] w, int ob, int nthreads) except NULL:
+    """A malloc'd buffer (the caller frees it) of ``w`` (G, Og, Ci, T), any strides,
+    packed as the kernels read it: [((g*nob + o // ob)*Ci + c)*T + t)*ob + o % ob],
+    zero for o past Og. Packed inside the conv calls, not by a Python-level call
+    before them: one round trip less between two large compiled calls (a cold
+    Python step after one cost 50-200 us) and no numpy array to make."""
     cdef Py_ssize_t G = w.shape[0], og = w.shape[1]
     cdef Py_ssize_t nob = (og + ob - 1) // ob
-    if ob <= 0 or out.shape[0] < G * nob * w.shape[2] * w.shape[3] * ob:
-        raise ValueError("fastconv: nn_pack_weights buffer too small")
-    if G * nob * w.shape[2] * w.shape[3] == 0:
-        return
+    cdef Py_ssize_t n = G * nob * w.shape[2] * w.shape[3] * ob
+    cdef real_t* out = <real_t*>malloc(max(1, n) * sizeof(real_t))
+    if out == NULL:
+        raise MemoryError("fastconv: could not allocate the packed weights")
+    if n == 0:
+        return out
     cdef _NNPackW j
     j.w = <const char*>&w[0, 0, 0, 0]
-    j.out = <char*>&out[0]
+    j.out = <char*>out
     j.s0, j.s1, j.s2, j.s3 = w.strides[0], w.strides[1], w.strides[2], w.strides[3]
     j.og, j.ci, j.nt, j.ob, j.nob = og, w.shape[2], w.shape[3], ob, nob
     j.kind = 0 if real_t is float else 1
     with nogil:
         _parallel(G * nob, max(1, min(nthreads, <int>(G * nob))), _nn_packw_task, &j)
+    return out
 
 
 # ---- forward / input gradient: blocks of output channels x strips of pixels ---
@@ -226,7 +309,9 @@ ctypedef struct _NNConv:
     char* scratch
     Py_ssize_t np_, cp, cin, G, ntaps, og, nob, ob, WB, Hu, Wu, Q, strip, nstrips, sb, ngrp, vl
     Py_ssize_t os0, os1, os2, os3, scratch_bytes
-    int kind
+    _NNWin win
+    char* wins
+    int kind, fused
 
 
 cdef void _nn_conv_run(real_t* tag, _NNConv* j, Py_ssize_t t, int slot) noexcept nogil:
@@ -235,12 +320,23 @@ cdef void _nn_conv_run(real_t* tag, _NNConv* j, Py_ssize_t t, int slot) noexcept
     cdef Py_ssize_t g = (t - n * per) // j.ngrp
     cdef Py_ssize_t grp = t - n * per - g * j.ngrp
     cdef Py_ssize_t s_lo = grp * j.sb, s_hi = min(j.nstrips, (grp + 1) * j.sb)
-    cdef const real_t* inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
+    cdef const real_t* inp
     cdef const real_t* wg = <const real_t*>j.w + g * j.nob * j.cin * j.ntaps * j.ob
     cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
-    cdef Py_ssize_t b, s, q0, o, u, u0, u1, v, v0, v1, nvalid, nv, dos
+    cdef Py_ssize_t b, s, q0, o, u, u0, u1, v, v0, v1, nvalid, nv, dos, i0, i1
+    cdef Py_ssize_t cp = j.cp, qb = 0
     cdef char* orow
     cdef real_t* dst
+    if j.fused:
+        # the rows the strips read, from the strips' first row to their last tap
+        i0 = s_lo * j.strip // j.WB
+        i1 = min(i0 + j.win.rows, (s_hi * j.strip + j.win.tmax + j.WB - 1) // j.WB)
+        dst = _nn_window_at(tag, &j.win, j.wins, slot, i0 * j.WB)
+        cp = _nn_window(tag, &j.win, j.WB, n, g * j.cin, j.cin, i0, i1, dst)
+        inp = dst
+        qb = i0 * j.WB              # the window's first flattened position
+    else:
+        inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
     for b in range(j.nob):
         nvalid = min(j.ob, j.og - b * j.ob)
         for s in range(s_lo, s_hi):
@@ -259,10 +355,10 @@ cdef void _nn_conv_run(real_t* tag, _NNConv* j, Py_ssize_t t, int slot) noexcept
                 dst = sc
                 dos = j.strip
             if real_t is float:
-                fc_nn_fwd_f(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
+                fc_nn_fwd_f(<int>j.ob, nv, inp + (q0 - qb), cp, j.cin, j.toff, j.ntaps,
                             wg + b * j.cin * j.ntaps * j.ob, dst, dos)
             else:
-                fc_nn_fwd_d(<int>j.ob, nv, inp + q0, j.cp, j.cin, j.toff, j.ntaps,
+                fc_nn_fwd_d(<int>j.ob, nv, inp + (q0 - qb), cp, j.cin, j.toff, j.ntaps,
                             wg + b * j.cin * j.ntaps * j.ob, dst, dos)
             if dst != sc:
                 continue
@@ -291,49 +387,69 @@ cdef void _nn_conv_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _nn_conv_run(<double*>NULL, j, t, slot)
 
 
-def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin,
-            const Py_ssize_t[::1] toff, const real_t[::1] wpk, int ob, Py_ssize_t og,
-            real_t[:, :, :, :] out, Py_ssize_t WB, Py_ssize_t sb, int nthreads):
+cdef int _conv_args(const real_t[:, :, :, :] w, const Py_ssize_t[::1] toff,
+                    real_t[:, :, :, :] out) except -1:
+    if w.shape[3] != toff.shape[0] or out.shape[1] != w.shape[0] * w.shape[1]:
+        raise ValueError("fastconv: weights, taps and output channels disagree")
+    return 0
+
+
+def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp,
+            const Py_ssize_t[::1] toff, const real_t[:, :, :, :] w, int ob,
+            real_t[:, :, :, :] out, Py_ssize_t WB, Py_ssize_t sb, int nthreads,
+            const real_t[:, :, :, :] src=None, Py_ssize_t HB=0, Py_ssize_t oh=0,
+            Py_ssize_t ow=0):
     """out[n, g*og + o, u, v] = sum_{c < cin, t} w[g, o, c, t] inp[n*np_ + (g*cin + c)*cp
-    + toff[t] + u*WB + v] for u, v < out's last two sizes, the channels in groups
-    (out.shape[1] // og of them). ``wpk`` holds w packed by nn_pack_weights' rule:
-    [g][o // ob][c][t][o % ob], zero past og. ``out`` may have any strides (the input
-    gradient writes one stride phase of its result). ``sb``: strips per task.
-    ``inp`` must hold a strip's slack past every read (Python sizes it)."""
-    cdef Py_ssize_t N = out.shape[0], G
+    + toff[t] + u*WB + v] for u, v < out's last two sizes, ``w`` (G, og, cin, T) with
+    any strides. ``out`` may have any strides (the input gradient writes one stride
+    phase of its result). ``ob``: output channels per register block; ``sb``: strips
+    per task. ``inp`` must hold a strip's slack past every read (Python sizes it).
+
+    With ``src`` (N, G*cin, H, W), ``inp`` is not read: ``inp`` is then nn_pack's
+    unit-stride planes of ``src`` (HB rows, offsets oh, ow), packed by each task
+    for the rows it reads (see _nn_window)."""
+    _conv_args(w, toff, out)
+    cdef Py_ssize_t N = out.shape[0], G = w.shape[0], og = w.shape[1], cin = w.shape[2]
     cdef Py_ssize_t Hu = out.shape[2], Wu = out.shape[3]
-    if og <= 0 or N == 0 or Hu == 0 or Wu == 0:
+    if N == 0 or og == 0 or Hu == 0 or Wu == 0:
         return
-    if ob not in (1, 2, 4, 8) or out.shape[1] % og:
+    if ob not in (1, 2, 4, 8):
         raise ValueError("fastconv: bad nn_conv block")
-    G = out.shape[1] // og
     cdef Py_ssize_t ntaps = toff.shape[0]
     cdef Py_ssize_t nob = (og + ob - 1) // ob
-    if wpk.shape[0] < G * nob * cin * ntaps * ob:
-        raise ValueError("fastconv: nn_conv weights too small")
     cdef int dbl = 0 if real_t is float else 1
     cdef Py_ssize_t strip = fc_nn_strip(ob, dbl)
     cdef Py_ssize_t Q = (Hu - 1) * WB + Wu
     cdef Py_ssize_t nstrips = (Q + strip - 1) // strip
     cdef Py_ssize_t t, tmax = 0
     for t in range(ntaps):
+        if toff[t] < 0:
+            raise ValueError("fastconv: negative tap offset")
         tmax = max(tmax, toff[t])
-    if (N - 1) * np_ + (G * cin - 1) * cp + tmax + nstrips * strip > inp.shape[0] and cin > 0:
-        raise ValueError("fastconv: nn_conv input buffer too small")
     sb = max(1, min(sb, nstrips))
+    cdef _NNConv j
+    j.fused = src is not None
+    if j.fused:
+        _nn_win_setup(&j.win, src, N, G * cin, HB, WB, oh, ow, tmax,
+                      (sb * strip + tmax + WB - 1) // WB + 1, cin)
+    elif (N - 1) * np_ + (G * cin - 1) * cp + tmax + nstrips * strip > inp.shape[0] and cin > 0:
+        raise ValueError("fastconv: nn_conv input buffer too small")
     cdef Py_ssize_t ngrp = (nstrips + sb - 1) // sb
     cdef Py_ssize_t ntasks = N * G * ngrp
     cdef int nt = max(1, min(nthreads, <int>ntasks))
     cdef Py_ssize_t sbytes = (ob * strip * sizeof(real_t) + 63) // 64 * 64
-    cdef char* scratch = <char*>malloc(sbytes * nt + 64)
+    cdef Py_ssize_t wbytes = j.win.bytes if j.fused else 0
+    cdef real_t* wpk = _packed_weights(w, ob, nthreads)
+    cdef char* scratch = <char*>malloc(sbytes * nt + wbytes * nt + 64)
     if scratch == NULL:
+        free(wpk)
         raise MemoryError("fastconv: could not allocate the strip buffers")
-    cdef _NNConv j
-    j.inp = <const char*>&inp[0]
-    j.w = <const char*>&wpk[0] if wpk.shape[0] > 0 else NULL
+    j.inp = <const char*>&inp[0] if not j.fused else NULL
+    j.w = <const char*>wpk
     j.toff = &toff[0] if ntaps > 0 else NULL
     j.out = <char*>&out[0, 0, 0, 0]
     j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
+    j.wins = j.scratch + sbytes * nt
     j.np_, j.cp, j.cin, j.G, j.ntaps, j.og, j.nob, j.ob = np_, cp, cin, G, ntaps, og, nob, ob
     j.WB, j.Hu, j.Wu, j.Q, j.strip, j.nstrips, j.sb, j.ngrp = WB, Hu, Wu, Q, strip, nstrips, sb, ngrp
     j.os0, j.os1, j.os2, j.os3 = out.strides[0], out.strides[1], out.strides[2], out.strides[3]
@@ -343,6 +459,7 @@ def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin
     with nogil:
         _parallel(ntasks, nt, _nn_conv_task, &j)
     free(scratch)
+    free(wpk)
 
 
 # ---- forward / input gradient, small planes: output channels in the lanes -----
@@ -361,33 +478,57 @@ ctypedef struct _NNLanes:
     char* scratch
     Py_ssize_t np_, cp, cin, G, ntaps, og, nob, ob, WB, Hu, Wu, r, rb, nrg
     Py_ssize_t os0, os1, os2, os3, scratch_bytes
-    int kind
+    _NNWin win
+    char* wins
+    int kind, fused
 
 
 cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexcept nogil:
-    # task t: sample n, group g, output-channel block b, rows [u_lo, u_hi)
-    cdef Py_ssize_t per_n = j.G * j.nob * j.nrg
-    cdef Py_ssize_t n = t // per_n
-    cdef Py_ssize_t rest = t - n * per_n
-    cdef Py_ssize_t g = rest // (j.nob * j.nrg)
-    rest -= g * j.nob * j.nrg
-    cdef Py_ssize_t b = rest // j.nrg
-    cdef Py_ssize_t u_lo = (rest - b * j.nrg) * j.rb, u_hi = min(j.Hu, u_lo + j.rb)
-    cdef const real_t* inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
+    # task t: sample n, group g, output-channel block b (every block when the task
+    # packs its window: it is read once per block), rows [u_lo, u_hi)
+    cdef Py_ssize_t nb = 1 if not j.fused else j.nob
+    cdef Py_ssize_t per_g = (j.nob // nb) * j.nrg
+    cdef Py_ssize_t n = t // (j.G * per_g)
+    cdef Py_ssize_t rest = t - n * j.G * per_g
+    cdef Py_ssize_t g = rest // per_g
+    rest -= g * per_g
+    cdef Py_ssize_t b0 = (rest // j.nrg) * nb
+    cdef Py_ssize_t u_lo = (rest - (b0 // nb) * j.nrg) * j.rb, u_hi = min(j.Hu, u_lo + j.rb)
+    cdef const real_t* inp
+    cdef Py_ssize_t cp = j.cp, b, i1
+    cdef real_t* win
+    if j.fused:
+        # the rows the task's outputs read: from its first row to its last tap
+        i1 = min(u_lo + j.win.rows, ((u_hi - 1) * j.WB + j.Wu + j.win.tmax + j.WB - 1) // j.WB)
+        win = _nn_window_at(tag, &j.win, j.wins, slot, u_lo * j.WB)
+        cp = _nn_window(tag, &j.win, j.WB, n, g * j.cin, j.cin, u_lo, i1, win)
+        # row u of the window is the plane's row u_lo + u
+        for b in range(b0, b0 + nb):
+            _nn_lanes_rows(tag, j, n, g, b, 0, u_hi - u_lo, u_lo, win, cp, slot)
+    else:
+        inp = <const real_t*>j.inp + n * j.np_ + g * j.cin * j.cp
+        _nn_lanes_rows(tag, j, n, g, b0, u_lo, u_hi, 0, inp, cp, slot)
+
+
+cdef void _nn_lanes_rows(real_t* tag, _NNLanes* j, Py_ssize_t n, Py_ssize_t g, Py_ssize_t b,
+                         Py_ssize_t w_lo, Py_ssize_t w_hi, Py_ssize_t ushift,
+                         const real_t* inp, Py_ssize_t cp, int slot) noexcept nogil:
+    # output rows u = w + ushift for w in [w_lo, w_hi), read at inp's row w
     cdef const real_t* wblk = <const real_t*>j.w + (g * j.nob + b) * j.cin * j.ntaps * j.ob
     cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
     cdef Py_ssize_t nvalid = min(j.ob, j.og - b * j.ob)
-    cdef Py_ssize_t u, v0, r
+    cdef Py_ssize_t u, w, v0, r
     cdef char* orow
-    for u in range(u_lo, u_hi):
+    for w in range(w_lo, w_hi):
+        u = w + ushift
         v0 = 0
         while v0 < j.Wu:
             r = min(j.r, j.Wu - v0)
             if real_t is float:
-                fc_nn_cl_f(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.trows[2 * u],
+                fc_nn_cl_f(<int>r, inp + w * j.WB + v0, cp, j.cin, j.toff, j.trows[2 * u],
                            j.trows[2 * u + 1], j.ntaps, wblk, sc)
             else:
-                fc_nn_cl_d(<int>r, inp + u * j.WB + v0, j.cp, j.cin, j.toff, j.trows[2 * u],
+                fc_nn_cl_d(<int>r, inp + w * j.WB + v0, cp, j.cin, j.toff, j.trows[2 * u],
                            j.trows[2 * u + 1], j.ntaps, wblk, sc)
             # the pixel-major block to the output's channel planes
             orow = j.out + n * j.os0 + (g * j.og + b * j.ob) * j.os1 + u * j.os2 + v0 * j.os3
@@ -410,53 +551,64 @@ cdef void _nn_lanes_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _nn_lanes_run(<double*>NULL, j, t, slot)
 
 
-def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize_t cin,
+def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp,
                   const Py_ssize_t[::1] toff, const Py_ssize_t[:, ::1] trows,
-                  const real_t[::1] wpk, Py_ssize_t og, real_t[:, :, :, :] out,
-                  Py_ssize_t WB, Py_ssize_t r, Py_ssize_t rb, int nthreads):
+                  const real_t[:, :, :, :] w, real_t[:, :, :, :] out,
+                  Py_ssize_t WB, Py_ssize_t r, Py_ssize_t rb, int nthreads,
+                  const real_t[:, :, :, :] src=None, Py_ssize_t HB=0, Py_ssize_t oh=0,
+                  Py_ssize_t ow=0):
     """The sums of nn_conv (same arguments), computed by blocks of nn_lanes_block's
     output channels x ``r`` pixels of a row (the last of a row narrower; 1 <= r <=
     its widest), output row u over the taps [trows[u, 0], trows[u, 1]) only (the
-    others read padding: the same bits for finite weights). ``wpk`` is packed with
-    ob = the block's output channels. ``rb``: output rows per task."""
-    cdef Py_ssize_t N = out.shape[0], G
+    others read padding: the same bits for finite weights). ``rb``: output rows per
+    task. With ``src``, as nn_conv: each task packs its rows' window and computes
+    every output-channel block from it."""
+    _conv_args(w, toff, out)
+    cdef Py_ssize_t N = out.shape[0], G = w.shape[0], og = w.shape[1], cin = w.shape[2]
     cdef Py_ssize_t Hu = out.shape[2], Wu = out.shape[3]
     cdef int dbl = 0 if real_t is float else 1
     cdef Py_ssize_t ob = fc_nn_cl_block(dbl)
-    if og <= 0 or N == 0 or Hu == 0 or Wu == 0:
+    if N == 0 or og == 0 or Hu == 0 or Wu == 0:
         return
-    if r < 1 or r > FC_NN_CLR or out.shape[1] % og:
+    if r < 1 or r > FC_NN_CLR:
         raise ValueError("fastconv: bad nn_conv_lanes block")
-    G = out.shape[1] // og
     cdef Py_ssize_t ntaps = toff.shape[0]
     cdef Py_ssize_t nob = (og + ob - 1) // ob
-    if wpk.shape[0] < G * nob * cin * ntaps * ob:
-        raise ValueError("fastconv: nn_conv_lanes weights too small")
     cdef Py_ssize_t t, tmax = 0
     for t in range(ntaps):
+        if toff[t] < 0:
+            raise ValueError("fastconv: negative tap offset")
         tmax = max(tmax, toff[t])
-    if (N - 1) * np_ + (G * cin - 1) * cp + tmax + (Hu - 1) * WB + Wu > inp.shape[0] and cin > 0:
+    rb = max(1, min(rb, Hu))
+    cdef _NNLanes j
+    j.fused = src is not None
+    if j.fused:
+        _nn_win_setup(&j.win, src, N, G * cin, HB, WB, oh, ow, tmax,
+                      rb + (Wu + tmax + WB - 1) // WB, cin)
+    elif (N - 1) * np_ + (G * cin - 1) * cp + tmax + (Hu - 1) * WB + Wu > inp.shape[0] and cin > 0:
         raise ValueError("fastconv: nn_conv_lanes input buffer too small")
     if trows.shape[0] != Hu or trows.shape[1] != 2:
         raise ValueError("fastconv: nn_conv_lanes needs a tap range per output row")
     for t in range(Hu):
         if not 0 <= trows[t, 0] <= trows[t, 1] <= ntaps:
             raise ValueError("fastconv: bad nn_conv_lanes tap range")
-    rb = max(1, min(rb, Hu))
     cdef Py_ssize_t nrg = (Hu + rb - 1) // rb
-    cdef Py_ssize_t ntasks = N * G * nob * nrg
+    cdef Py_ssize_t ntasks = N * G * (1 if j.fused else nob) * nrg
     cdef int nt = max(1, min(nthreads, <int>ntasks))
     cdef Py_ssize_t sbytes = (ob * FC_NN_CLR * sizeof(real_t) + 63) // 64 * 64
-    cdef char* scratch = <char*>malloc(sbytes * nt + 64)
+    cdef Py_ssize_t wbytes = j.win.bytes if j.fused else 0
+    cdef real_t* wpk = _packed_weights(w, <int>ob, nthreads)
+    cdef char* scratch = <char*>malloc(sbytes * nt + wbytes * nt + 64)
     if scratch == NULL:
+        free(wpk)
         raise MemoryError("fastconv: could not allocate the block buffers")
-    cdef _NNLanes j
-    j.inp = <const char*>&inp[0]
-    j.w = <const char*>&wpk[0] if wpk.shape[0] > 0 else NULL
+    j.inp = <const char*>&inp[0] if not j.fused else NULL
+    j.w = <const char*>wpk
     j.toff = &toff[0] if ntaps > 0 else NULL
     j.trows = &trows[0, 0]
     j.out = <char*>&out[0, 0, 0, 0]
     j.scratch = <char*>((<size_t>scratch + 63) // 64 * 64)
+    j.wins = j.scratch + sbytes * nt
     j.np_, j.cp, j.cin, j.G, j.ntaps, j.og, j.nob, j.ob = np_, cp, cin, G, ntaps, og, nob, ob
     j.WB, j.Hu, j.Wu, j.r, j.rb, j.nrg = WB, Hu, Wu, r, rb, nrg
     j.os0, j.os1, j.os2, j.os3 = out.strides[0], out.strides[1], out.strides[2], out.strides[3]
@@ -465,6 +617,7 @@ def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp, Py_ssize
     with nogil:
         _parallel(ntasks, nt, _nn_lanes_task, &j)
     free(scratch)
+    free(wpk)
 
 
 # ---- weight gradient: blocks of dot products, each owned by one task ----------

@@ -23,7 +23,7 @@ one order, so results do not depend on the thread count.
 """
 from __future__ import annotations
 
-from typing import ContextManager
+from typing import ContextManager, NamedTuple
 
 import numpy as np
 
@@ -62,6 +62,9 @@ _GW_CHUNK_BYTES = 16 << 10
 _route = Switch(("auto", "direct", "gemm"), "route")
 # The direct road's kernel: 'auto' picks per layer (_lanes_chosen)
 _kernel = Switch(("auto", "strips", "lanes"), "kernel")
+# Who packs a unit-stride layer's input: 'auto' (= 'tasks': each compute task the
+# rows it reads) or 'whole' (nn_pack, once, before the sums; as strided layers do)
+_packing = Switch(("auto", "tasks", "whole"), "packing")
 
 
 def route(name: str) -> ContextManager[None]:
@@ -74,6 +77,18 @@ def kernel(name: str) -> ContextManager[None]:
     """Force the direct road's kernel ('strips', 'lanes' or 'auto') inside a
     ``with`` block (tests and benchmarks; process-wide, not thread-local)."""
     return _kernel.forced(name)
+
+
+def packing(name: str) -> ContextManager[None]:
+    """Force who packs a unit-stride layer's input ('tasks', 'whole' or 'auto')
+    inside a ``with`` block (tests and benchmarks; process-wide)."""
+    return _packing.forced(name)
+
+
+def _tasks_pack(calls: int, stride: tuple[int, int]) -> bool:
+    """Whether the compute tasks pack their own rows: one call on unit-stride
+    planes (a strided layer's phases, or several calls, share one packing)."""
+    return calls == 1 and stride == (1, 1) and _packing.value != "whole"
 
 
 def chosen(w_shape: tuple, geom: Geometry) -> bool:
@@ -107,14 +122,15 @@ def _ob(og: int) -> int:
 
 
 def _pack(mod, info: dict, src: np.ndarray, s: tuple[int, int], hb: int, wb: int,
-          off: tuple[int, int], nthreads: int) -> tuple[np.ndarray, int]:
+          off: tuple[int, int], slack: int, nthreads: int) -> tuple[np.ndarray, int]:
     """``src`` (N, C, H, W) as planes per stride phase, rows flattened with pitch
     ``wb``: block[n, c][(ph, pw), i, j] = src[n, c, i*sh + ph - off_h, j*sw + pw - off_w],
-    blocks (N, C)-ordered, each followed by zeros for a strip read past its planes.
-    Returns the buffer and the block size."""
+    blocks (N, C)-ordered, each followed by ``slack`` zeros and a row (reads past the
+    planes: a strip's tail, a row's right padding). Returns the buffer and the
+    block size."""
     n, c = src.shape[:2]
     lanes = info["lanes"]
-    blk = s[0] * s[1] * hb * wb + max(info["strip"].values()) + wb + 2 * lanes
+    blk = s[0] * s[1] * hb * wb + slack + wb + 2 * lanes
     blk = _cdiv(blk, 16) * 16
     buf = np.empty(n * c * blk + 16, src.dtype)
     mod.nn_pack(src, buf, c * blk, blk, blk, s[0], s[1], hb, wb, off[0], off[1], nthreads)
@@ -146,17 +162,6 @@ def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
                      + (a * dh // sh) * wb + b * dw // sw
                      for a in range(k_hw[0]) for b in range(k_hw[1])], np.intp)
     return hb, wb, toff
-
-
-def _pack_weights(mod, wg: np.ndarray, ob: int, nthreads: int) -> np.ndarray:
-    """(G, Og, Ci, T) weights (any strides) as the kernels read them:
-    [g][o // ob][c][t][o % ob], zero rows up to a whole block: compiled and
-    threaded over the blocks (numpy's strided copy, on one thread, took 0.4-0.6 ms
-    of a 17 ms 256 x 14^2 -> 256 3x3 layer)."""
-    g, og, ci, t = wg.shape
-    out = np.empty(g * _cdiv(og, ob) * ci * t * ob, wg.dtype)
-    mod.nn_pack_weights(wg, out, ob, nthreads)
-    return out
 
 
 def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo_rows: int,
@@ -202,32 +207,62 @@ def _row_taps(n_rows: int, step: int, offs: list[int], limit: int) -> np.ndarray
     return np.ascontiguousarray(np.stack([lo, hi], axis=1), dtype=np.intp)
 
 
-def _conv(mod, info: dict, buf: np.ndarray, np_: int, cp: int, toff: np.ndarray,
-          w: np.ndarray, out: np.ndarray, wb: int, halo_rows: int, row_taps: np.ndarray,
-          nthreads: int) -> None:
-    """out[n, g*og + o] = sum over (c, t) of w[g, o, c, t] times the packed planes
-    of sample n, channel g*ci + c, shifted by toff[t] (``w`` (G, Og, Ci, T), any
-    strides; ``out`` any strides): nn_conv or nn_conv_lanes (which skips the taps
-    outside ``row_taps``, see _row_taps)."""
-    g, og, cin, _ = w.shape
-    n, _, ho, wo = out.shape
-    block, widest = mod.nn_lanes_block(out.dtype == np.float64)
+class _Plan(NamedTuple):
+    """How the kernels compute a layer's sums (see _plan)."""
+
+    lanes: bool     # nn_conv_lanes, else nn_conv's strips
+    a: int          # lanes: pixels of a row per block; strips: output channels a block
+    b: int          # lanes: output rows a task; strips: strips a task
+    slack: int      # zeros the packed input needs after each plane
+
+
+def _plan(mod, info: dict, w_shape: tuple, out_shape: tuple, itemsize: int, wb: int,
+          halo_rows: int, fused: bool, nthreads: int) -> _Plan:
+    """The kernel and its blocking for sums of ``w_shape`` (G, Og, Ci, T) weights into
+    ``out_shape`` (N, G*Og, Ho, Wo) outputs, decided before the input is packed: the
+    packing's slack depends on it (the lanes read no strip tails: a 256 x 14^2 layer's
+    packed input is 40% smaller), and every Python step runs before the large
+    compiled calls, which then follow one another (a cold Python step between them
+    cost 50-200 us). ``fused``: the tasks pack their own rows (unit stride; the
+    lanes' tasks then compute every output-channel block, so there are fewer)."""
+    g, og, cin, ntaps = w_shape
+    n, _, ho, wo = out_shape
+    block, widest = mod.nn_lanes_block(itemsize == 8)
     ob = _ob(og)
-    if _lanes_chosen(og, (ho, wo), cin * len(toff), wb, info["strip"][ob], ob, block,
+    if _lanes_chosen(og, (ho, wo), cin * ntaps, wb, info["strip"][ob], ob, block,
                      info["lanes"]):
         # a row in runs of nearly equal width, none wider than the kernel's widest
         r = _cdiv(wo, max(1, _cdiv(wo, widest)))
         # a task's rows: its input rows in about _WINDOW_BYTES, ~4 tasks per thread
-        fit = max(1, _WINDOW_BYTES // max(1, cin * out.itemsize * wb) - halo_rows)
-        tasks = max(1, n * g * _cdiv(og, block))
-        rb = max(1, min(fit, _cdiv(ho, _cdiv(4 * nthreads, tasks))))
-        mod.nn_conv_lanes(buf, np_, cp, cin, toff, row_taps,
-                          _pack_weights(mod, w, block, nthreads), og, out, wb, r, rb, nthreads)
-        return
-    sb = _strips_per_task(info, ob, cin, out.itemsize, wb, halo_rows, n * g,
+        fit = max(1, _WINDOW_BYTES // max(1, cin * itemsize * wb) - halo_rows)
+        tasks = max(1, n * g * (1 if fused else _cdiv(og, block)))
+        rb = max(1, min(fit, _cdiv(ho, _cdiv((8 if fused else 4) * nthreads, tasks))))
+        return _Plan(True, r, rb, 0)
+    sb = _strips_per_task(info, ob, cin, itemsize, wb, halo_rows, n * g,
                           (ho - 1) * wb + wo, nthreads)
-    mod.nn_conv(buf, np_, cp, cin, toff, _pack_weights(mod, w, ob, nthreads), ob, og, out, wb,
-                sb, nthreads)
+    return _Plan(False, ob, sb, info["strip"][ob])
+
+
+def _conv(mod, plan: _Plan, packed: tuple[np.ndarray, int, int] | None,
+          src: tuple[np.ndarray, int, int, int] | None, toff: np.ndarray, w: np.ndarray,
+          out: np.ndarray, wb: int, row_taps: np.ndarray, nthreads: int) -> None:
+    """out[n, g*og + o] = sum over (c, t) of w[g, o, c, t] times the planes of
+    sample n, channel g*ci + c, shifted by toff[t] (``w`` (G, Og, Ci, T), any
+    strides, packed by the kernels; ``out`` any strides): nn_conv or nn_conv_lanes
+    (which skips the taps outside ``row_taps``, see _row_taps) as ``plan`` says.
+    The planes are ``packed`` (buffer, sample and channel pitch; see _pack) or the
+    unit-stride planes of ``src`` (array, plane height, top and left offsets), which
+    the tasks pack themselves."""
+    if src is not None:
+        buf, np_, cp = np.empty(0, out.dtype), 0, 0
+        extra = src
+    else:
+        (buf, np_, cp), extra = packed, ()
+    if plan.lanes:
+        mod.nn_conv_lanes(buf, np_, cp, toff, row_taps, w, out, wb, plan.a, plan.b, nthreads,
+                          *extra)
+    else:
+        mod.nn_conv(buf, np_, cp, toff, w, plan.a, out, wb, plan.b, nthreads, *extra)
 
 
 def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
@@ -240,8 +275,6 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     g = geom.groups
     og = o // g
     hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
-    buf, cp = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
-                    nthreads)
     y = np.empty((n, o) + tuple(out_hw), x.dtype)
     (sh, _), (dh, _) = geom.stride, geom.dilation
     # the taps by ascending offset (with a stride they alternate between the phases'
@@ -253,7 +286,16 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
         toff, wt = np.ascontiguousarray(toff[order]), wt[..., order]
     row_taps = _row_taps(out_hw[0], sh, [(t // kw) * dh - geom.pad[0][0] for t in order],
                          x.shape[2])
-    _conv(mod, info, buf, c * cp, cp, toff, wt, y, wb, (kh - 1) * dh // sh, row_taps, nthreads)
+    # unit stride: the tasks pack the rows they read (see csrc/_nn_direct.pxi)
+    fused = _tasks_pack(1, geom.stride)
+    plan = _plan(mod, info, wt.shape, y.shape, x.itemsize, wb, (kh - 1) * dh // sh, fused,
+                 nthreads)
+    off = (geom.pad[0][0], geom.pad[1][0])
+    if fused:
+        _conv(mod, plan, None, (x, hb) + off, toff, wt, y, wb, row_taps, nthreads)
+        return y
+    buf, cp = _pack(mod, info, x, geom.stride, hb, wb, off, plan.slack, nthreads)
+    _conv(mod, plan, (buf, c * cp, cp), None, toff, wt, y, wb, row_taps, nthreads)
     return y
 
 
@@ -289,9 +331,9 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     wb = max([wo + left] + [wu + e + left for taps in cols for _, e in taps])
     if sw == 1:
         wb = _shared_pitch(wu, left, wo, wb)
-    buf, cp = _pack(mod, info, go, (1, 1), hb, wb, (top, left), nthreads)
     wflat = w.reshape(g, og, cg, kh * kw)
     gx = np.empty(in_shape, go.dtype)
+    calls = []
     for ry in range(sh):
         for rx in range(sw):
             view = gx[:, :, ry::sh, rx::sw]
@@ -303,13 +345,27 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             toff = np.array([(ea + top) * wb + eb + left
                              for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
             idx = [a * kw + b for a, _ in rows[ry] for b, _ in cols[rx]]
-            # every tap, reversed (stride 1): a view, not a gathered copy
-            taps = wflat[..., ::-1] if idx == list(range(kh * kw))[::-1] else wflat[..., idx]
-            # the channel-transposed weights: the gradient's channels are the inputs
+            # every tap, reversed (stride 1): a view, not a gathered copy; the
+            # channel-transposed weights: the gradient's channels are the inputs
+            taps = (wflat[..., ::-1] if idx == list(range(kh * kw))[::-1]
+                    else wflat[..., idx]).transpose(0, 2, 1, 3)
             row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry] for _ in cols[rx]],
                                  ho)
-            _conv(mod, info, buf, o * cp, cp, toff, taps.transpose(0, 2, 1, 3), view, wb,
-                  kh * dh // sh, row_taps, nthreads)
+            calls.append((toff, taps, view, row_taps))
+    # one call (unit stride): its tasks pack the rows they read; else the gradient
+    # is packed once for the phases' calls
+    fused = _tasks_pack(len(calls), (1, 1))
+    plans = [_plan(mod, info, taps.shape, view.shape, go.itemsize, wb, kh * dh // sh, fused,
+                   nthreads) for _, taps, view, _ in calls]
+    if fused:
+        toff, taps, view, row_taps = calls[0]
+        _conv(mod, plans[0], None, (go, hb, top, left), toff, taps, view, wb, row_taps,
+              nthreads)
+    elif calls:
+        buf, cp = _pack(mod, info, go, (1, 1), hb, wb, (top, left),
+                        max(p.slack for p in plans), nthreads)
+        for plan, (toff, taps, view, row_taps) in zip(plans, calls):
+            _conv(mod, plan, (buf, o * cp, cp), None, toff, taps, view, wb, row_taps, nthreads)
     return gx
 
 
@@ -334,7 +390,7 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
     lanes = info["lanes"]
     hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
     xbuf, blk = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
-                      nthreads)
+                      max(info["strip"].values()), nthreads)
     nob = _cdiv(o // g, lanes)
     # the widest register block the channel vectors fill
     ov, ct = next((v, t) for v, t in mod.nn_gwo_blocks().items() if nob % v == 0)

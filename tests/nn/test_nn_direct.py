@@ -163,6 +163,34 @@ def test_lanes_kernel_independent_of_thread_count(case):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kernel", ["strips", "lanes"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", LAYERS + LANES_LAYERS)
+def test_tasks_packing_gives_the_whole_packing_bits(case, dtype, kernel, isa):
+    """Unit-stride layers' tasks pack the rows they read (one window per task, in
+    row groups that depend on the thread count); the bits are those of the input
+    packed once, forward and input gradient, for every thread count."""
+    x, w, kw = _data(case, dtype, seed=14)
+    got = []
+    with _direct.route("direct"), _direct.kernel(kernel):
+        for mode, nt in (("whole", 2), ("tasks", 1), ("tasks", 2), ("tasks", 5)):
+            with _direct.packing(mode), threads(nt):
+                y = nn.conv2d(x, w, **kw)
+                go = np.random.default_rng(15).standard_normal(y.shape).astype(dtype)
+                got.append((y, nn.conv2d_grad_input(x.shape, w, go, **kw)))
+    for other in got[1:]:
+        for a, b in zip(got[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_tasks_pack_one_unit_stride_call():
+    assert _direct._tasks_pack(1, (1, 1))
+    assert not _direct._tasks_pack(1, (2, 1))     # strided: phases packed once
+    assert not _direct._tasks_pack(4, (1, 1))     # a strided gradient's phase calls
+    with _direct.packing("whole"):
+        assert not _direct._tasks_pack(1, (1, 1))
+
+
 def test_kernel_choice_by_counted_work():
     """The lanes where the strips' dropped columns and plane ends cost more than the
     lanes' transpose (small planes, many channels); the strips on the stem's large
