@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 
 from .._engine.boundary import FILL
 from .._engine.dispatch import correlate_plane_method
+from .._runtime.memory import recycled
 from . import _args as A
 from . import _direct
 from ._args import Geometry
@@ -149,17 +150,26 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
     xa, wa, geom, out_hw = _layer(x, weight, stride, padding, dilation, groups,
                                   *([] if bias is None else [np.asarray(bias)]))
     b = A.bias_of(bias, wa.shape[0])
-    if _plane_route(wa.shape, geom, out_hw, xa.shape[0]):
-        y = _correlate_planes(xa, wa, geom.pad, np.empty((xa.shape[0], wa.shape[0]) + out_hw,
-                                                          xa.dtype))
-    elif _direct.chosen(wa.shape, geom):
-        y = _direct.forward(xa, wa, geom, out_hw, _nthreads())
-    else:
-        from . import _gemm
-        y = _gemm.forward(xa, wa, geom, out_hw)
+    y = recycled(_nbytes((xa.shape[0], wa.shape[0]) + out_hw, xa.dtype), _forward, xa, wa,
+                 geom, out_hw)
     if b is not None:
         y += b.astype(y.dtype).reshape(1, -1, 1, 1)
     return y
+
+
+def _nbytes(shape: tuple, dt: np.dtype) -> int:
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+
+
+def _forward(xa: np.ndarray, wa: np.ndarray, geom: Geometry,
+             out_hw: tuple[int, int]) -> np.ndarray:
+    if _plane_route(wa.shape, geom, out_hw, xa.shape[0]):
+        return _correlate_planes(xa, wa, geom.pad,
+                                 np.empty((xa.shape[0], wa.shape[0]) + out_hw, xa.dtype))
+    if _direct.chosen(wa.shape, geom):
+        return _direct.forward(xa, wa, geom, out_hw, _nthreads())
+    from . import _gemm
+    return _gemm.forward(xa, wa, geom, out_hw)
 
 
 def _grad_output(grad_output: Any, n: int, o: int, out_hw: tuple[int, int],
@@ -173,6 +183,12 @@ def _grad_output(grad_output: Any, n: int, o: int, out_hw: tuple[int, int],
 
 def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
                 in_shape: tuple[int, int, int, int]) -> np.ndarray:
+    return recycled(max(_nbytes(in_shape, go.dtype), go.nbytes), _grad_input_of, go, wa, geom,
+                    in_shape)
+
+
+def _grad_input_of(go: np.ndarray, wa: np.ndarray, geom: Geometry,
+                   in_shape: tuple[int, int, int, int]) -> np.ndarray:
     kh, kw = wa.shape[2:]
     (pt, pb), (pl, pr) = geom.pad
     # The adjoint of a unit-stride plane correlation is the correlation of the
@@ -188,6 +204,12 @@ def _grad_input(go: np.ndarray, wa: np.ndarray, geom: Geometry,
 
 def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
                  w_shape: tuple[int, int, int, int]) -> np.ndarray:
+    # the result is small; its temporaries (packed input, im2col) are the input's size
+    return recycled(max(xa.nbytes, go.nbytes), _grad_weight_of, xa, go, geom, w_shape)
+
+
+def _grad_weight_of(xa: np.ndarray, go: np.ndarray, geom: Geometry,
+                    w_shape: tuple[int, int, int, int]) -> np.ndarray:
     if _direct.chosen(w_shape, geom):
         gw = _direct.grad_weight(xa, go, geom, w_shape, _nthreads())
         if gw is not None:
