@@ -20,6 +20,7 @@ import scipy.signal as ss
 
 import fastconv
 from conftest import ROWS, best_time
+from fastconv.bench._limits import fma_peak_call
 
 VOLUMES = [(64, 64, 64), (128, 128, 128), (32, 64, 64)]
 
@@ -33,18 +34,6 @@ def _alternate(fns: dict, rounds: int = 3, calls: int = 2) -> dict:
     return best
 
 
-def _fma_peak_call(threads: int, seconds: float):
-    """The compiled FMA loop (the peak's yardstick) sized to run about ``seconds``,
-    and its flop count. It is timed in turns with a cell, in 16 tasks a thread
-    claimed as the kernel's tiles are, so that other jobs' load lowers the peak it
-    is compared with as it lowers the cell."""
-    from fastconv._engine import kernels
-    run = kernels.build().fma_peak_run
-    tasks = 16 * threads
-    iters = max(1 << 8, int(seconds * 118e9 * threads / (12 * 2 * 16 * tasks)))
-    return run(threads, iters, False, tasks)[0], lambda: run(threads, iters, False, tasks)
-
-
 @pytest.mark.parametrize("k", [3, 5, 7, 9])
 @pytest.mark.parametrize("shape", VOLUMES, ids=lambda s: "x".join(map(str, s)))
 def test_volume_direct(benchmark, limits, shape, k):
@@ -53,7 +42,7 @@ def test_volume_direct(benchmark, limits, shape, k):
     h = rng.standard_normal((k, k, k)).astype(np.float32)
     ours = lambda: fastconv.convolve(x, h, "same", method="direct")  # noqa: E731
     benchmark.pedantic(ours, rounds=3, iterations=1, warmup_rounds=1)
-    peak_flops, peak = _fma_peak_call(fastconv.get_num_threads(), best_time(ours, 1))
+    peak_flops, peak = fma_peak_call(np.float32, fastconv.get_num_threads(), best_time(ours, 1))
     t = _alternate({"ours": ours, "ndimage": lambda: ndi.convolve(x, h, mode="constant"),
                     "signal": lambda: ss.convolve(x, h, "same"), "FMA peak": peak},
                    rounds=3, calls=1 if x.size * h.size > 1e9 else 2)

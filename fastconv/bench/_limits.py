@@ -14,7 +14,7 @@ import os
 import platform
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -86,6 +86,24 @@ def fma_gflops(dtype, threads: int, isa: str | None = None,
         iters *= 2
     flops = run(threads, iters, dbl)[0]
     return flops / best_time(lambda: run(threads, iters, dbl), 5) / 1e9
+
+
+def fma_peak_call(dtype, threads: int, seconds: float,
+                  tasks_per_thread: int = 16) -> tuple[float, Callable[[], object]]:
+    """The compiled FMA loop sized to run about ``seconds`` on ``threads`` threads,
+    in ``tasks_per_thread`` tasks a thread claimed as the kernels claim their tiles:
+    its flop count and a callable that runs it. Timed in turns with a benchmark
+    cell, so that other jobs' load lowers the peak it is compared with as it lowers
+    the cell (a peak measured once, after the cell, read 117 GFLOP/s on 2 threads
+    while another job ran, and a cell 164% of it)."""
+    from .._engine import kernels
+
+    run = kernels.build().fma_peak_run
+    dbl = np.dtype(dtype) == np.float64
+    tasks = tasks_per_thread * threads
+    # an iteration is 12 vector FMAs, about 3.7e9 of them a second on a core here
+    iters = max(1 << 8, int(seconds * 3.7e9 / 12 * threads / tasks))
+    return run(threads, iters, dbl, tasks)[0], lambda: run(threads, iters, dbl, tasks)
 
 
 def copy_gbps(threads: int, elems: int = _COPY_ELEMS) -> float:
