@@ -502,7 +502,7 @@ cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexce
         i1 = min(u_lo + j.win.rows, ((u_hi - 1) * j.WB + j.Wu + j.win.tmax + j.WB - 1) // j.WB)
         win = _nn_window_at(tag, &j.win, j.wins, slot, u_lo * j.WB)
         cp = _nn_window(tag, &j.win, j.WB, n, g * j.cin, j.cin, u_lo, i1, win)
-        # row u of the window is the plane's row u_lo + u
+        # the window's row i is the plane's row u_lo + i
         for b in range(b0, b0 + nb):
             _nn_lanes_rows(tag, j, n, g, b, 0, u_hi - u_lo, u_lo, win, cp, slot)
     else:
@@ -511,24 +511,24 @@ cdef void _nn_lanes_run(real_t* tag, _NNLanes* j, Py_ssize_t t, int slot) noexce
 
 
 cdef void _nn_lanes_rows(real_t* tag, _NNLanes* j, Py_ssize_t n, Py_ssize_t g, Py_ssize_t b,
-                         Py_ssize_t w_lo, Py_ssize_t w_hi, Py_ssize_t ushift,
+                         Py_ssize_t i_lo, Py_ssize_t i_hi, Py_ssize_t ushift,
                          const real_t* inp, Py_ssize_t cp, int slot) noexcept nogil:
-    # output rows u = w + ushift for w in [w_lo, w_hi), read at inp's row w
+    # output rows u = i + ushift for i in [i_lo, i_hi), read at inp's row i
     cdef const real_t* wblk = <const real_t*>j.w + (g * j.nob + b) * j.cin * j.ntaps * j.ob
     cdef real_t* sc = <real_t*>(j.scratch + slot * j.scratch_bytes)
     cdef Py_ssize_t nvalid = min(j.ob, j.og - b * j.ob)
-    cdef Py_ssize_t u, w, v0, r
+    cdef Py_ssize_t u, i, v0, r
     cdef char* orow
-    for w in range(w_lo, w_hi):
-        u = w + ushift
+    for i in range(i_lo, i_hi):
+        u = i + ushift
         v0 = 0
         while v0 < j.Wu:
             r = min(j.r, j.Wu - v0)
             if real_t is float:
-                fc_nn_cl_f(<int>r, inp + w * j.WB + v0, cp, j.cin, j.toff, j.trows[2 * u],
+                fc_nn_cl_f(<int>r, inp + i * j.WB + v0, cp, j.cin, j.toff, j.trows[2 * u],
                            j.trows[2 * u + 1], j.ntaps, wblk, sc)
             else:
-                fc_nn_cl_d(<int>r, inp + w * j.WB + v0, cp, j.cin, j.toff, j.trows[2 * u],
+                fc_nn_cl_d(<int>r, inp + i * j.WB + v0, cp, j.cin, j.toff, j.trows[2 * u],
                            j.trows[2 * u + 1], j.ntaps, wblk, sc)
             # the pixel-major block to the output's channel planes
             orow = j.out + n * j.os0 + (g * j.og + b * j.ob) * j.os1 + u * j.os2 + v0 * j.os3

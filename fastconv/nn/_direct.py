@@ -211,8 +211,8 @@ class _Plan(NamedTuple):
     """How the kernels compute a layer's sums (see _plan)."""
 
     lanes: bool     # nn_conv_lanes, else nn_conv's strips
-    a: int          # lanes: pixels of a row per block; strips: output channels a block
-    b: int          # lanes: output rows a task; strips: strips a task
+    block: int      # lanes: pixels of a row a block; strips: output channels a block
+    per_task: int   # lanes: output rows a task; strips: strips a task
     slack: int      # zeros the packed input needs after each plane
 
 
@@ -259,10 +259,10 @@ def _conv(mod, plan: _Plan, packed: tuple[np.ndarray, int, int] | None,
     else:
         (buf, np_, cp), extra = packed, ()
     if plan.lanes:
-        mod.nn_conv_lanes(buf, np_, cp, toff, row_taps, w, out, wb, plan.a, plan.b, nthreads,
-                          *extra)
+        mod.nn_conv_lanes(buf, np_, cp, toff, row_taps, w, out, wb, plan.block, plan.per_task,
+                          nthreads, *extra)
     else:
-        mod.nn_conv(buf, np_, cp, toff, w, plan.a, out, wb, plan.b, nthreads, *extra)
+        mod.nn_conv(buf, np_, cp, toff, w, plan.block, out, wb, plan.per_task, nthreads, *extra)
 
 
 def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
@@ -352,8 +352,8 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry] for _ in cols[rx]],
                                  ho)
             calls.append((toff, taps, view, row_taps))
-    # one call (unit stride): its tasks pack the rows they read; else the gradient
-    # is packed once for the phases' calls
+    # the gradient's planes are unit-stride: with one call (stride 1) its tasks pack
+    # the rows they read; else the gradient is packed once for the phases' calls
     fused = _tasks_pack(len(calls), (1, 1))
     plans = [_plan(mod, info, taps.shape, view.shape, go.itemsize, wb, kh * dh // sh, fused,
                    nthreads) for _, taps, view, _ in calls]
