@@ -233,6 +233,32 @@ cdef void _nd_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _nd_tile(<int64_t*>NULL, j, t, slot)
 
 
+# Tiles per thread a multi-threaded call is cut into at least (see _nd_tiling). Kernel
+# calls, 2 threads, 3^3 float32, quiet machine: 1, 2, 4 and 8 a thread within 2% of
+# each other on 64^3 and 128^3, 8 a thread 19% slower on 32 x 64 x 64 (more halo
+# copied); with a busy-loop process on one core, 32 x 64 x 64 took 51 / 49 / 58 / 61 us
+# at 1 / 2 / 4 / 8 a thread. 2: the 32 x 64 x 64 call is no longer one tile a thread.
+cdef Py_ssize_t _nd_tasks_per_thread = 2
+
+
+def set_nd_tasks_per_thread(Py_ssize_t n):
+    """Set the fewest tiles per thread of a multi-threaded N-d call (benchmarks try
+    others); returns the previous value."""
+    global _nd_tasks_per_thread
+    if n < 1:
+        raise ValueError("fastconv: at least one tile per thread")
+    old = _nd_tasks_per_thread
+    _nd_tasks_per_thread = n
+    return old
+
+
+cdef inline double _halo_cost(Py_ssize_t n, Py_ssize_t parts, Py_ssize_t k) noexcept nogil:
+    """Input rows (or planes) copied per output one when ``n`` outputs are cut into
+    ``parts`` tiles of a ``k``-tap axis: each tile copies its k - 1 halo too."""
+    cdef Py_ssize_t t = (n + parts - 1) // parts
+    return <double>(t + k - 1) / <double>t
+
+
 cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az,
                      Py_ssize_t K, Py_ssize_t Oz, Py_ssize_t Ho, int nthreads,
                      Py_ssize_t* Tz_out, Py_ssize_t* T_out) noexcept nogil:
@@ -254,9 +280,14 @@ cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssiz
             best, best_tz, best_t = cost, Tz, T
     nzt = (Oz + best_tz - 1) // best_tz
     nrt = (Ho + best_t - 1) // best_t
-    # fewer tiles than threads: cut planes (then rows) finer
-    while U * nzt * nrt < nthreads and (nzt < Oz or nrt < Ho):
-        if nzt < Oz:
+    # Several threads: at least _nd_tasks_per_thread tiles each, cutting planes or
+    # rows, whichever copies fewer halo rows. Tiles are claimed as threads come free,
+    # so on a shared machine a thread that is descheduled for a while delays the call
+    # by one small tile instead of its share (32 x 64 x 64 x 3^3 made one a thread).
+    while U * nzt * nrt < (_nd_tasks_per_thread * nthreads if nthreads > 1 else 1) \
+            and (nzt < Oz or nrt < Ho):
+        if nzt < Oz and (nrt >= Ho or _halo_cost(Oz, nzt + 1, Az) * _halo_cost(Ho, nrt, K)
+                         <= _halo_cost(Oz, nzt, Az) * _halo_cost(Ho, nrt + 1, K)):
             nzt += 1
         else:
             nrt += 1
@@ -271,7 +302,7 @@ cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssiz
 
 def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
                        const num_t[:, :, :, ::1] w, num_t[:, :, :, ::1] out,
-                       Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox, bint skip_zero_planes,
+                       Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox, int skip_zero_planes,
                        int nthreads):
     """The zero-padded N-d primitive in one call (see the header of _nd_direct.pxi).
 
@@ -281,7 +312,8 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
     ``w`` is (G, Az, K, L), ``out`` (U, Oz, Ho, Wo); (oz, oy, ox) is the origin in x
     of the last three axes. ``skip_zero_planes``: the kernel is finite, so planes of
     padding add nothing and are skipped (with a non-finite kernel they are summed,
-    inf * 0 = nan as in the padded sum).
+    inf * 0 = nan as in the padded sum); -1: skip them if every weight is finite
+    (checked here, in C: numpy's isfinite(w).all() cost ~2 us of a ~10 us call).
     """
     cdef const char* xp = <const char*>&x[0, 0, 0] if x.shape[0] > 0 and x.shape[1] > 0 \
         and x.shape[2] > 0 else NULL
@@ -298,7 +330,7 @@ def correlate_valid_nd(const num_t[:, :, :] x, const Py_ssize_t[::1] grp,
 
 def correlate_valid_nd_cast(x, const Py_ssize_t[::1] grp, const num_t[:, :, :, ::1] w,
                             out, Py_ssize_t oz, Py_ssize_t oy, Py_ssize_t ox,
-                            bint skip_zero_planes, int nthreads):
+                            int skip_zero_planes, int nthreads):
     """correlate_valid_nd of an ``x`` (3-D, native byte order) of another type, each
     row converted as a tile copies it (as correlate_valid_cast does in 2-D), into an
     ``out`` (U, Oz, Ho, Wo; contiguous rows) of ``w``'s type or, for 16-bit lanes, of
@@ -329,12 +361,23 @@ def correlate_valid_nd_cast(x, const Py_ssize_t[::1] grp, const num_t[:, :, :, :
         PyBuffer_Release(&ob)
 
 
+cdef bint _nd_finite(const num_t[:, :, :, ::1] w) noexcept:
+    """Whether every weight is finite (integers always are)."""
+    cdef Py_ssize_t i, n = w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3]
+    cdef const num_t* p = &w[0, 0, 0, 0]
+    if not (num_t is int32_t or num_t is int64_t or num_t is uint16_t):
+        for i in range(n):
+            if not (p[i] - p[i] == 0):      # inf - inf and nan - nan are nan
+                return False
+    return True
+
+
 cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
                   Py_ssize_t xzs, Py_ssize_t xrs, Py_ssize_t xcs, Py_ssize_t xitem, int src,
                   const Py_ssize_t[::1] grp, const num_t[:, :, :, ::1] w, char* outp,
                   Py_ssize_t U, Py_ssize_t Oz, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t ous,
                   Py_ssize_t ozs, Py_ssize_t ors, int narrow, Py_ssize_t oz, Py_ssize_t oy,
-                  Py_ssize_t ox, bint skip_zero_planes, int nthreads) except -1:
+                  Py_ssize_t ox, int skip_zero_planes, int nthreads) except -1:
     """correlate_valid_nd's body, x and out given by pointer, shape and byte strides
     (out non-empty, w not empty); ``narrow``: out holds 8-bit integers, each tile's
     planes computed into a scratch block of lanes and their low bytes stored."""
@@ -385,7 +428,7 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     j.qa = min(max(0, -ox), wp)
     j.qb = max(j.qa, min(wp, N - ox))
     j.nzt, j.nrt = nzt, nrt
-    j.skip = skip_zero_planes
+    j.skip = skip_zero_planes if skip_zero_planes >= 0 else _nd_finite(w)
     j.kind = _kind(<num_t*>NULL)
     j.ready = ready
     with nogil:

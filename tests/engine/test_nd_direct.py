@@ -52,8 +52,8 @@ def test_the_nd_kernel_runs(monkeypatch):
     """The N-d road reaches the one-call kernel (not the per-plane sum) for real
     types and the slice sum for complex ones."""
     seen = []
-    real = nd.correlate_direct_nd
-    monkeypatch.setattr(nd, "correlate_direct_nd", lambda *a: seen.append(a[4]) or real(*a))
+    real = nd._direct_nd
+    monkeypatch.setattr(nd, "_direct_nd", lambda *a: seen.append(a[4]) or real(*a))
     rng = np.random.default_rng(0)
     for dt in (np.float32, np.int16, np.complex64):
         fastconv.convolve(rand(rng, (5, 6, 7, 8), dt), rand(rng, (2, 3, 2, 3), dt))
@@ -145,6 +145,69 @@ def test_tiles_fit_the_cache_and_share_out(nthreads):
         if T > 1 or Tz > 1:   # the smallest tile may exceed the budget; others not
             rows = G * (Tz + Az - 1) * (T + K - 1)
             assert rows * (Wo + L - 1) * 4 <= 512 * 1024
+
+
+@pytest.mark.parametrize("nthreads", [2, 3])
+def test_small_volumes_get_several_tiles_a_thread(nthreads):
+    """A multi-threaded call is cut into at least two tiles a thread where the
+    volume allows (32 x 64 x 64 with a 3^3 kernel was one tile a thread), along the
+    axis that copies fewer halo rows; one thread keeps the cache-sized tiles."""
+    mod = kernels.build()
+    for (Oz, Ho) in [(32, 64), (64, 64), (16, 16), (2, 40), (1, 3)]:
+        Tz, T = mod.nd_tiling(4, 1, 1, 3, 3, 3, Oz, Ho, 64, nthreads)
+        tasks = math.ceil(Oz / Tz) * math.ceil(Ho / T)
+        assert tasks >= min(2 * nthreads, Oz * Ho), (Oz, Ho)
+    assert mod.nd_tiling(4, 1, 1, 3, 3, 3, 32, 64, 64, 1) == (32, 32)
+    # planes of 3 taps along a long axis, rows of 9: the planes are cut
+    Tz, T = mod.nd_tiling(4, 1, 1, 3, 9, 9, 64, 12, 64, nthreads)
+    assert T == 12 and Tz < 64
+
+
+@pytest.mark.parametrize("per_thread", [1, 3, 8])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32], ids=lambda d: np.dtype(d).name)
+def test_tiling_does_not_change_results(isa, per_thread, dtype):
+    """Any number of tiles a thread gives the same bits (each output's sum runs in
+    one order whatever tile computes it), and scipy's result (exact for integers)."""
+    mod = kernels.build()
+    rng = np.random.default_rng(12)
+    a, b = rand(rng, (21, 45, 40), dtype), rand(rng, (3, 3, 3), dtype)
+    with fastconv.threads(2):
+        ref = fastconv.convolve(a, b, "same", method="direct")
+        old = mod.set_nd_tasks_per_thread(per_thread)
+        try:
+            got = fastconv.convolve(a, b, "same", method="direct")
+        finally:
+            mod.set_nd_tasks_per_thread(old)
+    np.testing.assert_array_equal(got, ref)
+    close(got, _ref("convolve", a, b, "same"), a, b)
+    with pytest.raises(ValueError):
+        mod.set_nd_tasks_per_thread(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.longdouble],
+                         ids=lambda d: np.dtype(d).name)
+def test_kernel_checks_the_weights_for_skipping(dtype):
+    """skip_zero_planes=-1: the kernel skips planes of padding only for a finite
+    kernel (it checks the weights itself): the same bits as the caller's 1 for a
+    finite kernel and its 0 for one with an inf, whose product with padding is NaN."""
+    mod = kernels.build()
+    ct = np.dtype(dtype)
+    fn = nd._nd_kernel(mod, ct)
+    rng = np.random.default_rng(13)
+    x = rand(rng, (4, 5, 19), dtype)
+    w = rand(rng, (1, 3, 3, 3), dtype)
+
+    def run(wk, skip):
+        out = np.empty((1, 4, 5, 19), ct)
+        fn(x, nd._ONE_VOLUME, wk, out, -1, -1, -1, skip, 1)
+        return out
+
+    np.testing.assert_array_equal(run(w, -1), run(w, 1))
+    wi = w.copy()
+    wi[0, 2, 1, 1] = np.inf     # meets the padding plane after the last one
+    got = run(wi, -1)
+    np.testing.assert_array_equal(got, run(wi, 0))
+    assert np.isnan(got[0, -1]).any() and not np.isnan(run(wi, 1)[0, -1]).any()
 
 
 def test_plan_prefers_direct_for_small_kernels_and_fft_for_large():
