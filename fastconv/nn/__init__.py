@@ -17,6 +17,7 @@ call (and are cached on disk).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Union
 
 import numpy as np
@@ -158,7 +159,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
 
 
 def _nbytes(shape: tuple, dt: np.dtype) -> int:
-    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+    return math.prod(shape) * np.dtype(dt).itemsize
 
 
 def _forward(xa: np.ndarray, wa: np.ndarray, geom: Geometry,

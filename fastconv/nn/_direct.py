@@ -23,6 +23,7 @@ one order, so results do not depend on the thread count.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ContextManager, NamedTuple
 
 import numpy as np
@@ -103,6 +104,11 @@ def chosen(w_shape: tuple, geom: Geometry) -> bool:
     return not (kh == kw == 1 and plain)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -149,9 +155,11 @@ def _shared_pitch(out_w: int, lead: int, data_w: int, extent: int) -> int:
     return max(out_w, lead + data_w, extent - lead)
 
 
+@lru_cache(maxsize=64)
 def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
                     ) -> tuple[int, int, np.ndarray]:
-    """Plane height and pitch of the repacked input, and each tap's offset in it."""
+    """Plane height and pitch of the repacked input, and each tap's offset in it
+    (read-only: remembered per layer shape, see _forward_setup)."""
     _, _, h, w = x_shape
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     (pt, pb), (pl, pr) = geom.pad
@@ -161,7 +169,7 @@ def _forward_layout(x_shape: tuple, geom: Geometry, k_hw: tuple[int, int]
     toff = np.array([((a * dh % sh) * sw + b * dw % sw) * hb * wb
                      + (a * dh // sh) * wb + b * dw // sw
                      for a in range(k_hw[0]) for b in range(k_hw[1])], np.intp)
-    return hb, wb, toff
+    return hb, wb, _frozen(toff)
 
 
 def _strips_per_task(info: dict, ob: int, cin: int, itemsize: int, wb: int, halo_rows: int,
@@ -195,16 +203,19 @@ def _lanes_chosen(og: int, out_hw: tuple[int, int], depth: int, wb: int, strip: 
     return lanes < strips
 
 
-def _row_taps(n_rows: int, step: int, offs: list[int], limit: int) -> np.ndarray:
+@lru_cache(maxsize=64)
+def _row_taps(n_rows: int, step: int, offs: tuple[int, ...], limit: int) -> np.ndarray:
     """(n_rows, 2): for output row u, the taps [lo, hi) from the first to the last
     whose input row u * step + offs[t] lies in [0, limit); the taps outside read
-    padding only (any taps between that do are exact zeros, and computed)."""
+    padding only (any taps between that do are exact zeros, and computed).
+    Read-only, remembered: cold, after a layer's large call, its numpy steps took
+    80-135 us."""
     rows = np.arange(n_rows)[:, None] * step + np.asarray(offs, np.intp)[None, :]
     ok = (rows >= 0) & (rows < limit)
     some = ok.any(axis=1)
     lo = np.where(some, ok.argmax(axis=1), 0)
     hi = np.where(some, ok.shape[1] - ok[:, ::-1].argmax(axis=1), 0)
-    return np.ascontiguousarray(np.stack([lo, hi], axis=1), dtype=np.intp)
+    return _frozen(np.ascontiguousarray(np.stack([lo, hi], axis=1), dtype=np.intp))
 
 
 class _Plan(NamedTuple):
@@ -265,37 +276,71 @@ def _conv(mod, plan: _Plan, packed: tuple[np.ndarray, int, int] | None,
         mod.nn_conv(buf, np_, cp, toff, w, plan.block, out, wb, plan.per_task, nthreads, *extra)
 
 
-def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
-            nthreads: int) -> np.ndarray:
-    """y (N, O, Ho, Wo) of the C-contiguous ``x`` and ``w`` (same float dtype)."""
+class _Forward(NamedTuple):
+    """A forward's layout and plan: everything but the arrays' values (see
+    _forward_setup)."""
+
+    hb: int                     # packed planes' height and pitch
+    wb: int
+    toff: np.ndarray            # each tap's offset, ascending (read-only)
+    order: np.ndarray | None    # the taps' order when it is not the kernel's
+    row_taps: np.ndarray        # (Ho, 2), see _row_taps (read-only)
+    plan: _Plan
+    fused: bool                 # the tasks pack their rows (unit stride)
+
+
+@lru_cache(maxsize=64)
+def _forward_setup(isa: str, x_shape: tuple, w_shape: tuple, itemsize: int, geom: Geometry,
+                   out_hw: tuple[int, int], nthreads: int, kernel: str, packing: str
+                   ) -> _Forward:
+    """The Python half of a forward, remembered per layer shape (the switches and the
+    kernel build in the key): run cold, right after the previous layer's large call
+    left the caches to it, its ~20 numpy and Python steps took 0.2-0.3 ms, 2-3% of a
+    9 ms layer and 15-20% of a depthwise one; a remembered layer costs a lookup."""
     mod = _mod()
-    info = _info(mod, x.dtype)
-    n, c, _, _ = x.shape
-    o, cg, kh, kw = w.shape
+    info = _info(mod, np.dtype(np.float64 if itemsize == 8 else np.float32))
+    o, cg, kh, kw = w_shape
     g = geom.groups
-    og = o // g
-    hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
-    y = np.empty((n, o) + tuple(out_hw), x.dtype)
+    hb, wb, toff = _forward_layout(x_shape, geom, (kh, kw))
     (sh, _), (dh, _) = geom.stride, geom.dilation
     # the taps by ascending offset (with a stride they alternate between the phases'
     # planes): the kernels' reads ascend, 6-8% faster on stride-2 layers
     order = np.argsort(toff, kind="stable")
-    wt = w.reshape(g, og, cg, kh * kw)
+    row_taps = _row_taps(out_hw[0], sh, tuple((int(t) // kw) * dh - geom.pad[0][0]
+                                              for t in order), x_shape[2])
     if (order != np.arange(order.size)).any():
-        # a gathered copy (~0.3 ms for 256 x 256 x 3 x 3): only where the order changes
-        toff, wt = np.ascontiguousarray(toff[order]), wt[..., order]
-    row_taps = _row_taps(out_hw[0], sh, [(t // kw) * dh - geom.pad[0][0] for t in order],
-                         x.shape[2])
+        toff = _frozen(np.ascontiguousarray(toff[order]))
+    else:
+        order = None
     # unit stride: the tasks pack the rows they read (see csrc/_nn_direct.pxi)
     fused = _tasks_pack(1, geom.stride)
-    plan = _plan(mod, info, wt.shape, y.shape, x.itemsize, wb, (kh - 1) * dh // sh, fused,
-                 nthreads)
+    plan = _plan(mod, info, (g, o // g, cg, kh * kw), (x_shape[0], o) + tuple(out_hw), itemsize,
+                 wb, (kh - 1) * dh // sh, fused, nthreads)
+    return _Forward(hb, wb, toff, None if order is None else _frozen(order), row_taps, plan,
+                    fused)
+
+
+def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int],
+            nthreads: int) -> np.ndarray:
+    """y (N, O, Ho, Wo) of the C-contiguous ``x`` and ``w`` (same float dtype)."""
+    mod = _mod()
+    n, c, _, _ = x.shape
+    o, cg, kh, kw = w.shape
+    g = geom.groups
+    f = _forward_setup(mod.__name__, x.shape, w.shape, x.itemsize, geom, tuple(out_hw),
+                       nthreads, _kernel.value, _packing.value)
+    y = np.empty((n, o) + tuple(out_hw), x.dtype)
+    wt = w.reshape(g, o // g, cg, kh * kw)
+    if f.order is not None:
+        # a gathered copy (~0.3 ms for 256 x 256 x 3 x 3): only where the order changes
+        wt = wt[..., f.order]
     off = (geom.pad[0][0], geom.pad[1][0])
-    if fused:
-        _conv(mod, plan, None, (x, hb) + off, toff, wt, y, wb, row_taps, nthreads)
+    if f.fused:
+        _conv(mod, f.plan, None, (x, f.hb) + off, f.toff, wt, y, f.wb, f.row_taps, nthreads)
         return y
-    buf, cp = _pack(mod, info, x, geom.stride, hb, wb, off, plan.slack, nthreads)
-    _conv(mod, plan, (buf, c * cp, cp), None, toff, wt, y, wb, row_taps, nthreads)
+    buf, cp = _pack(mod, _info(mod, x.dtype), x, geom.stride, f.hb, f.wb, off, f.plan.slack,
+                    nthreads)
+    _conv(mod, f.plan, (buf, c * cp, cp), None, f.toff, wt, y, f.wb, f.row_taps, nthreads)
     return y
 
 
@@ -349,7 +394,7 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
             # channel-transposed weights: the gradient's channels are the inputs
             taps = (wflat[..., ::-1] if idx == list(range(kh * kw))[::-1]
                     else wflat[..., idx]).transpose(0, 2, 1, 3)
-            row_taps = _row_taps(view.shape[2], 1, [e for _, e in rows[ry] for _ in cols[rx]],
+            row_taps = _row_taps(view.shape[2], 1, tuple(e for _, e in rows[ry] for _ in cols[rx]),
                                  ho)
             calls.append((toff, taps, view, row_taps))
     # the gradient's planes are unit-stride: with one call (stride 1) its tasks pack

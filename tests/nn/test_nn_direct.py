@@ -212,15 +212,15 @@ def test_row_taps_skip_the_rows_of_padding():
     # 3x3, padding 1, 4 output rows: the first row's kernel row 0 and the last's
     # kernel row 2 read padding only
     np.testing.assert_array_equal(
-        _direct._row_taps(4, 1, [-1, -1, -1, 0, 0, 0, 1, 1, 1], 4),
+        _direct._row_taps(4, 1, (-1, -1, -1, 0, 0, 0, 1, 1, 1), 4),
         [[3, 9], [0, 9], [0, 9], [0, 6]])
     # stride 2, dilation 2, padding 3 over 5 input rows: rows u*2 + 2a - 3; taps
     # in another order skip only those before the first and after the last read
-    np.testing.assert_array_equal(_direct._row_taps(3, 2, [-3, -1, 1], 5),
+    np.testing.assert_array_equal(_direct._row_taps(3, 2, (-3, -1, 1), 5),
                                   [[2, 3], [1, 3], [0, 2]])
-    np.testing.assert_array_equal(_direct._row_taps(2, 1, [0, -1, 0, 3], 3),
+    np.testing.assert_array_equal(_direct._row_taps(2, 1, (0, -1, 0, 3), 3),
                                   [[0, 3], [0, 3]])
-    np.testing.assert_array_equal(_direct._row_taps(1, 1, [-2, -1, 5], 3), [[0, 0]])
+    np.testing.assert_array_equal(_direct._row_taps(1, 1, (-2, -1, 5), 3), [[0, 0]])
 
 
 def test_direct_gradients_match_finite_differences():
