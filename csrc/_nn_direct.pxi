@@ -1006,3 +1006,72 @@ def nn_grad_weight_lanes(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
         if S > 1:
             _parallel(O, max(1, min(nthreads, <int>O)), _nn_gwo_sum_task, &j)
     free(scratch)
+
+
+# ---- the bias gradient: each channel's sum over the batch and the pixels -------
+
+ctypedef struct _NNSum:
+    const char* go
+    char* out
+    Py_ssize_t N, O, HW, per
+    int kind
+
+
+cdef void _nn_sum_run(real_t* tag, _NNSum* j, Py_ssize_t t) noexcept nogil:
+    # 16 running sums in float64, each over every 16th value, added in a fixed
+    # order at the end: a loop the compiler vectorises (one running sum is bound
+    # by the add's latency) with the same bits for any thread count
+    cdef double acc[16]
+    cdef double tot
+    cdef const real_t* p
+    cdef Py_ssize_t o, n, i, k, m = j.HW - j.HW % 16
+    for o in range(t * j.per, min(j.O, (t + 1) * j.per)):
+        for k in range(16):
+            acc[k] = 0
+        for n in range(j.N):
+            p = <const real_t*>j.go + (n * j.O + o) * j.HW
+            i = 0
+            while i < m:
+                for k in range(16):
+                    acc[k] += p[i + k]
+                i += 16
+            for i in range(m, j.HW):
+                acc[i - m] += p[i]
+        tot = 0
+        for k in range(16):
+            tot += acc[k]
+        (<real_t*>j.out)[o] = <real_t>tot
+
+
+cdef void _nn_sum_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
+    cdef _NNSum* j = <_NNSum*>ctx
+    if j.kind == 0:
+        _nn_sum_run(<float*>NULL, j, t)
+    else:
+        _nn_sum_run(<double*>NULL, j, t)
+
+
+def nn_channel_sums(const real_t[:, :, :, ::1] go, real_t[::1] out, int nthreads):
+    """out[o] = the sum of go[:, o] (N, O, H, W; contiguous), in float64: the bias
+    gradient. numpy's go.sum(axis=(0, 2, 3)) took 0.25 ms of a 20 ms 64 x 56^2
+    layer's backward on one thread."""
+    cdef Py_ssize_t N = go.shape[0], O = go.shape[1]
+    if out.shape[0] != O:
+        raise ValueError("fastconv: nn_channel_sums needs one sum a channel")
+    cdef _NNSum j
+    j.go = <const char*>&go[0, 0, 0, 0] if go.size > 0 else NULL
+    j.out = <char*>&out[0] if O > 0 else NULL
+    j.N, j.O, j.HW = N, O, go.shape[2] * go.shape[3]
+    j.kind = 0 if real_t is float else 1
+    if O == 0:
+        return
+    if j.go == NULL:
+        for o in range(O):
+            out[o] = 0
+        return
+    # channels of ~64 KiB of gradient a task, at least a few tasks a thread
+    j.per = max(1, min((64 << 10) // max(1, N * j.HW * <Py_ssize_t>sizeof(real_t)),
+                       O // max(1, 4 * nthreads)))
+    cdef Py_ssize_t ntasks = (O + j.per - 1) // j.per
+    with nogil:
+        _parallel(ntasks, max(1, min(nthreads, <int>ntasks)), _nn_sum_task, &j)

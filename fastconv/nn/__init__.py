@@ -316,7 +316,19 @@ def conv2d_backward(x: ArrayLike, weight: ArrayLike, grad_output: ArrayLike,
     go = _grad_output(grad_output, xa.shape[0], wa.shape[0], out_hw, xa.dtype)
     gx = _grad_input(go, wa, geom, xa.shape)
     gw = _grad_weight(xa, go, geom, wa.shape)
-    return gx, gw, go.sum(axis=(0, 2, 3))
+    return gx, gw, _grad_bias(go)
+
+
+def _grad_bias(go: np.ndarray) -> np.ndarray:
+    """Each channel's sum of the C-contiguous ``go`` (N, O, H, W). float32: in float64
+    on fastconv's threads (numpy's ``go.sum(axis=(0, 2, 3))``, on one thread and
+    pairwise in float32, took 0.25 ms of a 20 ms backward); float64: numpy's pairwise
+    sum, more accurate than float64 running sums."""
+    if go.dtype != np.float32:
+        return go.sum(axis=(0, 2, 3))
+    out = np.empty(go.shape[1], go.dtype)
+    _direct.channel_sums(go, out, _nthreads())
+    return out
 
 
 def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,

@@ -344,6 +344,11 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     return y
 
 
+def channel_sums(go: np.ndarray, out: np.ndarray, nthreads: int) -> None:
+    """out[o] = the sum of go[:, o] (C-contiguous (N, O, H, W); float64 sums)."""
+    _mod().nn_channel_sums(go, out, nthreads)
+
+
 def _phase_taps(r: int, s: int, p: int, d: int, k: int) -> list[tuple[int, int]]:
     """(tap, row offset e) of the taps that reach input phase r: input row r + s*u
     gets gradient row u + e from tap a when (r + p - a*d) is a multiple of s."""

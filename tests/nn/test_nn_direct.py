@@ -183,6 +183,29 @@ def test_tasks_packing_gives_the_whole_packing_bits(case, dtype, kernel, isa):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("shape", [(8, 64, 56, 56), (3, 5, 7, 9), (1, 300, 1, 17), (2, 4, 0, 3),
+                                   (0, 3, 4, 4), (2, 0, 3, 3)])
+def test_bias_gradient_sums_in_float64(shape, isa):
+    """conv2d_backward's float32 bias gradient: each channel's sum, accumulated in
+    float64 (numpy's float32 sum is pairwise in float32), the same bits for any
+    thread count, within an ulp of the correctly rounded sum."""
+    dtype = np.float32
+    go = np.random.default_rng(16).standard_normal(shape).astype(dtype) * 100
+    want = go.astype(np.float64).sum(axis=(0, 2, 3))
+    got = []
+    for nt in (1, 2, 5):
+        out = np.full(shape[1], np.nan, dtype)
+        _direct.channel_sums(go, out, nt)
+        got.append(out)
+    for other in got[1:]:
+        np.testing.assert_array_equal(got[0], other)
+    np.testing.assert_allclose(got[0], want.astype(dtype), rtol=np.finfo(dtype).eps, atol=0)
+    if go.size:
+        x = np.zeros((shape[0], 1, shape[2], shape[3]), dtype)
+        gb = nn.conv2d_backward(x, np.ones((shape[1], 1, 1, 1), dtype), go)[2]
+        np.testing.assert_array_equal(gb, got[0])
+
+
 def test_tasks_pack_one_unit_stride_call():
     assert _direct._tasks_pack(1, (1, 1))
     assert not _direct._tasks_pack(1, (2, 1))     # strided: phases packed once
