@@ -387,11 +387,17 @@ cdef void _nn_conv_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
         _nn_conv_run(<double*>NULL, j, t, slot)
 
 
-cdef int _conv_args(const real_t[:, :, :, :] w, const Py_ssize_t[::1] toff,
-                    real_t[:, :, :, :] out) except -1:
+cdef Py_ssize_t _conv_args(const real_t[:, :, :, :] w, const Py_ssize_t[::1] toff,
+                           real_t[:, :, :, :] out) except -1:
+    """The largest tap offset, after checking the weights, taps and output agree."""
     if w.shape[3] != toff.shape[0] or out.shape[1] != w.shape[0] * w.shape[1]:
         raise ValueError("fastconv: weights, taps and output channels disagree")
-    return 0
+    cdef Py_ssize_t t, tmax = 0
+    for t in range(toff.shape[0]):
+        if toff[t] < 0:
+            raise ValueError("fastconv: negative tap offset")
+        tmax = max(tmax, toff[t])
+    return tmax
 
 
 def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp,
@@ -408,7 +414,7 @@ def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp,
     With ``src`` (N, G*cin, H, W), ``inp`` is not read: ``inp`` is then nn_pack's
     unit-stride planes of ``src`` (HB rows, offsets oh, ow), packed by each task
     for the rows it reads (see _nn_window)."""
-    _conv_args(w, toff, out)
+    cdef Py_ssize_t tmax = _conv_args(w, toff, out)
     cdef Py_ssize_t N = out.shape[0], G = w.shape[0], og = w.shape[1], cin = w.shape[2]
     cdef Py_ssize_t Hu = out.shape[2], Wu = out.shape[3]
     if N == 0 or og == 0 or Hu == 0 or Wu == 0:
@@ -421,11 +427,6 @@ def nn_conv(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp,
     cdef Py_ssize_t strip = fc_nn_strip(ob, dbl)
     cdef Py_ssize_t Q = (Hu - 1) * WB + Wu
     cdef Py_ssize_t nstrips = (Q + strip - 1) // strip
-    cdef Py_ssize_t t, tmax = 0
-    for t in range(ntaps):
-        if toff[t] < 0:
-            raise ValueError("fastconv: negative tap offset")
-        tmax = max(tmax, toff[t])
     sb = max(1, min(sb, nstrips))
     cdef _NNConv j
     j.fused = src is not None
@@ -563,7 +564,7 @@ def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp,
     others read padding: the same bits for finite weights). ``rb``: output rows per
     task. With ``src``, as nn_conv: each task packs its rows' window and computes
     every output-channel block from it."""
-    _conv_args(w, toff, out)
+    cdef Py_ssize_t tmax = _conv_args(w, toff, out)
     cdef Py_ssize_t N = out.shape[0], G = w.shape[0], og = w.shape[1], cin = w.shape[2]
     cdef Py_ssize_t Hu = out.shape[2], Wu = out.shape[3]
     cdef int dbl = 0 if real_t is float else 1
@@ -574,11 +575,7 @@ def nn_conv_lanes(const real_t[::1] inp, Py_ssize_t np_, Py_ssize_t cp,
         raise ValueError("fastconv: bad nn_conv_lanes block")
     cdef Py_ssize_t ntaps = toff.shape[0]
     cdef Py_ssize_t nob = (og + ob - 1) // ob
-    cdef Py_ssize_t t, tmax = 0
-    for t in range(ntaps):
-        if toff[t] < 0:
-            raise ValueError("fastconv: negative tap offset")
-        tmax = max(tmax, toff[t])
+    cdef Py_ssize_t t
     rb = max(1, min(rb, Hu))
     cdef _NNLanes j
     j.fused = src is not None
