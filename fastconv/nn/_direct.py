@@ -293,10 +293,12 @@ class _Forward(NamedTuple):
 def _forward_setup(isa: str, x_shape: tuple, w_shape: tuple, itemsize: int, geom: Geometry,
                    out_hw: tuple[int, int], nthreads: int, kernel: str, packing: str
                    ) -> _Forward:
-    """The Python half of a forward, remembered per layer shape (the switches and the
-    kernel build in the key): run cold, right after the previous layer's large call
-    left the caches to it, its ~20 numpy and Python steps took 0.2-0.3 ms, 2-3% of a
-    9 ms layer and 15-20% of a depthwise one; a remembered layer costs a lookup."""
+    """The Python half of a forward, remembered per layer shape: run cold, right after
+    the previous layer's large call left the caches to it, its ~20 numpy and Python
+    steps took 0.2-0.3 ms, 2-3% of a 9 ms layer and 15-20% of a depthwise one; a
+    remembered layer costs a lookup. ``isa`` (the kernel build's module name), and
+    ``kernel`` and ``packing`` (the switches' values) are in the key only: builds
+    differ in block sizes, and the switches change the plan."""
     mod = _mod()
     info = _info(mod, np.dtype(np.float64 if itemsize == 8 else np.float32))
     o, cg, kh, kw = w_shape
