@@ -357,17 +357,37 @@ def _phase_taps(r: int, s: int, p: int, d: int, k: int) -> list[tuple[int, int]]
     return [(a, (r + p - a * d) // s) for a in range(k) if (r + p - a * d) % s == 0]
 
 
-def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
-               in_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
-    """dL/dx (in_shape) from dL/dy ``go`` (N, O, Ho, Wo): for each stride phase of
-    x, the correlation of the padded gradient with the flipped, channel-transposed
-    taps that reach that phase."""
+class _Phase(NamedTuple):
+    """One stride phase of an input gradient (see _grad_input_setup)."""
+
+    ry: int
+    rx: int
+    taps: tuple[int, ...] | None    # the kernel taps that reach it (None: no tap does)
+    toff: np.ndarray | None         # their offsets in the packed gradient (read-only)
+    row_taps: np.ndarray | None
+    plan: _Plan | None
+
+
+class _GradInput(NamedTuple):
+    hb: int
+    wb: int
+    top: int
+    left: int
+    phases: tuple[_Phase, ...]      # the non-empty phases
+    fused: bool                     # one call, whose tasks pack the rows they read
+
+
+@lru_cache(maxsize=64)
+def _grad_input_setup(isa: str, go_shape: tuple, w_shape: tuple, in_shape: tuple,
+                      itemsize: int, geom: Geometry, nthreads: int, kernel: str,
+                      packing: str) -> _GradInput:
+    """The Python half of an input gradient, remembered per layer shape, as
+    _forward_setup is (``isa``, ``kernel`` and ``packing`` are in the key only)."""
     mod = _mod()
-    info = _info(mod, go.dtype)
-    n, o, ho, wo = go.shape
-    _, cg, kh, kw = w.shape
+    info = _info(mod, np.dtype(np.float64 if itemsize == 8 else np.float32))
+    n, o, ho, wo = go_shape
+    _, cg, kh, kw = w_shape
     g = geom.groups
-    og = o // g
     h, wd = in_shape[2:]
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     (pt, _), (pl, _) = geom.pad
@@ -383,41 +403,62 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     wb = max([wo + left] + [wu + e + left for taps in cols for _, e in taps])
     if sw == 1:
         wb = _shared_pitch(wu, left, wo, wb)
-    wflat = w.reshape(g, og, cg, kh * kw)
-    gx = np.empty(in_shape, go.dtype)
-    calls = []
-    for ry in range(sh):
-        for rx in range(sw):
-            view = gx[:, :, ry::sh, rx::sw]
-            if view.size == 0:
-                continue
-            if not rows[ry] or not cols[rx]:
-                view[...] = 0          # no tap reaches these inputs
-                continue
-            toff = np.array([(ea + top) * wb + eb + left
-                             for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
-            idx = [a * kw + b for a, _ in rows[ry] for b, _ in cols[rx]]
-            # every tap, reversed (stride 1): a view, not a gathered copy; the
-            # channel-transposed weights: the gradient's channels are the inputs
-            taps = (wflat[..., ::-1] if idx == list(range(kh * kw))[::-1]
-                    else wflat[..., idx]).transpose(0, 2, 1, 3)
-            row_taps = _row_taps(view.shape[2], 1, tuple(e for _, e in rows[ry] for _ in cols[rx]),
-                                 ho)
-            calls.append((toff, taps, view, row_taps))
+    calls = sum(1 for ry in range(min(sh, h)) for rx in range(min(sw, wd))
+                if rows[ry] and cols[rx])
     # the gradient's planes are unit-stride: with one call (stride 1) its tasks pack
     # the rows they read; else the gradient is packed once for the phases' calls
-    fused = _tasks_pack(len(calls), (1, 1))
-    plans = [_plan(mod, info, taps.shape, view.shape, go.itemsize, wb, kh * dh // sh, fused,
-                   nthreads) for _, taps, view, _ in calls]
-    if fused:
-        toff, taps, view, row_taps = calls[0]
-        _conv(mod, plans[0], None, (go, hb, top, left), toff, taps, view, wb, row_taps,
-              nthreads)
-    elif calls:
-        buf, cp = _pack(mod, info, go, (1, 1), hb, wb, (top, left),
-                        max(p.slack for p in plans), nthreads)
-        for plan, (toff, taps, view, row_taps) in zip(plans, calls):
-            _conv(mod, plan, (buf, o * cp, cp), None, toff, taps, view, wb, row_taps, nthreads)
+    fused = _tasks_pack(calls, (1, 1))
+    phases = []
+    for ry in range(min(sh, h)):
+        for rx in range(min(sw, wd)):
+            if not rows[ry] or not cols[rx]:
+                phases.append(_Phase(ry, rx, None, None, None, None))    # no tap reaches
+                continue
+            view_shape = (n, in_shape[1], _cdiv(h - ry, sh), _cdiv(wd - rx, sw))
+            toff = np.array([(ea + top) * wb + eb + left
+                             for _, ea in rows[ry] for _, eb in cols[rx]], np.intp)
+            taps = tuple(a * kw + b for a, _ in rows[ry] for b, _ in cols[rx])
+            row_taps = _row_taps(view_shape[2], 1, tuple(e for _, e in rows[ry]
+                                                         for _ in cols[rx]), ho)
+            plan = _plan(mod, info, (g, cg, o // g, len(taps)), view_shape, itemsize, wb,
+                         kh * dh // sh, fused, nthreads)
+            phases.append(_Phase(ry, rx, taps, _frozen(toff), row_taps, plan))
+    return _GradInput(hb, wb, top, left, tuple(phases), fused)
+
+
+def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
+               in_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
+    """dL/dx (in_shape) from dL/dy ``go`` (N, O, Ho, Wo): for each stride phase of
+    x, the correlation of the padded gradient with the flipped, channel-transposed
+    taps that reach that phase."""
+    mod = _mod()
+    o, cg, kh, kw = w.shape
+    g = geom.groups
+    (sh, sw) = geom.stride
+    s = _grad_input_setup(mod.__name__, go.shape, w.shape, tuple(in_shape), go.itemsize, geom,
+                          nthreads, _kernel.value, _packing.value)
+    wflat = w.reshape(g, o // g, cg, kh * kw)
+    gx = np.empty(in_shape, go.dtype)
+    buf = None
+    for ph in s.phases:
+        view = gx[:, :, ph.ry::sh, ph.rx::sw]
+        if ph.taps is None:
+            view[...] = 0
+            continue
+        # every tap, reversed (stride 1): a view, not a gathered copy; the
+        # channel-transposed weights: the gradient's channels are the inputs
+        taps = (wflat[..., ::-1] if ph.taps == tuple(range(kh * kw))[::-1]
+                else wflat[..., list(ph.taps)]).transpose(0, 2, 1, 3)
+        if s.fused:
+            _conv(mod, ph.plan, None, (go, s.hb, s.top, s.left), ph.toff, taps, view, s.wb,
+                  ph.row_taps, nthreads)
+            continue
+        if buf is None:
+            buf, cp = _pack(mod, _info(mod, go.dtype), go, (1, 1), s.hb, s.wb, (s.top, s.left),
+                            max(p.plan.slack for p in s.phases if p.plan is not None),
+                            nthreads)
+        _conv(mod, ph.plan, (buf, go.shape[1] * cp, cp), None, ph.toff, taps, view, s.wb,
+              ph.row_taps, nthreads)
     return gx
 
 
