@@ -77,14 +77,35 @@ ctypedef struct _NNPack:
     int kind
 
 
+cdef inline void _nn_pad_row(real_t* d, const char* srow, Py_ssize_t j0, Py_ssize_t j1,
+                             Py_ssize_t WB, Py_ssize_t sw, Py_ssize_t s3) noexcept nogil:
+    """One padded row of pitch WB: zeros, then columns [j0, j1) from the source row's
+    values at ``srow`` (column j0's), every ``sw``-th one (byte stride s3), zeros."""
+    cdef Py_ssize_t jj
+    cdef const real_t* sp
+    for jj in range(j0):
+        d[jj] = 0
+    if sw == 1 and s3 == sizeof(real_t):
+        memcpy(d + j0, srow, (j1 - j0) * sizeof(real_t))
+    elif sw == 2 and s3 == sizeof(real_t):
+        # every other value, a constant stride the compiler vectorises (the
+        # general loop below took 6% of the 7x7 s2 stem's forward)
+        sp = <const real_t*>srow
+        for jj in range(j1 - j0):
+            d[j0 + jj] = sp[2 * jj]
+    else:
+        for jj in range(j0, j1):
+            d[jj] = (<const real_t*>(srow + (jj - j0) * sw * s3))[0]
+    for jj in range(j1, WB):
+        d[jj] = 0
+
+
 cdef void _nn_pack_plane(real_t* tag, _NNPack* j, Py_ssize_t t) noexcept nogil:
     cdef Py_ssize_t n = t // j.C, c = t - (t // j.C) * j.C
     cdef real_t* d0 = <real_t*>j.dst + n * j.sn + c * j.sc
     cdef const char* s0 = j.src + n * j.s0 + c * j.s1
     cdef real_t* d
-    cdef const char* srow
-    cdef Py_ssize_t ph, pw, i, jj, si, sj, j0, j1, used
-    cdef const real_t* sp
+    cdef Py_ssize_t ph, pw, i, si, j0, j1, used
     used = j.sh * j.sw * j.HB * j.WB
     for ph in range(j.sh):
         for pw in range(j.sw):
@@ -99,23 +120,8 @@ cdef void _nn_pack_plane(real_t* tag, _NNPack* j, Py_ssize_t t) noexcept nogil:
                 if si < 0 or si >= j.H or j1 == j0:
                     memset(d, 0, j.WB * sizeof(real_t))
                     continue
-                srow = s0 + si * j.s2
-                for jj in range(j0):
-                    d[jj] = 0
-                sj = j0 * j.sw + pw - j.ow
-                if j.sw == 1 and j.s3 == sizeof(real_t):
-                    memcpy(d + j0, srow + sj * j.s3, (j1 - j0) * sizeof(real_t))
-                elif j.sw == 2 and j.s3 == sizeof(real_t):
-                    # every other value, a constant stride the compiler vectorises (the
-                    # general loop below took 6% of the 7x7 s2 stem's forward)
-                    sp = <const real_t*>srow + sj
-                    for jj in range(j1 - j0):
-                        d[j0 + jj] = sp[2 * jj]
-                else:
-                    for jj in range(j0, j1):
-                        d[jj] = (<const real_t*>(srow + (sj + (jj - j0) * j.sw) * j.s3))[0]
-                for jj in range(j1, j.WB):
-                    d[jj] = 0
+                _nn_pad_row(d, s0 + si * j.s2 + (j0 * j.sw + pw - j.ow) * j.s3, j0, j1, j.WB,
+                            j.sw, j.s3)
     # the slack after the planes: strips and dot products read into it
     memset(d0 + used, 0, (j.blk - used) * sizeof(real_t))
 
@@ -180,26 +186,17 @@ cdef Py_ssize_t _nn_window(real_t* tag, const _NNWin* s, Py_ssize_t WB, Py_ssize
     sample n into ``d``, each channel's rows followed by zeros up to the channel
     pitch ``s.cpw``; rows past the plane are zeros, as nn_pack's slack is."""
     cdef Py_ssize_t j0 = min(s.ow, WB), j1 = min(s.ow + s.W, WB)
-    cdef Py_ssize_t c, i, si, k, m = j1 - j0
+    cdef Py_ssize_t c, i, si
     cdef real_t* dd
-    cdef const char* srow
     for c in range(nc):
         dd = d + c * s.cpw
         for i in range(i0, i1):
             si = i - s.oh
-            if si < 0 or si >= s.H or m <= 0:
+            if si < 0 or si >= s.H or j1 <= j0:
                 memset(dd, 0, WB * sizeof(real_t))
             else:
-                srow = s.x + n * s.s0 + (c0 + c) * s.s1 + si * s.s2 + (j0 - s.ow) * s.s3
-                for k in range(j0):
-                    dd[k] = 0
-                if s.s3 == sizeof(real_t):
-                    memcpy(dd + j0, srow, m * sizeof(real_t))
-                else:
-                    for k in range(m):
-                        dd[j0 + k] = (<const real_t*>(srow + k * s.s3))[0]
-                for k in range(j1, WB):
-                    dd[k] = 0
+                _nn_pad_row(dd, s.x + n * s.s0 + (c0 + c) * s.s1 + si * s.s2
+                            + (j0 - s.ow) * s.s3, j0, j1, WB, 1, s.s3)
             dd += WB
         memset(dd, 0, (s.cpw - (i1 - i0) * WB) * sizeof(real_t))
     return s.cpw
