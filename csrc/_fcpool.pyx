@@ -12,16 +12,22 @@ cdef extern from "fc_pool.h":
         int version
         int (*parallel_for)(Py_ssize_t ntasks, int nthreads, fc_task_fn fn,
                             void* ctx) noexcept nogil
+        int (*parallel_for_work)(Py_ssize_t ntasks, int nthreads, fc_task_fn fn,
+                                 void* ctx, double work_us) noexcept nogil
     int FC_POOL_API_VERSION
     int fc_parallel_for(Py_ssize_t ntasks, int nthreads, fc_task_fn fn,
                         void* ctx) noexcept nogil
+    int fc_parallel_for_work(Py_ssize_t ntasks, int nthreads, fc_task_fn fn,
+                             void* ctx, double work_us) noexcept nogil
     int fc_pool_workers() noexcept nogil
     int fc_pool_set_spin_us(int us) noexcept nogil
+    double fc_pool_set_wake_us(double us) noexcept nogil
     double fc_now_us() noexcept nogil
 
 cdef fc_pool_api _api
 _api.version = FC_POOL_API_VERSION
 _api.parallel_for = fc_parallel_for
+_api.parallel_for_work = fc_parallel_for_work
 _C_API = PyCapsule_New(<void*>&_api, b"fastconv._runtime._fcpool._C_API", NULL)
 
 
@@ -34,6 +40,13 @@ def set_spin_us(int us) -> int:
     """How long an idle worker spins before it sleeps (microseconds); returns the
     previous value (a negative ``us`` only reads it)."""
     return fc_pool_set_spin_us(us)
+
+
+def set_wake_us(double us) -> float:
+    """The shortest job, in microseconds on one thread, for which a call wakes sleeping
+    workers (shorter ones take only workers still spinning); returns the previous
+    value (a negative ``us`` only reads it)."""
+    return fc_pool_set_wake_us(us)
 
 
 ctypedef struct _Probe:
@@ -49,9 +62,10 @@ cdef void _probe_task(void* ctx, Py_ssize_t task, int slot) noexcept nogil:
         pass
 
 
-def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0):
-    """Run ``ntasks`` tasks of ``task_us`` microseconds each (busy); returns (threads
-    that worked, the slot of each task): a check of the pool itself, for tests."""
+def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0, double work_us=-1):
+    """Run ``ntasks`` tasks of ``task_us`` microseconds each (busy), announced as a job
+    of ``work_us`` microseconds (< 0: unknown, wake sleepers); returns (threads that
+    worked, the slot of each task): a check of the pool itself, for tests."""
     import numpy as np
     slots = np.full(ntasks, -1, np.intc)
     cdef int[::1] s = slots
@@ -60,5 +74,6 @@ def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0):
     p.slots = &s[0] if ntasks else NULL
     p.task_us = task_us
     with nogil:
-        worked = fc_parallel_for(ntasks, nthreads, _probe_task, &p)
+        worked = fc_parallel_for_work(ntasks, nthreads, _probe_task, &p, work_us)
     return worked, slots
+

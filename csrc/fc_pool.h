@@ -8,7 +8,8 @@
  * the OS has not scheduled yet delays nothing (it finds the job closed when it wakes).
  *
  * Idle workers spin for a few tens of microseconds (a call in a loop finds them
- * awake), then sleep on a condition variable: no core stays busy after a call. A
+ * awake), then sleep on a condition variable: no core stays busy after a call. A job
+ * announced as short (fc_parallel_for_work) wakes no sleeping worker. A
  * forked child starts with no workers and makes its own on first use. Several
  * threads may call at once; each call is a job, and idle workers join the oldest job
  * that still has free slots. Nothing here touches Python.
@@ -24,15 +25,25 @@ typedef struct {
     int version;
     /* Run every task; returns the number of threads that worked on them. */
     int (*parallel_for)(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx);
+    /* The same for a job of about work_us microseconds on one thread (< 0: unknown):
+     * a job shorter than the pool's wake threshold takes only workers that are still
+     * awake (spinning after a previous call), and wakes no sleeping one. */
+    int (*parallel_for_work)(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx,
+                             double work_us);
 } fc_pool_api;
 
-#define FC_POOL_API_VERSION 1
+#define FC_POOL_API_VERSION 2
 
 int fc_parallel_for(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx);
+int fc_parallel_for_work(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ctx,
+                         double work_us);
 /* Workers started so far in this process (0 in a fresh fork child). */
 int fc_pool_workers(void);
 /* How long an idle worker spins before it sleeps, in microseconds; returns the old. */
 int fc_pool_set_spin_us(int us);
+/* The shortest job (microseconds on one thread) that wakes sleeping workers; returns
+ * the old value (a negative us only reads it). */
+double fc_pool_set_wake_us(double us);
 /* A monotonic clock in microseconds (the pool's own, for its spins and for tests). */
 double fc_now_us(void);
 

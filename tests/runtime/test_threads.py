@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -268,6 +269,36 @@ def test_workers_share_the_tasks():
     from fastconv._runtime import _fcpool
     worked, slots = _fcpool.run_probe(100, 2, 1000.0)
     assert worked == 2 and (slots == 1).any() and (slots == 0).any()
+
+
+def test_short_jobs_wake_no_sleeping_worker():
+    """A job announced as shorter than the wake threshold leaves sleeping workers
+    asleep (the caller runs every task), one announced as long or unknown wakes them,
+    and a worker still spinning joins either. Who ran which task is checked, nothing
+    is timed: workers are put to sleep by a zero spin and a pause."""
+    from fastconv._runtime import _fcpool
+    old_spin, old_wake = _fcpool.set_spin_us(0), _fcpool.set_wake_us(-1)
+    try:
+        assert old_wake > 0 and _fcpool.set_wake_us(-1) == old_wake
+        _fcpool.run_probe(4, 2, 100.0)      # the worker exists
+        for _ in range(3):
+            time.sleep(0.01)                # ...and sleeps
+            worked, slots = _fcpool.run_probe(50, 2, 1000.0, work_us=old_wake / 2)
+            assert worked == 1 and not slots.any()
+        time.sleep(0.01)
+        worked, slots = _fcpool.run_probe(100, 2, 1000.0, work_us=10 * old_wake)
+        assert worked == 2 and (slots == 1).any()
+        time.sleep(0.01)
+        worked, slots = _fcpool.run_probe(100, 2, 1000.0)     # unknown: wakes
+        assert worked == 2 and (slots == 1).any()
+        _fcpool.set_spin_us(10 ** 6)        # a worker awake for a second...
+        _fcpool.run_probe(100, 2, 1000.0)
+        worked, slots = _fcpool.run_probe(100, 2, 1000.0, work_us=1.0)
+        assert worked == 2 and (slots == 1).any()    # ...joins a short job too
+        assert _fcpool.set_wake_us(0.0) == old_wake
+    finally:
+        _fcpool.set_spin_us(old_spin)
+        _fcpool.set_wake_us(old_wake)
 
 
 def test_threadpoolctl_limits_fastconv():
