@@ -1219,7 +1219,7 @@ cdef object _separable_strips(_View xv, const num_t[::1] u, const num_t[::1] v, 
     for q in range(wp):
         colmap[q] = _map_index(ox + q, N, boundary)
     with nogil:
-        _parallel(ntasks, nt, _sep_task, &j)
+        _parallel_work(ntasks, nt, _sep_task, &j, _tiles_us(Ho * Wo, K + L, sizeof(num_t)))
     free(colmap)
     free(raw)
     return j.bad == 0

@@ -432,7 +432,8 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     j.kind = _kind(<num_t*>NULL)
     j.ready = ready
     with nogil:
-        _parallel(ntasks, nt, _nd_task, &j)
+        _parallel_work(ntasks, nt, _nd_task, &j,
+                       _tiles_us(U * Oz * Ho * Wo, Az * K * L, sizeof(num_t)))
     free(raw)
     free(ptabs)
     free(ready)
@@ -521,5 +522,6 @@ def correlate_folded(const real_t[:, :] xv, const real_t[::1] w, real_t[:, :] ou
     # a few row blocks per thread even out the load
     j.rows = max(1, (R + 4 * nt - 1) // (4 * nt))
     with nogil:
-        _parallel((R + j.rows - 1) // j.rows, nt, _fold_task, &j)
+        _parallel_work((R + j.rows - 1) // j.rows, nt, _fold_task, &j,
+                       _tiles_us(R * C, L, sizeof(real_t)))
     return True
