@@ -13,7 +13,9 @@
 # of the input; the weight gradient keeps output channels in the vector lanes
 # (nn_grad_weight_lanes, _nn_gw.h) or, for groups with few output channels, is a
 # block of dot products of the same rows (nn_grad_weight). No im2col matrix: the
-# repacked input is the input's size.
+# repacked input is the input's size, and where the tasks pack the rows they read
+# into their windows (unit-stride forwards and input gradients, both weight
+# gradients at any stride) there is no repacked input at all.
 #
 # Every output element is computed by one task in a fixed order, so results do not
 # depend on the thread count.

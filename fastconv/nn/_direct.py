@@ -1,7 +1,8 @@
 """The direct road of fastconv.nn: compiled multi-channel kernels, no im2col matrix.
 
-The input is repacked once into zero-padded planes split by stride phase, their
-rows flattened with one pitch WB (csrc/_nn_direct.pxi, ``nn_pack``). An output
+The input is repacked into zero-padded planes split by stride phase, their rows
+flattened with one pitch WB (csrc/_nn_direct.pxi, ``nn_pack``; or each task packs
+the rows it reads into its window: see ``packing``). An output
 pixel ``q = i * WB + j`` then reads input ``q + toff[t]`` at tap ``t`` in every
 channel, and the layer is a sum over (channel, tap) of shifted contiguous rows:
 
