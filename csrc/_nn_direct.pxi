@@ -905,9 +905,10 @@ cdef void _nn_gwo_run(real_t* tag, _NNGradWO* j, Py_ssize_t t, int slot) noexcep
                                   win + (c - ch_lo) * j.wcp, j.wpp, r0, r0 + nr + j.halo,
                                   False)
                 # the next chunk's source rows, asked for a slice after each register
-                # block below: its packing then copies from L2, not memory (packing
-                # from memory cost the fused road ~4% against the packed-whole's
-                # compute on 64 x 56^2 3x3)
+                # block below: its packing then copies from L2, not memory (one thread,
+                # 64 x 56^2 3x3: the tasks' packing and sums took 4.5% more than the
+                # packed-whole's sums without it, 2.5% with it; a channel's rows asked
+                # for in one run instead measured no better)
                 pf_n, pf_r = n, r0 + nr
                 if pf_r >= j.Ho:
                     pf_n, pf_r = n + 1, 0
@@ -1100,8 +1101,9 @@ def nn_grad_weight_lanes(const real_t[::1] x, Py_ssize_t xnp, Py_ssize_t xcp,
         j.pk.sh, j.pk.sw, j.pk.HB, j.pk.WB, j.pk.oh, j.pk.ow = sh, sw, HB, WB, oh, ow
     cdef char* scratch = <char*>malloc(j.scratch_bytes * nt + 64)
     # the windows zeroed once (fresh pages come zeroed): the tasks then write only
-    # their rows' values (a row's padding columns stay zero in every chunk; the
-    # three calls a row of a 14^2 plane took, zeros, values, zeros, cost 3-4%)
+    # their rows' values, a row's padding columns staying zero in every chunk (zeros,
+    # values, zeros were three library calls a row: 8 x 256 x 14^2, one thread, the
+    # call took 1.031x the packed-whole's time with them, 1.017x without)
     cdef char* wins = <char*>calloc(j.win_bytes * nt + 64, 1) if fused else NULL
     if scratch == NULL or (fused and wins == NULL):
         free(scratch)
