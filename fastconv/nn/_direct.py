@@ -1,7 +1,8 @@
 """The direct road of fastconv.nn: compiled multi-channel kernels, no im2col matrix.
 
-The input is repacked once into zero-padded planes split by stride phase, their
-rows flattened with one pitch WB (csrc/_nn_direct.pxi, ``nn_pack``). An output
+The input is repacked into zero-padded planes split by stride phase, their rows
+flattened with one pitch WB (csrc/_nn_direct.pxi, ``nn_pack``; or each task packs
+the rows it reads into its window: see ``packing``). An output
 pixel ``q = i * WB + j`` then reads input ``q + toff[t]`` at tap ``t`` in every
 channel, and the layer is a sum over (channel, tap) of shifted contiguous rows:
 
@@ -63,8 +64,9 @@ _GW_CHUNK_BYTES = 16 << 10
 _route = Switch(("auto", "direct", "gemm"), "route")
 # The direct road's kernel: 'auto' picks per layer (_lanes_chosen)
 _kernel = Switch(("auto", "strips", "lanes"), "kernel")
-# Who packs a unit-stride layer's input: 'auto' (= 'tasks': each compute task the
-# rows it reads) or 'whole' (nn_pack, once, before the sums; as strided layers do)
+# Who packs the input: 'auto' (= 'tasks': each compute task the rows it reads;
+# unit-stride forwards and input gradients, and the lanes weight gradient at any
+# stride) or 'whole' (nn_pack, once, before the sums; as strided forwards do)
 _packing = Switch(("auto", "tasks", "whole"), "packing")
 
 
@@ -81,8 +83,9 @@ def kernel(name: str) -> ContextManager[None]:
 
 
 def packing(name: str) -> ContextManager[None]:
-    """Force who packs a unit-stride layer's input ('tasks', 'whole' or 'auto')
-    inside a ``with`` block (tests and benchmarks; process-wide)."""
+    """Force who packs a layer's input ('tasks', 'whole' or 'auto') inside a
+    ``with`` block (tests and benchmarks; process-wide): see _tasks_pack and
+    _grad_weight_lanes."""
     return _packing.forced(name)
 
 
@@ -473,7 +476,15 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
                        w_shape: tuple[int, int, int, int], nthreads: int) -> np.ndarray:
     """dL/dW (w_shape) with output channels in the lanes: gw[o, c, t] = sum over the
     batch and the output pixels of go[n, o, i, j] * x_packed[n, c, i*WB + j + toff[t]],
-    the batch cut into parts whose sums are added in order."""
+    the batch cut into parts whose sums are added in order.
+
+    Each task packs, per chunk of rows, the rows of its channels it reads into its
+    thread's window (any stride: the chunk's rows of every phase), not the whole
+    input into an input-sized buffer: the extra memory is the output's parts and
+    the tiles. Where several tasks read the same channels (layers with more than 4
+    vectors of output channels) each packs them: on 8 x 256 x 14^2 3x3 (4 tasks a
+    channel) 1-2% slower than the whole packing, within 1% or faster on the other
+    layers of issue 22 (one core; docs/performance.md)."""
     mod = _mod()
     info = _info(mod, x.dtype)
     n, c, _, _ = x.shape
@@ -482,8 +493,6 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
     g = geom.groups
     lanes = info["lanes"]
     hb, wb, toff = _forward_layout(x.shape, geom, (kh, kw))
-    xbuf, blk = _pack(mod, info, x, geom.stride, hb, wb, (geom.pad[0][0], geom.pad[1][0]),
-                      max(info["strip"].values()), nthreads)
     nob = _cdiv(o // g, lanes)
     # the widest register block the channel vectors fill
     ov, ct = next((v, t) for v, t in mod.nn_gwo_blocks().items() if nob % v == 0)
@@ -494,8 +503,18 @@ def _grad_weight_lanes(x: np.ndarray, go: np.ndarray, geom: Geometry,
     tc = _cdiv(_cdiv(pairs, ntc), ct) * ct
     parts = max(1, min(n, _cdiv(_GW_TASKS, g * _cdiv(nob, tb) * ntc)))
     gw = np.empty((parts, o, cg, kh * kw), x.dtype)
-    mod.nn_grad_weight_lanes(xbuf, c * blk, blk, go, g, toff, wb, gw, ov,
-                             max(1, _GW_ROW_PIXELS // wo), tb, tc, nthreads)
+    rows = max(1, _GW_ROW_PIXELS // wo)
+    off = (geom.pad[0][0], geom.pad[1][0])
+    if _packing.value != "whole":
+        # each task packs its chunks' rows of its channels (every stride: the
+        # phases' rows of a chunk are packed together)
+        mod.nn_grad_weight_lanes(np.empty(0, x.dtype), 0, 0, go, g, toff, wb, gw, ov, rows,
+                                 tb, tc, nthreads, x, *geom.stride, hb, *off)
+    else:
+        xbuf, blk = _pack(mod, info, x, geom.stride, hb, wb, off, max(info["strip"].values()),
+                          nthreads)
+        mod.nn_grad_weight_lanes(xbuf, c * blk, blk, go, g, toff, wb, gw, ov, rows, tb, tc,
+                                 nthreads)
     # a copy when there are parts: the result should not hold the others' memory
     return (gw[0].copy() if parts > 1 else gw[0]).reshape(w_shape)
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import nn_reference as ref
 from fastconv import nn, threads
 from fastconv.nn import _direct
+from fastconv.nn._args import Geometry
 
 # (N, C, H, W, O, kernel, stride, padding, dilation, groups): every argument, odd
 # sizes that leave partial strips and register blocks (O not a multiple of 8).
@@ -426,3 +427,106 @@ def test_weight_gradient_of_empty_layers_is_zero(shape, groups, out, isa):
         go = np.ones(nn.conv2d(x, np.ones((out, 8 // groups, 1, 3)), **kw).shape)
         got = nn.conv2d_grad_weight(x, (out, 8 // groups, 1, 3), go, **kw)
     np.testing.assert_array_equal(got, np.zeros((out, 8 // groups, 1, 3)))
+
+
+# The lanes weight gradient's tasks-vs-whole grid: strides 1, 2 and 3, padding,
+# dilation, grouped and depthwise (the rows road: packs per task already), odd sizes,
+# batches of 1 and several, rows in several chunks (wide planes: _GW_ROW_PIXELS), and
+# more channels than one task's pairs or output-channel blocks hold.
+GW_PACK_LAYERS = LANE_LAYERS + [
+    (1, 5, 37, 70, 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),        # 70 wide: chunks of 14 rows
+    (3, 3, 45, 67, 64, (7, 7), (2, 2), (3, 3), (1, 1), 1),        # stem, chunks, odd sizes
+    (2, 4, 29, 31, 32, (3, 3), (2, 1), (0, 2), (2, 3), 2),        # grouped, strided, dilated
+    (2, 6, 23, 40, 6, (3, 3), (1, 1), (1, 1), (1, 1), 6),         # depthwise
+    (2, 130, 6, 5, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1),        # pairs in several blocks
+]
+
+
+def _gw_geometry(case, x_shape):
+    n, c, h, w, o, k, s, p, d, g = case
+    if p == "same":
+        return None
+    return Geometry(s, d, ((p[0], p[0]), (p[1], p[1])), g)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", GW_PACK_LAYERS)
+def test_weight_gradient_tasks_packing_gives_the_whole_packing_bits(case, dtype, isa):
+    """The lanes weight gradient's tasks pack their chunks' rows (every stride); the
+    bits are those of the input packed once, at 1, 2 and 5 threads, for contiguous
+    inputs (the public call) and strided views (the kernels read them in place)."""
+    x, w, kw = _data(case, dtype, seed=18)
+    with _direct.route("direct"):
+        go = np.random.default_rng(19).standard_normal(
+            nn.conv2d(x, w, **kw).shape).astype(dtype)
+        got = []
+        for mode, nt in (("whole", 2), ("tasks", 1), ("tasks", 2), ("tasks", 5)):
+            with _direct.packing(mode), threads(nt):
+                got.append(nn.conv2d_grad_weight(x, w.shape, go, **kw))
+        for other in got[1:]:
+            np.testing.assert_array_equal(got[0], other)
+        geom = _gw_geometry(case, x.shape)
+        if geom is None:
+            return
+        # views with every stride changed, rows or columns reversed: read in place
+        big = np.zeros((x.shape[0], x.shape[1] * 2, x.shape[2] * 2, x.shape[3] * 3), dtype)
+        for view in (big[:, ::2, ::-2, ::3], big[:, ::2, ::2, ::-3]):
+            view[...] = x
+            for mode, nt in (("whole", 1), ("tasks", 2), ("tasks", 5)):
+                with _direct.packing(mode):
+                    gw = _direct.grad_weight(view, go, geom, w.shape, nt)
+                np.testing.assert_array_equal(gw, got[0])
+
+
+def _traced_peak(fn):
+    """The largest extra memory numpy allocates during fn() (tracemalloc sees every
+    numpy allocation, the recycled blocks too), and fn's result."""
+    import tracemalloc
+    fn()                        # warm: the remembered setups, the pool
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    return peak, out
+
+
+@pytest.mark.parametrize("case", [
+    ((2, 16, 40, 40), (64, 16, 3, 3), dict(padding=1)),
+    ((2, 3, 80, 80), (64, 3, 7, 7), dict(padding=3, stride=2)),
+], ids=["3x3", "stem"])
+def test_weight_gradient_memory_is_output_plus_tiles(case):
+    """The lanes weight gradient's extra memory: its output and the batch parts'
+    sums (at most _GW_TASKS + 1 outputs), not an input-sized packed copy; the same
+    for a 4x larger input. (The tasks' tiles are C buffers, sized by the blocks.)
+    A unit-stride conv2d_backward's is that plus its input gradient (the input's
+    size)."""
+    x_shape, w_shape, kw = case
+    rng = np.random.default_rng(20)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    out_bytes = w.nbytes
+    bound = (_direct._GW_TASKS + 1) * out_bytes + (64 << 10)
+    with _direct.route("direct"), threads(2):
+        peaks = {}
+        for scale in (1, 2):
+            n, c, h, wd = x_shape
+            x = rng.standard_normal((n, c, h * scale, wd * scale)).astype(np.float32)
+            go = rng.standard_normal(nn.conv2d(x, w, **kw).shape).astype(np.float32)
+            for mode in ("tasks", "whole"):
+                with _direct.packing(mode):
+                    peak, gw = _traced_peak(lambda: nn.conv2d_grad_weight(x, w.shape, go, **kw))
+                    assert gw.shape == w.shape
+                    peaks[mode, scale] = peak
+            if kw.get("stride", 1) == 1:
+                # (a strided layer's input gradient packs the output gradient once
+                # for its phases' calls: its own temporary, not the weights')
+                with _direct.packing("tasks"):
+                    peak, _ = _traced_peak(lambda: nn.conv2d_backward(x, w, go, **kw))
+                assert peak <= x.nbytes + bound + go.shape[1] * 8, (peak, x.nbytes)
+            assert peaks["tasks", scale] <= bound, (peaks, bound)
+            # the test sees the packed copy where the input is packed whole
+            assert peaks["whole", scale] >= x.nbytes * 0.9
+        assert abs(peaks["tasks", 2] - peaks["tasks", 1]) <= (64 << 10)
