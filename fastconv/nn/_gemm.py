@@ -30,6 +30,14 @@ def _chunk(n: int, bytes_per_sample: int) -> int:
     return max(1, min(n, _COLS_BYTES // max(1, bytes_per_sample)))
 
 
+def _plain_1x1(k_hw: tuple[int, int], geom: Geometry) -> bool:
+    """A 1x1 kernel with unit stride and no padding: the input's planes are the
+    columns already, so the products read them in place. (im2col's copy of them and
+    its buffer's first touch were 45% of a 8 x 256 x 14^2 layer: 2.1 ms against 1.1
+    for the product alone.)"""
+    return k_hw == (1, 1) and geom.stride == (1, 1) and geom.pad == ((0, 0), (0, 0))
+
+
 def _kernels():
     from . import _kernels           # numba: imported on the first layer call only
     return _kernels
@@ -43,6 +51,9 @@ def forward(x: np.ndarray, w: np.ndarray, geom: Geometry, out_hw: tuple[int, int
     k, length = cg * kh * kw, out_hw[0] * out_hw[1]
     wm = w.reshape(g, o // g, k)
     y = np.empty((n, g, o // g, length), x.dtype)
+    if _plain_1x1((kh, kw), geom):
+        np.matmul(wm, x.reshape(n, g, k, length), out=y)
+        return y.reshape(n, o, *out_hw)
     nb = _chunk(n, g * k * length * x.itemsize)
     cols = np.empty((nb, g, k, length), x.dtype)
     kern = _kernels()
@@ -64,6 +75,9 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     wt = w.reshape(g, o // g, k).transpose(0, 2, 1)
     gog = go.reshape(n, g, o // g, length)
     dx = np.empty(in_shape, go.dtype)
+    if _plain_1x1((kh, kw), geom):
+        np.matmul(wt, gog, out=dx.reshape(n, g, k, length))
+        return dx
     nb = _chunk(n, g * k * length * go.itemsize)
     cols = np.empty((nb, g, k, length), go.dtype)
     kern = _kernels()
@@ -85,13 +99,18 @@ def grad_weight(x: np.ndarray, go: np.ndarray, geom: Geometry,
     gog = go.reshape(n, g, o // g, length)
     gw = np.zeros((g, o // g, k), go.dtype)
     nb = _chunk(n, g * k * length * x.itemsize)
-    cols = np.empty((nb, g, k, length), x.dtype)
+    plain = _plain_1x1((kh, kw), geom)
+    cols = None if plain else np.empty((nb, g, k, length), x.dtype)
     part = np.empty((nb, g, o // g, k), x.dtype)
-    kern = _kernels()
+    kern = None if plain else _kernels()
     for n0 in range(0, n, nb):
         m = min(nb, n - n0)
-        kern.im2col(x[n0:n0 + m], cols[:m].reshape(m, g * k, length), geom, (kh, kw),
-                    (ho, wo), _LAYOUT_THREADS)
-        np.matmul(gog[n0:n0 + m], cols[:m].transpose(0, 1, 3, 2), out=part[:m])
+        if plain:
+            xc = x[n0:n0 + m].reshape(m, g, k, length)
+        else:
+            kern.im2col(x[n0:n0 + m], cols[:m].reshape(m, g * k, length), geom, (kh, kw),
+                        (ho, wo), _LAYOUT_THREADS)
+            xc = cols[:m]
+        np.matmul(gog[n0:n0 + m], xc.transpose(0, 1, 3, 2), out=part[:m])
         gw += part[:m].sum(axis=0)
     return gw.reshape(w_shape)

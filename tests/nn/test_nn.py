@@ -27,6 +27,9 @@ GRID = [
     (2, 4, 9, 9, 4, (3, 2), (1, 1), "same", (2, 1), 1),
     (1, 3, 7, 8, 2, (2, 3), (1, 1), "valid", (1, 1), 1),
     (3, 4, 10, 9, 4, (3, 3), (1, 1), (1, 0), (1, 1), 4),        # many small depthwise planes
+    (4, 12, 5, 7, 8, (1, 1), (1, 1), (0, 0), (2, 3), 1),        # plain 1x1: planes in place
+    (2, 8, 6, 6, 4, (1, 1), (1, 1), "valid", (1, 1), 2),        # plain 1x1, groups
+    (2, 6, 7, 5, 9, (1, 1), (1, 1), (1, 1), (1, 1), 3),         # 1x1 padded: im2col
 ]
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
 
@@ -249,3 +252,21 @@ def test_concurrent_calls_agree():
     for i, g in enumerate(got):
         for a, b in zip(g, want[i % len(cases)]):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plain_1x1_reads_the_planes_in_place(dtype, monkeypatch):
+    """A 1x1 layer with unit stride and no padding multiplies the input's planes where
+    they are: the same products as through im2col's copy (forward and both
+    gradients), from a non-contiguous input too."""
+    from fastconv.nn import _gemm
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((5, 7, 9, 12)).astype(dtype).transpose(0, 1, 3, 2)
+    w = rng.standard_normal((10, 7, 1, 1)).astype(dtype)
+    go = rng.standard_normal((5, 10, 12, 9)).astype(dtype)
+    plain = (nn.conv2d(x, w), *nn.conv2d_backward(x, w, go))
+    monkeypatch.setattr(_gemm, "_plain_1x1", lambda k_hw, geom: False)
+    copied = (nn.conv2d(x, w), *nn.conv2d_backward(x, w, go))
+    for a, b in zip(plain, copied):
+        np.testing.assert_allclose(a, b, rtol=10 * np.finfo(dtype).eps, atol=0)
+    _close(plain[0], ref.conv2d(x, w), dtype)
