@@ -75,7 +75,8 @@ def grad_input(go: np.ndarray, w: np.ndarray, geom: Geometry,
     wt = w.reshape(g, o // g, k).transpose(0, 2, 1)
     gog = go.reshape(n, g, o // g, length)
     dx = np.empty(in_shape, go.dtype)
-    if _plain_1x1((kh, kw), geom):
+    if _plain_1x1((kh, kw), geom) and tuple(in_shape[2:]) == (ho, wo):
+        # (a transposed layer's output padding adds rows no product reaches: col2im)
         np.matmul(wt, gog, out=dx.reshape(n, g, k, length))
         return dx
     nb = _chunk(n, g * k * length * go.itemsize)
