@@ -76,4 +76,3 @@ def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0, double work_us=
     with nogil:
         worked = fc_parallel_for_work(ntasks, nthreads, _probe_task, &p, work_us)
     return worked, slots
-
