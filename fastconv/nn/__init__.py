@@ -205,7 +205,8 @@ def _grad_input_of(go: np.ndarray, wa: np.ndarray, geom: Geometry,
 
 def _grad_weight(xa: np.ndarray, go: np.ndarray, geom: Geometry,
                  w_shape: tuple[int, int, int, int]) -> np.ndarray:
-    # the result is small; its temporaries (packed input, im2col) are the input's size
+    # the result is small; its temporaries (the batch parts' sums, im2col's columns on
+    # the BLAS road) are up to the input's size
     return recycled(max(xa.nbytes, go.nbytes), _grad_weight_of, xa, go, geom, w_shape)
 
 
