@@ -6,6 +6,11 @@ Every number is a ratio measured in this run, the two sides timed alternately:
   default thread count's time over one thread's, for a 2048^2 float32 7x7 call and
   for a loop of 128^2 float64 3x3 'symm' calls (targets <= 1.15 and <= 1.3).
 * quiet: one thread's time over two threads' at 2048^2 for k >= 5 (target >= 1.8).
+* after a pause: a job of CPU work posted right after the caller slept, whose woken
+  worker lands on the caller's CPU on the VMs here; its time with the worker moved
+  off that CPU (the pool's default on Linux) over its time with the worker staying,
+  and one thread's time over each (medians: the point is the usual call, not the
+  luckiest).
 """
 from __future__ import annotations
 
@@ -94,3 +99,35 @@ def test_quiet_two_threads_over_one(benchmark, k, dtype):
     ROWS.append({"case": f"quiet: 2048^2 {dtype} {k}x{k}", "2 threads ms": f"{t2 * 1e3:.2f}",
                  "1 thread ms": f"{t1 * 1e3:.2f}",
                  "1 thread / 2 threads": f"{t1 / t2:.2f} (target >= 1.8)"})
+
+
+@pytest.mark.parametrize("tasks,task_us", [(8, 50), (8, 200)])
+def test_after_a_pause(benchmark, tasks, task_us):
+    from fastconv._runtime import _fcpool
+    nt = fastconv.get_num_threads()
+    if nt < 2:
+        pytest.skip("one thread: no worker to wake")
+    configs = {"1 thread": (1, 0), "moved": (nt, 1), "staying": (nt, 0)}
+    times: dict[str, list[float]] = {c: [] for c in configs}
+    old = _fcpool.set_move_off(-1)
+    try:
+        for _ in range(60):
+            for name, (n, move) in configs.items():
+                _fcpool.set_move_off(move)
+                time.sleep(0.005)           # the worker falls asleep; so does the caller
+                t = time.perf_counter()
+                _fcpool.run_probe(tasks, n, task_us, tasks * task_us, cpu_work=True)
+                times[name].append(time.perf_counter() - t)
+    finally:
+        _fcpool.set_move_off(old)
+    benchmark.pedantic(lambda: _fcpool.run_probe(tasks, nt, task_us, cpu_work=True),
+                       rounds=3, iterations=1)
+    med = {name: float(np.median(v)) for name, v in times.items()}
+    row = {"case": f"{tasks} x {task_us} us of CPU work after a 5 ms sleep",
+           "1 thread us": f"{med['1 thread'] * 1e6:.0f}",
+           "moved us": f"{med['moved'] * 1e6:.0f}",
+           "staying us": f"{med['staying'] * 1e6:.0f}",
+           "moved / staying": f"{med['moved'] / med['staying']:.2f}",
+           "1 thread / moved": f"{med['1 thread'] / med['moved']:.2f}x"}
+    benchmark.extra_info.update(row)
+    ROWS.append(row)

@@ -22,6 +22,9 @@ cdef extern from "fc_pool.h":
     int fc_pool_workers() noexcept nogil
     int fc_pool_set_spin_us(int us) noexcept nogil
     double fc_pool_set_wake_us(double us) noexcept nogil
+    int fc_pool_set_move_off(int on) noexcept nogil
+    long long fc_pool_moves() noexcept nogil
+    int fc_pool_move_self(int* frm, int* to) noexcept nogil
     double fc_now_us() noexcept nogil
 
 cdef fc_pool_api _api
@@ -49,23 +52,80 @@ def set_wake_us(double us) -> float:
     return fc_pool_set_wake_us(us)
 
 
+def set_move_off(int on) -> int:
+    """Whether a worker woken on the CPU of the call it is to join first moves to
+    another CPU (Linux; elsewhere nothing moves); returns the previous setting (a
+    negative ``on`` only reads it)."""
+    return fc_pool_set_move_off(on)
+
+
+def moves() -> int:
+    """How many times a woken worker has moved off its caller's CPU (diagnostics)."""
+    return fc_pool_moves()
+
+
+def move_self() -> tuple:
+    """Move the calling thread off its CPU as a worker does (for tests): returns
+    (moved, CPU before, CPU after); its allowed CPUs are the same afterwards."""
+    cdef int a, b, moved
+    moved = fc_pool_move_self(&a, &b)
+    return bool(moved), a, b
+
+
 ctypedef struct _Probe:
     int* slots
     double task_us
+    long long chain          # > 0: each task runs this many steps of arithmetic
+
+
+cdef double _chain(long long n) noexcept nogil:
+    """n steps of a dependent multiply-add: CPU work, which takes twice as long when
+    two threads share a CPU (a wall-clock spin does not)."""
+    cdef double x = 1.0
+    cdef long long i
+    for i in range(n):
+        x = x * 1.0000001 + 1e-9
+    return x
 
 
 cdef void _probe_task(void* ctx, Py_ssize_t task, int slot) noexcept nogil:
     cdef _Probe* p = <_Probe*>ctx
     cdef double until = fc_now_us() + p.task_us
     p.slots[task] = slot
+    if p.chain > 0:
+        if _chain(p.chain) == -1.0:     # never: uses the result, writes nothing shared
+            p.slots[task] = -2
+        return
     while p.task_us > 0 and fc_now_us() < until:
         pass
 
 
-def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0, double work_us=-1):
+cdef double _chain_per_us = 0
+
+
+def _calibrate_chain() -> float:
+    """Steps of _chain per microsecond on this CPU (the best of a few runs)."""
+    global _chain_per_us
+    cdef double t, best = 1e300, sink = 0
+    cdef int i
+    if _chain_per_us == 0:
+        for i in range(5):
+            t = fc_now_us()
+            sink += _chain(200000)
+            best = min(best, fc_now_us() - t)
+        _chain_per_us = 200000 / best + 0 * sink
+    return _chain_per_us
+
+
+def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0, double work_us=-1,
+              bint cpu_work=False):
     """Run ``ntasks`` tasks of ``task_us`` microseconds each (busy), announced as a job
     of ``work_us`` microseconds (< 0: unknown, wake sleepers); returns (threads that
-    worked, the slot of each task): a check of the pool itself, for tests."""
+    worked, the slot of each task): a check of the pool itself, for tests and benches.
+
+    ``cpu_work``: each task is a fixed amount of arithmetic that takes ``task_us`` on
+    an idle CPU, instead of a wall-clock spin, so two threads sharing a CPU are as
+    slow as one."""
     import numpy as np
     slots = np.full(ntasks, -1, np.intc)
     cdef int[::1] s = slots
@@ -73,6 +133,7 @@ def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0, double work_us=
     cdef _Probe p
     p.slots = &s[0] if ntasks else NULL
     p.task_us = task_us
+    p.chain = <long long>(task_us * _calibrate_chain()) if cpu_work and task_us > 0 else 0
     with nogil:
         worked = fc_parallel_for_work(ntasks, nthreads, _probe_task, &p, work_us)
     return worked, slots

@@ -44,6 +44,14 @@ int fc_pool_set_spin_us(int us);
 /* The shortest job (microseconds on one thread) that wakes sleeping workers; returns
  * the old value (a negative us only reads it). */
 double fc_pool_set_wake_us(double us);
+/* Whether a worker woken on its caller's CPU moves to another before joining (Linux;
+ * elsewhere a no-op); returns the old setting (a negative `on` only reads it). */
+int fc_pool_set_move_off(int on);
+/* Workers moved so far; and the move itself, for tests: the calling thread leaves
+ * its CPU (*from) for another it may run on (*to) and may run anywhere it could
+ * before; returns 1 if it moved (0: Linux only, and at least two CPUs allowed). */
+long long fc_pool_moves(void);
+int fc_pool_move_self(int *from, int *to);
 /* A monotonic clock in microseconds (the pool's own, for its spins and for tests). */
 double fc_now_us(void);
 

@@ -301,6 +301,65 @@ def test_short_jobs_wake_no_sleeping_worker():
         _fcpool.set_wake_us(old_wake)
 
 
+_TWO_CPUS = (sys.platform.startswith("linux") and hasattr(os, "sched_getaffinity")
+             and len(os.sched_getaffinity(0)) >= 2)
+
+
+@pytest.mark.skipif(not _TWO_CPUS, reason="a worker moves between CPUs on Linux only, "
+                    "with two CPUs allowed")
+def test_a_moved_thread_leaves_its_cpu_and_keeps_its_allowed_cpus():
+    """The move a worker woken on its caller's CPU makes: off that CPU, onto one it
+    was allowed, and allowed every CPU it was before (not pinned)."""
+    from fastconv._runtime import _fcpool
+    allowed = os.sched_getaffinity(0)
+    for _ in range(3):
+        moved, before, after = _fcpool.move_self()
+        assert moved and before != after and {before, after} <= allowed
+        assert os.sched_getaffinity(0) == allowed
+
+
+def _allowed_cpus_of_every_thread() -> set:
+    """Each thread's allowed CPUs, from /proc (the pool's workers are not Python's)."""
+    lists = set()
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/status") as f:
+                lists |= {line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("Cpus_allowed_list")}
+        except FileNotFoundError:       # a thread that ended meanwhile
+            pass
+    return lists
+
+
+@pytest.mark.skipif(not _TWO_CPUS, reason="a worker moves between CPUs on Linux only, "
+                    "with two CPUs allowed")
+def test_calls_after_a_pause_leave_no_thread_pinned():
+    """Calls whose caller slept before (the case in which a woken worker lands on its
+    caller's CPU and moves) give the same bits with and without the move, and every
+    thread is still allowed the CPUs it was."""
+    from fastconv._runtime import _fcpool
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((512, 512)).astype(np.float32)
+    b = rng.standard_normal((9, 9)).astype(np.float32)
+    with fastconv.threads(1):
+        ref = fastconv.convolve2d(a, b, "same")
+    allowed = _allowed_cpus_of_every_thread()
+    old = _fcpool.set_move_off(-1)
+    try:
+        for move in (1, 0):
+            assert _fcpool.set_move_off(move) in (0, 1)
+            moves = _fcpool.moves()
+            with fastconv.threads(2):
+                for _ in range(15):
+                    time.sleep(0.003)       # the worker sleeps; so does the caller
+                    np.testing.assert_array_equal(fastconv.convolve2d(a, b, "same"), ref)
+            if not move:
+                assert _fcpool.moves() == moves
+    finally:
+        _fcpool.set_move_off(old)
+    assert _allowed_cpus_of_every_thread() == allowed
+
+
 def test_threadpoolctl_limits_fastconv():
     """threadpoolctl finds fastconv's pool and limits it, whether it is imported
     before or after fastconv."""
