@@ -135,7 +135,7 @@ def test_nd_block_shape_is_valid(out_shape, k_shape):
 
 
 def test_plan_chooses_fft_for_large_nd_kernels_and_direct_for_small(backend):
-    # 9^3 on 64^3 is the crossover here (direct 1.8-2.0 ms, ducc0's FFT 1.5-2.2 ms,
+    # 9^3 on 64^3 is the crossover here (direct 1.7-2.2 ms, ducc0's FFT 1.8-2.5 ms,
     # scipy.fft's slower): the default constants pick the FFT with ducc0 and the
     # direct kernel with scipy.fft alone, so 13^3 stands for "large" with either
     f4 = np.dtype(np.float32)
