@@ -184,6 +184,8 @@ static int move_off_cpu(int cpu)
         return 0;
     for (i = 1, next = -1; i < CPU_SETSIZE && next < 0; i++)
         if (CPU_ISSET((cpu + i) % CPU_SETSIZE, &old)) next = (cpu + i) % CPU_SETSIZE;
+    if (next < 0)
+        return 0;
     CPU_ZERO(&set);
     CPU_SET(next, &set);
     if (pthread_setaffinity_np(self, sizeof set, &set) != 0)
