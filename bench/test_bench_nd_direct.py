@@ -37,11 +37,15 @@ TURN_BUDGET_S = 0.03
 
 
 def _alternate(fns: dict, rounds: int = 3, calls: int = 2) -> dict:
-    """Best time of each callable, measured in turns (drifts hit all alike)."""
+    """Best time of each callable, measured in turns (drifts hit all alike), the
+    order reversed every other round: the first calls after another library's work
+    run slower here (caches and the idle worker), so no side always follows the same
+    one (A B C, C B A, ...)."""
     best = {name: float("inf") for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            best[name] = min(best[name], best_time(fn, calls, TURN_BUDGET_S))
+    order = list(fns)
+    for r in range(rounds):
+        for name in (order if r % 2 == 0 else order[::-1]):
+            best[name] = min(best[name], best_time(fns[name], calls, TURN_BUDGET_S))
     return best
 
 
