@@ -358,11 +358,15 @@ int fc_parallel_for_work(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ct
     job.active = 0;
     job.closed = 0;
     job.next_job = NULL;
-    job.caller_cpu = current_cpu();
     helpers = nthreads - 1;
 
     fc_lock(&pool_lock);
     grow_pool(helpers);
+    /* Only a worker asleep now can wake to find this job queued (an awake one joins
+     * it before it sleeps), and only such a worker looks where the caller runs: calls
+     * back to back, their workers spinning, skip the lookup (a system call where the
+     * C library has no faster way). */
+    job.caller_cpu = n_sleeping > 0 ? current_cpu() : -1;
     if (queue_tail) queue_tail->next_job = &job;
     else queue_head = &job;
     queue_tail = &job;
