@@ -142,3 +142,44 @@ def test_signal_1d_31_taps(benchmark):
            "vs numpy.convolve": f"{t['numpy'] / t['ours']:.1f}x (target 20x)"}
     benchmark.extra_info.update(row)
     ROWS.append(row)
+
+
+@pytest.mark.parametrize("shape", [(128, 128, 128), (80, 128, 128), (64, 64, 64)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_results_stored_past_the_caches(benchmark, shape):
+    """The N-d kernel's streamed stores (results of 4 MiB and more,
+    ``set_nd_stream_bytes``) against cached ones, 3^3 float32 'same', alone and with
+    the result then read once (``np.sum``: a streamed result is read from DRAM), all
+    four timed in turns. Below the threshold (64^3) the row shows what streaming
+    would cost."""
+    from fastconv._engine import kernels
+
+    mod = kernels.build()
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(shape).astype(np.float32)
+    h = rng.standard_normal((3, 3, 3)).astype(np.float32)
+
+    def call(stream: bool, read: bool):
+        def run():
+            old = mod.set_nd_stream_bytes(0 if stream else 1 << 62)
+            try:
+                r = fastconv.convolve(x, h, "same", method="direct")
+            finally:
+                mod.set_nd_stream_bytes(old)
+            if read:
+                r.sum()
+        return run
+
+    benchmark.pedantic(lambda: fastconv.convolve(x, h, "same", method="direct"), rounds=3,
+                       iterations=1, warmup_rounds=1)
+    t = _alternate({"streamed": call(True, False), "cached": call(False, False),
+                    "streamed, read": call(True, True), "cached, read": call(False, True)},
+                   rounds=6)
+    row = {"case": f"3-D {shape}, 3^3, result {x.nbytes >> 20} MiB", "dtype": "float32",
+           "streamed ms": f"{t['streamed'] * 1e3:.3f}",
+           "cached ms": f"{t['cached'] * 1e3:.3f}",
+           "cached / streamed": f"{t['cached'] / t['streamed']:.2f}",
+           "the same, result read": f"{t['cached, read'] / t['streamed, read']:.2f}",
+           "default": "streamed" if x.nbytes >= 4 << 20 else "cached"}
+    benchmark.extra_info.update(row)
+    ROWS.append(row)

@@ -15,7 +15,8 @@
 # plane pointers: the accumulators stay in registers across all taps. Tiles are
 # sized so the buffer stays in L2 and the halo planes and rows copied twice stay
 # few; with the old one-2-D-call-per-kernel-plane road every output was written
-# and re-read once per kernel plane.
+# and re-read once per kernel plane. A result larger than the caches is stored past
+# them (_nd_stream_bytes).
 
 from libc.stdlib cimport calloc
 
@@ -24,27 +25,27 @@ cdef extern from "_rowsnd.h":
     void fc_nd_tile_f(const float** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
                       Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const float* w,
                       Py_ssize_t K, Py_ssize_t L, float* o, Py_ssize_t ozs, Py_ssize_t ors,
-                      Py_ssize_t wo) noexcept nogil
+                      Py_ssize_t wo, int st) noexcept nogil
     void fc_nd_tile_d(const double** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
                       Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const double* w,
                       Py_ssize_t K, Py_ssize_t L, double* o, Py_ssize_t ozs, Py_ssize_t ors,
-                      Py_ssize_t wo) noexcept nogil
+                      Py_ssize_t wo, int st) noexcept nogil
     void fc_nd_tile_g(const long double** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
                       Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const long double* w,
                       Py_ssize_t K, Py_ssize_t L, long double* o, Py_ssize_t ozs,
-                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+                      Py_ssize_t ors, Py_ssize_t wo, int st) noexcept nogil
     void fc_nd_tile_i(const int32_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
                       Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const int32_t* w,
                       Py_ssize_t K, Py_ssize_t L, int32_t* o, Py_ssize_t ozs,
-                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+                      Py_ssize_t ors, Py_ssize_t wo, int st) noexcept nogil
     void fc_nd_tile_l(const int64_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
                       Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const int64_t* w,
                       Py_ssize_t K, Py_ssize_t L, int64_t* o, Py_ssize_t ozs,
-                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+                      Py_ssize_t ors, Py_ssize_t wo, int st) noexcept nogil
     void fc_nd_tile_h(const uint16_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
                       Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const uint16_t* w,
                       Py_ssize_t K, Py_ssize_t L, uint16_t* o, Py_ssize_t ozs,
-                      Py_ssize_t ors, Py_ssize_t wo) noexcept nogil
+                      Py_ssize_t ors, Py_ssize_t wo, int st) noexcept nogil
 
 # grp's mark for a sub-volume of padding (offsets may be negative: reversed views)
 ND_NONE = -(1 << 62)
@@ -62,28 +63,29 @@ ctypedef struct _NdTiles:
     char* ready
     Py_ssize_t xzs, xrs, xcs, Mz, M, N, ous, ozs, ors
     Py_ssize_t per_bytes, bs, ps, P, G, Az, K, L, Tz, T, Oz, Ho, Wo, oz, oy, ox
-    Py_ssize_t qa, qb, wp, nzt, nrt, xitem
+    Py_ssize_t qa, qb, wp, re, nzt, nrt, xitem
     int skip, kind
     int src        # x's element type (_SRC_*, converted as rows are copied), or -1
     int narrow     # out holds 8-bit integers (computed in 16-bit lanes)
+    int stream     # results stored past the caches (_nd_stream_bytes)
 
 
 cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
                           Py_ssize_t nz, Py_ssize_t nr, Py_ssize_t bs, const num_t* w,
                           Py_ssize_t K, Py_ssize_t L, num_t* o, Py_ssize_t ozs,
-                          Py_ssize_t ors, Py_ssize_t wo) noexcept nogil:
+                          Py_ssize_t ors, Py_ssize_t wo, int st) noexcept nogil:
     if num_t is float:
-        fc_nd_tile_f(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+        fc_nd_tile_f(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st)
     elif num_t is double:
-        fc_nd_tile_d(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+        fc_nd_tile_d(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st)
     elif num_t is int32_t:
-        fc_nd_tile_i(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+        fc_nd_tile_i(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st)
     elif num_t is int64_t:
-        fc_nd_tile_l(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+        fc_nd_tile_l(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st)
     elif num_t is uint16_t:
-        fc_nd_tile_h(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+        fc_nd_tile_h(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st)
     else:
-        fc_nd_tile_g(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo)
+        fc_nd_tile_g(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st)
 
 
 cdef void _nd_fill_plane(num_t* tag, _NdTiles* j, const num_t** pl, num_t* buf,
@@ -169,7 +171,7 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
     cdef Py_ssize_t z = 0, Z, filled = 0, p
     if not j.ready[slot]:
         # the slot's first tile of the call: its buffer's padding, once
-        _nd_zero_pads(buf, j.G * j.P * (j.T + j.K - 1), j.bs, j.qa, j.qb)
+        _nd_zero_pads(buf, j.G * j.P * (j.T + j.K - 1), j.bs, j.qa, j.qb, j.re)
         j.ready[slot] = 1
     while z < nz:
         Z = 2 if z + 1 < nz else 1
@@ -182,7 +184,7 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
         # the table's planes from z on: output plane z + dz reads planes z + dz + a
         if j.narrow:
             _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
-                     scratch, j.T * j.bs, j.bs, j.Wo)
+                     scratch, j.T * j.bs, j.bs, j.Wo, 0)
             for dz in range(Z):
                 for r in range(nr):
                     _store_low_bytes(scratch + (dz * j.T + r) * j.bs,
@@ -190,8 +192,10 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
                                                 + (r0 + r) * j.ors), j.Wo)
         else:
             _nd_rows(pl + z, j.P, j.G, j.Az, Z, nr, j.bs, <const num_t*>j.w, j.K, j.L,
-                     o + z * ozs, ozs, ors, j.Wo)
+                     o + z * ozs, ozs, ors, j.Wo, j.stream)
         z = z + Z
+    if j.stream:
+        fc_sfence()     # the streamed stores are weakly ordered: before the pool's "done"
 
 
 cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
@@ -202,18 +206,19 @@ cdef inline void _nd_gather(const char* src, Py_ssize_t step, Py_ssize_t n,
 
 
 cdef void _nd_zero_pads(num_t* buf, Py_ssize_t nrows, Py_ssize_t bs, Py_ssize_t qa,
-                        Py_ssize_t qb) noexcept nogil:
-    """Zero columns [0, qa) and [qb, bs) of every row of a slot's buffer: the padding
-    columns, which no tile writes, and the slack a row's last vector reads. A few
-    samples a row: stores in a loop (two memset calls a row cost ~5% of a 64^3 x 3^3
-    call, run by the caller before the tasks)."""
+                        Py_ssize_t qb, Py_ssize_t re) noexcept nogil:
+    """Zero columns [0, qa) and [qb, re) of every row of a slot's buffer: the padding
+    columns the compute loop reads and no tile writes (re: the end of what it reads,
+    a vector past the row only when the row is narrower than a vector; the rest of
+    the slack is never read). A few samples a row, so stores in a loop (two memset
+    calls a row cost ~5% of a 64^3 x 3^3 call)."""
     cdef Py_ssize_t p, c
     cdef num_t* row
     for p in range(nrows):
         row = buf + p * bs
         for c in range(qa):
             row[c] = 0
-        for c in range(qb, bs):
+        for c in range(qb, re):
             row[c] = 0
 
 
@@ -239,6 +244,29 @@ cdef void _nd_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
 # copied); with a busy-loop process on one core, 32 x 64 x 64 took 51 / 49 / 58 / 61 us
 # at 1 / 2 / 4 / 8 a thread. 2: the 32 x 64 x 64 call is no longer one tile a thread.
 cdef Py_ssize_t _nd_tasks_per_thread = 2
+
+# Results of at least this many bytes are stored past the caches (non-temporal
+# stores, x86): a store to a line not in cache first reads it, so a result larger
+# than the caches cost its size in DRAM reads on top of the writes, a third of a
+# 3^3 call's traffic. 2 threads, float32 3^3, 'same', calls in turns (best / median):
+# 128^3 (8 MiB) 907 / 1140 us streamed, 982 / 1252 cached; 80 x 128^2 (5 MiB) 518 /
+# 610 against 647 / 815; 160^3 2091 / 2185 against 2374 / 2498; with the result then
+# summed (its reader pays for DRAM), 128^3 1281 / 1518 against 1275 / 1631 and 160^3
+# 2751 / 2890 against 3078 / 3204. Smaller results stay where their reader finds
+# them: 64^3 (1 MiB) summed took 192 us streamed against 161 cached; 96^3 (3.4 MiB)
+# was even (569 / 634 against 530 / 727).
+cdef Py_ssize_t _nd_stream_bytes = 4 << 20
+
+
+def set_nd_stream_bytes(Py_ssize_t n):
+    """Set the size from which a result is stored past the caches (tests and
+    benchmarks compare); returns the previous value."""
+    global _nd_stream_bytes
+    if n < 0:
+        raise ValueError("fastconv: a size in bytes is at least 0")
+    old = _nd_stream_bytes
+    _nd_stream_bytes = n
+    return old
 
 
 def set_nd_tasks_per_thread(Py_ssize_t n):
@@ -414,6 +442,7 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     j.w = &w[0, 0, 0, 0]
     j.out = outp
     j.narrow = narrow
+    j.stream = not narrow and U * Oz * Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _nd_stream_bytes
     j.bufs = <char*>bufs
     j.ptabs = <char*>ptabs
     j.xzs, j.xrs, j.xcs, j.xitem, j.src = xzs, xrs, xcs, xitem, src
@@ -425,6 +454,9 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     j.bs, j.ps, j.P, j.G, j.Az, j.K, j.L = bs, ps, P, G, Az, K, L
     j.Tz, j.T, j.Oz, j.Ho, j.Wo, j.oz, j.oy, j.ox = Tz, T, Oz, Ho, Wo, oz, oy, ox
     j.wp = wp
+    # the columns the compute loop reads: [0, wp), or a vector (+ L - 1) from 0 when a
+    # row is narrower than a vector (csrc/_rowsnd.h, fc_nd_tile)
+    j.re = min(bs, max(wp, vl + L - 1))
     j.qa = min(max(0, -ox), wp)
     j.qb = max(j.qa, min(wp, N - ox))
     j.nzt, j.nrt = nzt, nrt

@@ -51,31 +51,6 @@
 #define FC_KEEP(v) ((void)0)
 #endif
 
-/* Streaming (non-temporal) stores for outputs too large to stay in cache: they
- * skip reading each output line before overwriting it, a third of the memory
- * traffic of a 3x3 kernel. Only for aligned vectors; the caller fences. */
-#if FC_X86
-#include <immintrin.h>
-#include <stdint.h>
-#if FC_VEC_BYTES >= 64 && defined(__AVX512F__)
-#define FC_STREAM_f(p, v) _mm512_stream_ps((p), (__m512)(v))
-#define FC_STREAM_d(p, v) _mm512_stream_pd((p), (__m512d)(v))
-#elif FC_VEC_BYTES >= 32 && defined(__AVX__)
-#define FC_STREAM_f(p, v) _mm256_stream_ps((p), (__m256)(v))
-#define FC_STREAM_d(p, v) _mm256_stream_pd((p), (__m256d)(v))
-#else
-#define FC_STREAM_f(p, v) _mm_stream_ps((p), (__m128)(v))
-#define FC_STREAM_d(p, v) _mm_stream_pd((p), (__m128d)(v))
-#endif
-static inline void fc_sfence(void) { _mm_sfence(); }
-#define FC_CAN_STREAM(p) (((uintptr_t)(p) & (FC_VEC_BYTES - 1)) == 0)
-#else
-#define FC_STREAM_f(p, v) memcpy((p), &(v), sizeof(v))
-#define FC_STREAM_d(p, v) memcpy((p), &(v), sizeof(v))
-static inline void fc_sfence(void) { }
-#define FC_CAN_STREAM(p) 0
-#endif
-
 /* The zip and pair swap of the stores: clang's shuffles take literal lane lists;
  * gcc builds the mask in a loop it folds to a constant. */
 #if defined(__clang__)
@@ -693,8 +668,6 @@ FC_DEF_IROWS2(h, uint16_t)
 FC_DEF_IROWS2(w, uint32_t)
 
 #else  /* no vector extensions: the one-row loop does all rows */
-
-static void fc_sfence(void) { }
 
 static int fc_irows_h(const uint16_t* src, ptrdiff_t bs, const uint16_t* w, ptrdiff_t K,
                       ptrdiff_t L, uint16_t* o0, uint16_t* o1, ptrdiff_t wo) {

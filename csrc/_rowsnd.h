@@ -76,6 +76,17 @@
 #define FC_ND_KEEP(v) ((void)0)
 #endif
 
+/* A result vector's store; st (the call's choice, csrc/_nd_direct.pxi): streamed
+ * past the caches where it is aligned (FC_STREAM_V, _portable.h). */
+typedef char fc_ndbytes __attribute__((vector_size(FC_VEC_BYTES)));
+
+FC_ALWAYS_INLINE void fc_nd_put(void* p, fc_ndbytes v, const int st) {
+    if (st && FC_CAN_STREAM(p))
+        FC_STREAM_V(p, v);
+    else
+        memcpy(p, &v, sizeof v);
+}
+
 #define FC_DEF_ND(SUF, T)                                                              \
 typedef T fc_ndvec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                   \
 enum { FC_NDL_##SUF = FC_VEC_BYTES / sizeof(T) };                                      \
@@ -132,7 +143,7 @@ FC_ALWAYS_INLINE void fc_ndplane_##SUF(const T* base, ptrdiff_t bs, const T* wp,
 FC_ALWAYS_INLINE void fc_ndblk_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,     \
         ptrdiff_t Az, ptrdiff_t off, ptrdiff_t bs, const T* w, ptrdiff_t K,            \
         ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t nst, const int Z,   \
-        const int R, const int NV) {                                                   \
+        const int R, const int NV, const int st) {                                     \
     fc_ndvec_##SUF acc[4][FC_ND_NV];                                                   \
     const ptrdiff_t KL = K * L;                                                        \
     const int live = (R == 2 ? 3 : 1) | (Z == 2 ? (R == 2 ? 12 : 4) : 0);             \
@@ -164,7 +175,7 @@ FC_ALWAYS_INLINE void fc_ndblk_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t 
         ok = o + (k >> 1) * ozs + (k & 1) * ors;                                       \
         if (nst >= NV * FC_NDL_##SUF) {                                                \
             for (j = 0; j < NV; j++)                                                   \
-                memcpy(ok + j * FC_NDL_##SUF, &acc[k][j], sizeof acc[k][j]);           \
+                fc_nd_put(ok + j * FC_NDL_##SUF, (fc_ndbytes)acc[k][j], st);          \
         } else {                                                                       \
             memcpy(ok, &acc[k][0], nst * sizeof(T));                                   \
         }                                                                              \
@@ -174,15 +185,15 @@ FC_ALWAYS_INLINE void fc_ndblk_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t 
 FC_ALWAYS_INLINE void fc_ndblk_any_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G, \
         ptrdiff_t Az, ptrdiff_t off, ptrdiff_t bs, const T* w, ptrdiff_t K,            \
         ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t nst, int Z, int R,  \
-        const int NV) {                                                                \
+        const int NV, int st) {                                                        \
     if (Z == 2 && R == 2)                                                              \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 2, NV);     \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 2, NV, st); \
     else if (Z == 2)                                                                   \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 1, NV);     \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 1, NV, st); \
     else if (R == 2)                                                                   \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 2, NV);     \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 2, NV, st); \
     else                                                                               \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 1, NV);     \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 1, NV, st); \
 }                                                                                      \
                                                                                        \
 /* Output planes 0..nz-1 x rows 0..nr-1 (wo samples each) of a tile: plane z, row  \
@@ -190,7 +201,8 @@ FC_ALWAYS_INLINE void fc_ndblk_any_##SUF(const T* const* pl, ptrdiff_t P, ptrdif
    rows bs apart, each at least wo + L - 1 + one vector long (zero slack). */       \
 static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,             \
         ptrdiff_t Az, ptrdiff_t nz, ptrdiff_t nr, ptrdiff_t bs, const T* w,            \
-        ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo) {  \
+        ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo,    \
+        int st) {                                                                      \
     const ptrdiff_t cw = FC_ND_NV * FC_NDL_##SUF, vl = FC_NDL_##SUF;                  \
     ptrdiff_t z, r, c, Z, R;                                                           \
     for (z = 0; z < nz; z += Z) {                                                      \
@@ -201,18 +213,18 @@ static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,      
             R = r + 1 < nr ? 2 : 1;                                                    \
             if (wo < vl) {                                                             \
                 fc_ndblk_any_##SUF(pl + z, P, G, Az, off, bs, w, K, L, orow, ozs, ors, \
-                                   wo, Z, R, 1);                                       \
+                                   wo, Z, R, 1, 0);                                    \
                 continue;                                                              \
             }                                                                          \
             /* wide chunks, then one-vector chunks, the last shifted back to end at   \
                the row's end (its overlap recomputed by the same operations) */        \
             for (c = 0; c + cw <= wo; c += cw)                                         \
                 fc_ndblk_any_##SUF(pl + z, P, G, Az, off + c, bs, w, K, L, orow + c,   \
-                                   ozs, ors, cw, Z, R, FC_ND_NV);                      \
+                                   ozs, ors, cw, Z, R, FC_ND_NV, st);                  \
             for (; c < wo; c += vl) {                                                  \
                 ptrdiff_t cc = c + vl <= wo ? c : wo - vl;                             \
                 fc_ndblk_any_##SUF(pl + z, P, G, Az, off + cc, bs, w, K, L, orow + cc, \
-                                   ozs, ors, vl, Z, R, 1);                             \
+                                   ozs, ors, vl, Z, R, 1, st);                         \
             }                                                                          \
         }                                                                              \
     }                                                                                  \
@@ -289,8 +301,10 @@ static int fc_fold_rows_##SUF(const T* x, ptrdiff_t xs, const T* w, ptrdiff_t L,
 #define FC_DEF_ND_SCALAR(SUF, T)                                                       \
 static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,             \
         ptrdiff_t Az, ptrdiff_t nz, ptrdiff_t nr, ptrdiff_t bs, const T* w,            \
-        ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo) {  \
+        ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo,    \
+        int st) {                                                                      \
     T acc[FC_ND_SCALAR_CHUNK];                                                         \
+    (void)st;                                                                          \
     ptrdiff_t z, r, c0, n, c, g, az, k, l;                                             \
     for (z = 0; z < nz; z++)                                                           \
         for (r = 0; r < nr; r++)                                                       \

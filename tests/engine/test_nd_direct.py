@@ -184,6 +184,44 @@ def test_tiling_does_not_change_results(isa, per_thread, dtype):
         mod.set_nd_tasks_per_thread(0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.uint16,
+                                   np.uint8, np.longdouble], ids=lambda d: np.dtype(d).name)
+def test_streamed_results_are_the_same_bits(isa, dtype):
+    """Results stored past the caches (set_nd_stream_bytes(0): every call) hold the
+    same bits as cached stores, at any thread count, into an aligned result and
+    into one a sample off alignment (the streamed stores fall back to plain ones),
+    rows a whole number of vectors or not; and scipy's result."""
+    mod = kernels.build()
+    ct = np.dtype(dtype)
+    lanes = nd.compute_dtype(ct)    # uint8: 16-bit lanes, each result's low byte stored
+    fn = nd._nd_kernel(mod, lanes, cast=lanes != ct)
+    rng = np.random.default_rng(14)
+    for shape in [(9, 33, 64), (7, 20, 131), (3, 5, 9)]:
+        x, w = rand(rng, shape, dtype), rand(rng, (3, 3, 3), dtype)
+        ref = _ref("correlate", x, w, "same")
+        wl = np.ascontiguousarray(w[None], dtype=lanes)
+        runs = []
+        for stream in (False, True):
+            old = mod.set_nd_stream_bytes(0 if stream else 1 << 62)
+            try:
+                for nt in (1, 2, 3):
+                    for skew in (0, 1):
+                        # a 64-byte aligned block, the result `skew` samples into it
+                        raw = np.empty(math.prod(shape) * ct.itemsize + 128, np.uint8)
+                        at = -raw.ctypes.data % 64 + skew * ct.itemsize
+                        out = raw[at:at + math.prod(shape) * ct.itemsize].view(ct)
+                        out = out.reshape((1,) + shape)
+                        fn(x, nd._ONE_VOLUME, wl, out, -1, -1, -1, 1, nt)
+                        runs.append(out[0].copy())
+            finally:
+                mod.set_nd_stream_bytes(old)
+        for r in runs:
+            np.testing.assert_array_equal(r, runs[0])
+        close(runs[0], ref, x, w)
+    with pytest.raises(ValueError):
+        mod.set_nd_stream_bytes(-1)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.longdouble],
                          ids=lambda d: np.dtype(d).name)
 def test_kernel_checks_the_weights_for_skipping(dtype):
