@@ -21,6 +21,7 @@ cdef extern from "fc_pool.h":
                              void* ctx, double work_us) noexcept nogil
     int fc_pool_workers() noexcept nogil
     int fc_pool_set_spin_us(int us) noexcept nogil
+    int fc_pool_set_close_wait_us(int us) noexcept nogil
     double fc_pool_set_wake_us(double us) noexcept nogil
     int fc_pool_set_move_off(int on) noexcept nogil
     long long fc_pool_moves() noexcept nogil
@@ -43,6 +44,13 @@ def set_spin_us(int us) -> int:
     """How long an idle worker spins before it sleeps (microseconds); returns the
     previous value (a negative ``us`` only reads it)."""
     return fc_pool_set_spin_us(us)
+
+
+def set_close_wait_us(int us) -> int:
+    """How long a worker done with its share of a call waits for the call to end, its
+    spin then counting from the end (microseconds; 0: it spins from its own last
+    task); returns the previous value (a negative ``us`` only reads it)."""
+    return fc_pool_set_close_wait_us(us)
 
 
 def set_wake_us(double us) -> float:
@@ -75,6 +83,7 @@ def move_self() -> tuple:
 ctypedef struct _Probe:
     int* slots
     double task_us
+    double caller_task_us    # >= 0: the caller's tasks (slot 0) last this long instead
     long long chain          # > 0: each task runs this many steps of arithmetic
 
 
@@ -90,13 +99,14 @@ cdef double _chain(long long n) noexcept nogil:
 
 cdef void _probe_task(void* ctx, Py_ssize_t task, int slot) noexcept nogil:
     cdef _Probe* p = <_Probe*>ctx
-    cdef double until = fc_now_us() + p.task_us
+    cdef double us = p.caller_task_us if slot == 0 and p.caller_task_us >= 0 else p.task_us
+    cdef double until = fc_now_us() + us
     p.slots[task] = slot
     if p.chain > 0:
         if _chain(p.chain) == -1.0:     # never: uses the result, writes nothing shared
             p.slots[task] = -2
         return
-    while p.task_us > 0 and fc_now_us() < until:
+    while us > 0 and fc_now_us() < until:
         pass
 
 
@@ -118,14 +128,15 @@ def _calibrate_chain() -> float:
 
 
 def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0, double work_us=-1,
-              bint cpu_work=False):
+              bint cpu_work=False, double caller_task_us=-1):
     """Run ``ntasks`` tasks of ``task_us`` microseconds each (busy), announced as a job
     of ``work_us`` microseconds (< 0: unknown, wake sleepers); returns (threads that
     worked, the slot of each task): a check of the pool itself, for tests and benches.
 
     ``cpu_work``: each task is a fixed amount of arithmetic that takes ``task_us`` on
     an idle CPU, instead of a wall-clock spin, so two threads sharing a CPU are as
-    slow as one."""
+    slow as one. ``caller_task_us`` (>= 0, wall-clock spins only): the caller's
+    tasks last this long, the workers' ``task_us``."""
     import numpy as np
     slots = np.full(ntasks, -1, np.intc)
     cdef int[::1] s = slots
@@ -133,6 +144,7 @@ def run_probe(Py_ssize_t ntasks, int nthreads, double task_us=0, double work_us=
     cdef _Probe p
     p.slots = &s[0] if ntasks else NULL
     p.task_us = task_us
+    p.caller_task_us = caller_task_us
     p.chain = <long long>(task_us * _calibrate_chain()) if cpu_work and task_us > 0 else 0
     with nogil:
         worked = fc_parallel_for_work(ntasks, nthreads, _probe_task, &p, work_us)

@@ -7,8 +7,9 @@
  * split per thread in advance: the call ends when every task is done, and a worker
  * the OS has not scheduled yet delays nothing (it finds the job closed when it wakes).
  *
- * Idle workers spin for a few tens of microseconds (a call in a loop finds them
- * awake), then sleep on a condition variable: no core stays busy after a call. A job
+ * Idle workers spin for a few tens of microseconds after a call ends (a call in a loop
+ * finds them awake), then sleep on a condition variable: no core stays busy after a
+ * call. A job
  * announced as short (fc_parallel_for_work) wakes no sleeping worker; a worker woken on
  * its caller's CPU moves to another before it joins (Linux). A
  * forked child starts with no workers and makes its own on first use. Several
@@ -42,6 +43,9 @@ int fc_parallel_for_work(ptrdiff_t ntasks, int nthreads, fc_task_fn fn, void *ct
 int fc_pool_workers(void);
 /* How long an idle worker spins before it sleeps, in microseconds; returns the old. */
 int fc_pool_set_spin_us(int us);
+/* How long a worker done with its tasks waits for the call to end (its spin then
+ * counts from there), in microseconds; returns the old (a negative us only reads it). */
+int fc_pool_set_close_wait_us(int us);
 /* The shortest job (microseconds on one thread) that wakes sleeping workers; returns
  * the old value (a negative us only reads it). */
 double fc_pool_set_wake_us(double us);
