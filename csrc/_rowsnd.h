@@ -198,7 +198,9 @@ FC_ALWAYS_INLINE void fc_ndblk_any_##SUF(const T* const* pl, ptrdiff_t P, ptrdif
                                                                                        \
 /* Output planes 0..nz-1 x rows 0..nr-1 (wo samples each) of a tile: plane z, row  \
    r at o + z * ozs + r * ors; its input plane p (of group g) at pl[g * P + p],      \
-   rows bs apart, each at least wo + L - 1 + one vector long (zero slack). */       \
+   rows bs apart, each at least wo + L - 1 + one vector long (zero slack). st: the   \
+   whole-vector stores are streamed past the caches where aligned (the caller      \
+   fences). */                                                                     \
 static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,             \
         ptrdiff_t Az, ptrdiff_t nz, ptrdiff_t nr, ptrdiff_t bs, const T* w,            \
         ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo,    \
