@@ -9,9 +9,8 @@
  *
  * Idle workers spin for a few tens of microseconds after a call ends (a call in a loop
  * finds them awake), then sleep on a condition variable: no core stays busy after a
- * call. A job
- * announced as short (fc_parallel_for_work) wakes no sleeping worker; a worker woken on
- * its caller's CPU moves to another before it joins (Linux). A
+ * call. A job announced as short (fc_parallel_for_work) wakes no sleeping worker; a
+ * worker woken on its caller's CPU moves to another before it joins (Linux). A
  * forked child starts with no workers and makes its own on first use. Several
  * threads may call at once; each call is a job, and idle workers join the oldest job
  * that still has free slots. Nothing here touches Python.
