@@ -168,29 +168,21 @@ static inline int fc_cpu_has_avx512(void) { return 0; }
 /* Streaming (non-temporal) stores for outputs too large to stay in cache: they
  * skip reading each output line before overwriting it, a third of the memory
  * traffic of a 3x3 kernel. Only for aligned vectors (FC_CAN_STREAM); the caller
- * fences (fc_sfence) before its results are handed over. FC_STREAM_f / _d store a
- * float / double vector, FC_STREAM_V a vector of any lane type. */
+ * fences (fc_sfence) before its results are handed over. FC_STREAM_V stores a
+ * vector of any lane type. */
 #if FC_X86 && FC_HAVE_VEC
 #include <immintrin.h>
 #include <stdint.h>
 #if defined(FC_VEC_BYTES) && FC_VEC_BYTES >= 64 && defined(__AVX512F__)
-#define FC_STREAM_f(p, v) _mm512_stream_ps((p), (__m512)(v))
-#define FC_STREAM_d(p, v) _mm512_stream_pd((p), (__m512d)(v))
 #define FC_STREAM_V(p, v) _mm512_stream_si512((void*)(p), (__m512i)(v))
 #elif defined(FC_VEC_BYTES) && FC_VEC_BYTES >= 32 && defined(__AVX__)
-#define FC_STREAM_f(p, v) _mm256_stream_ps((p), (__m256)(v))
-#define FC_STREAM_d(p, v) _mm256_stream_pd((p), (__m256d)(v))
 #define FC_STREAM_V(p, v) _mm256_stream_si256((__m256i*)(p), (__m256i)(v))
 #else
-#define FC_STREAM_f(p, v) _mm_stream_ps((p), (__m128)(v))
-#define FC_STREAM_d(p, v) _mm_stream_pd((p), (__m128d)(v))
 #define FC_STREAM_V(p, v) _mm_stream_si128((__m128i*)(p), (__m128i)(v))
 #endif
 static inline void fc_sfence(void) { _mm_sfence(); }
 #define FC_CAN_STREAM(p) (((uintptr_t)(p) & (FC_VEC_BYTES - 1)) == 0)
 #else
-#define FC_STREAM_f(p, v) memcpy((p), &(v), sizeof(v))
-#define FC_STREAM_d(p, v) memcpy((p), &(v), sizeof(v))
 #define FC_STREAM_V(p, v) memcpy((p), &(v), sizeof(v))
 static inline void fc_sfence(void) { }
 #define FC_CAN_STREAM(p) 0

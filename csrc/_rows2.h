@@ -149,8 +149,8 @@ FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,   
         }                                                                              \
     if (stream && FC_CAN_STREAM(o0) && FC_CAN_STREAM(o1)) {                            \
         for (j = 0; j < FC_NV; j++) {                                                  \
-            FC_STREAM_##SUF(o0 + j * FC_VL_##SUF, a0[j]);                              \
-            FC_STREAM_##SUF(o1 + j * FC_VL_##SUF, a1[j]);                              \
+            FC_STREAM_V(o0 + j * FC_VL_##SUF, a0[j]);                              \
+            FC_STREAM_V(o1 + j * FC_VL_##SUF, a1[j]);                              \
         }                                                                              \
         return;                                                                        \
     }                                                                                  \
@@ -250,8 +250,8 @@ FC_DEF_ROWS2(d, double, long long)
                 fc_vec_##SUF r_ = k1[j] - k3[j], i_ = k1[j] + k2[j];                  \
                 fc_vec_##SUF lo_ = fc_zip_##SUF(r_, i_, 0);                           \
                 fc_vec_##SUF hi_ = fc_zip_##SUF(r_, i_, 1);                           \
-                FC_STREAM_##SUF((o) + 2 * j * FC_VL_##SUF, lo_);                      \
-                FC_STREAM_##SUF((o) + (2 * j + 1) * FC_VL_##SUF, hi_);                \
+                FC_STREAM_V((o) + 2 * j * FC_VL_##SUF, lo_);                      \
+                FC_STREAM_V((o) + (2 * j + 1) * FC_VL_##SUF, hi_);                \
             }                                                                         \
             break;                                                                    \
         }                                                                             \
@@ -385,8 +385,8 @@ static inline void fc_cstore1_##SUF(T* o, fc_vec_##SUF k1, fc_vec_##SUF k2,     
     fc_vec_##SUF r_ = k1 - k3, i_ = k1 + k2;                                          \
     fc_vec_##SUF lo_ = fc_zip_##SUF(r_, i_, 0), hi_ = fc_zip_##SUF(r_, i_, 1);        \
     if (stream && FC_CAN_STREAM(o)) {                                                 \
-        FC_STREAM_##SUF(o, lo_);                                                      \
-        FC_STREAM_##SUF(o + FC_VL_##SUF, hi_);                                        \
+        FC_STREAM_V(o, lo_);                                                      \
+        FC_STREAM_V(o + FC_VL_##SUF, hi_);                                        \
         return;                                                                       \
     }                                                                                 \
     memcpy(o, &lo_, sizeof lo_);                                                      \
@@ -482,7 +482,7 @@ static inline void fc_zstore_##SUF(T* o, const fc_vec_##SUF* r, const fc_vec_##S
     if (stream && FC_CAN_STREAM(o)) {                                                 \
         for (j = 0; j < FC_NVZ; j++) {                                                \
             fc_vec_##SUF z = fc_zfin_##SUF(r[j], i[j]);                               \
-            FC_STREAM_##SUF(o + j * FC_VL_##SUF, z);                                  \
+            FC_STREAM_V(o + j * FC_VL_##SUF, z);                                  \
         }                                                                             \
         return;                                                                       \
     }                                                                                 \
