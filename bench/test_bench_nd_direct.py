@@ -183,3 +183,40 @@ def test_results_stored_past_the_caches(benchmark, shape):
            "default": "streamed" if x.nbytes >= 4 << 20 else "cached"}
     benchmark.extra_info.update(row)
     ROWS.append(row)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", VOLUMES, ids=lambda s: "x".join(map(str, s)))
+def test_column_taps_shifted(benchmark, shape, dtype):
+    """3-tap rows' column taps shifted out of aligned vectors against loaded
+    (``set_nd_shifted_taps``; the default where ``fc_cpu_prefers_shifts``, Zen 5 and
+    later), 3^3 'same', whole calls timed in turns. Elsewhere the row shows what
+    shifting would gain or cost on this CPU."""
+    from fastconv._engine import kernels
+
+    mod = kernels.build()
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal(shape).astype(dtype)
+    h = rng.standard_normal((3, 3, 3)).astype(dtype)
+
+    def call(shifted: bool):
+        def run():
+            old = mod.set_nd_shifted_taps(shifted)
+            try:
+                fastconv.convolve(x, h, "same", method="direct")
+            finally:
+                mod.set_nd_shifted_taps(old)
+        return run
+
+    old = mod.set_nd_shifted_taps(False)
+    mod.set_nd_shifted_taps(old)
+    benchmark.pedantic(lambda: fastconv.convolve(x, h, "same", method="direct"), rounds=3,
+                       iterations=1, warmup_rounds=1)
+    t = _alternate({"shifted": call(True), "loaded": call(False)}, rounds=6)
+    row = {"case": f"3-D {shape}, 3^3, column taps", "dtype": np.dtype(dtype).name,
+           "shifted ms": f"{t['shifted'] * 1e3:.3f}",
+           "loaded ms": f"{t['loaded'] * 1e3:.3f}",
+           "loaded / shifted": f"{t['loaded'] / t['shifted']:.2f}",
+           "default": "shifted" if old else "loaded"}
+    benchmark.extra_info.update(row)
+    ROWS.append(row)

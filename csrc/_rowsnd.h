@@ -87,9 +87,31 @@ FC_ALWAYS_INLINE void fc_nd_put(void* p, fc_ndbytes v, const int st) {
         memcpy(p, &v, sizeof v);
 }
 
-#define FC_DEF_ND(SUF, T)                                                              \
+/* A 3-tap row's column taps 1 and 2 from two aligned vectors (lanes l.. of lo:hi,
+ * l a literal), where the build and the CPU make that cheaper than the loads that
+ * split a cache line (fc_cpu_prefers_shifts); W: the lane width in bytes, 0 for a
+ * type that always loads. The same values either way, so the same sums. */
+#if FC_X86 && FC_VEC_BYTES >= 64 && defined(__AVX512F__)
+#define FC_ND_SHIFT_W4(lo, hi, l) ((l) == 1                                             \
+    ? _mm512_alignr_epi32((__m512i)(hi), (__m512i)(lo), 1)                             \
+    : _mm512_alignr_epi32((__m512i)(hi), (__m512i)(lo), 2))
+#define FC_ND_SHIFT_W8(lo, hi, l) ((l) == 1                                             \
+    ? _mm512_alignr_epi64((__m512i)(hi), (__m512i)(lo), 1)                             \
+    : _mm512_alignr_epi64((__m512i)(hi), (__m512i)(lo), 2))
+#define FC_ND_CAN_SHIFT_W4 1
+#define FC_ND_CAN_SHIFT_W8 1
+#else
+#define FC_ND_SHIFT_W4(lo, hi, l) (lo)
+#define FC_ND_SHIFT_W8(lo, hi, l) (lo)
+#define FC_ND_CAN_SHIFT_W4 0
+#define FC_ND_CAN_SHIFT_W8 0
+#endif
+#define FC_ND_SHIFT_W0(lo, hi, l) (lo)
+#define FC_ND_CAN_SHIFT_W0 0
+
+#define FC_DEF_ND(SUF, T, W)                                                           \
 typedef T fc_ndvec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                   \
-enum { FC_NDL_##SUF = FC_VEC_BYTES / sizeof(T) };                                      \
+enum { FC_NDL_##SUF = FC_VEC_BYTES / sizeof(T), FC_NDSH_##SUF = FC_ND_CAN_SHIFT_W##W };  \
                                                                                        \
 static inline fc_ndvec_##SUF fc_ndload_##SUF(const T* p) {                             \
     fc_ndvec_##SUF v;                                                                  \
@@ -99,18 +121,30 @@ static inline fc_ndvec_##SUF fc_ndload_##SUF(const T* p) {                      
     return v;                                                                          \
 }                                                                                      \
                                                                                        \
+static inline fc_ndvec_##SUF fc_ndshift_##SUF(fc_ndvec_##SUF lo, fc_ndvec_##SUF hi,      \
+                                              const int l) {                           \
+    (void)hi; (void)l;                                                                 \
+    return (fc_ndvec_##SUF)FC_ND_SHIFT_W##W(lo, hi, l);                                \
+}                                                                                      \
+                                                                                       \
 /* One input row's L taps into the accumulator sets in mask m (bit 2 dz + dr; a    \
    literal after inlining, so the sets not fed cost nothing). wq: the weights row  \
-   of set 0 (dz = dr = 0); set (dz, dr) uses the row dz planes and dr rows before. */ \
+   of set 0 (dz = dr = 0); set (dz, dr) uses the row dz planes and dr rows before. \
+   sh (a literal; L = 3 and s aligned): taps 1 and 2 shifted from NV + 1 aligned   \
+   loads, where two of every three loads would split a cache line. */              \
 FC_ALWAYS_INLINE void fc_ndrow_##SUF(const T* s, ptrdiff_t L, const T* wq,            \
                                      ptrdiff_t KL, fc_ndvec_##SUF acc[4][FC_ND_NV],    \
-                                     const int m, const int NV) {                      \
-    fc_ndvec_##SUF v[FC_ND_NV];                                                        \
+                                     const int m, const int NV, const int sh) {        \
+    fc_ndvec_##SUF v[FC_ND_NV], a[FC_ND_NV + 1];                                       \
     ptrdiff_t l;                                                                       \
     int j, k;                                                                          \
-    for (l = 0; l < L; l++) {                                                          \
+    if (FC_NDSH_##SUF && sh)                                                           \
+        for (j = 0; j <= NV; j++)                                                      \
+            a[j] = fc_ndload_##SUF(s + j * FC_NDL_##SUF);                              \
+    for (l = 0; l < (FC_NDSH_##SUF && sh ? 3 : L); l++) {                              \
         for (j = 0; j < NV; j++)                                                       \
-            v[j] = fc_ndload_##SUF(s + l + j * FC_NDL_##SUF);                          \
+            v[j] = !(FC_NDSH_##SUF && sh) ? fc_ndload_##SUF(s + l + j * FC_NDL_##SUF)   \
+                   : l == 0 ? a[j] : fc_ndshift_##SUF(a[j], a[j + 1], (int)l);         \
         for (k = 0; k < 4; k++)                                                        \
             if (m & (1 << k)) {                                                        \
                 const T wk = wq[l - (k >> 1) * KL - (k & 1) * L];                      \
@@ -124,16 +158,16 @@ FC_ALWAYS_INLINE void fc_ndrow_##SUF(const T* s, ptrdiff_t L, const T* wq,      
    row q feeds block row dr with tap row q - dr. */                                \
 FC_ALWAYS_INLINE void fc_ndplane_##SUF(const T* base, ptrdiff_t bs, const T* wp,      \
         ptrdiff_t K, ptrdiff_t L, fc_ndvec_##SUF acc[4][FC_ND_NV], const int zm,       \
-        const int R, const int NV) {                                                   \
+        const int R, const int NV, const int sh) {                                     \
     const ptrdiff_t KL = K * L;                                                        \
     const int first = (zm & 1) | (zm & 2) << 1;      /* dr = 0 of each plane */       \
     const int mid = R == 2 ? first | first << 1 : first;                               \
     ptrdiff_t q;                                                                       \
-    fc_ndrow_##SUF(base, L, wp, KL, acc, first, NV);                                   \
+    fc_ndrow_##SUF(base, L, wp, KL, acc, first, NV, sh);                               \
     for (q = 1; q < K; q++)                                                            \
-        fc_ndrow_##SUF(base + q * bs, L, wp + q * L, KL, acc, mid, NV);                \
+        fc_ndrow_##SUF(base + q * bs, L, wp + q * L, KL, acc, mid, NV, sh);            \
     if (R == 2)                                                                        \
-        fc_ndrow_##SUF(base + K * bs, L, wp + K * L, KL, acc, first << 1, NV);         \
+        fc_ndrow_##SUF(base + K * bs, L, wp + K * L, KL, acc, first << 1, NV, sh);     \
 }                                                                                      \
                                                                                        \
 /* Z planes x R rows (Z, R in {1, 2}) of NV vectors at offset off of each plane     \
@@ -143,7 +177,7 @@ FC_ALWAYS_INLINE void fc_ndplane_##SUF(const T* base, ptrdiff_t bs, const T* wp,
 FC_ALWAYS_INLINE void fc_ndblk_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,     \
         ptrdiff_t Az, ptrdiff_t off, ptrdiff_t bs, const T* w, ptrdiff_t K,            \
         ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t nst, const int Z,   \
-        const int R, const int NV, const int st) {                                     \
+        const int R, const int NV, const int st, const int sh) {                       \
     fc_ndvec_##SUF acc[4][FC_ND_NV];                                                   \
     const ptrdiff_t KL = K * L;                                                        \
     const int live = (R == 2 ? 3 : 1) | (Z == 2 ? (R == 2 ? 12 : 4) : 0);             \
@@ -160,13 +194,13 @@ FC_ALWAYS_INLINE void fc_ndblk_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t 
         pg = pl + g * P;                                                               \
         wg = w + g * Az * KL;                                                          \
         if (pg[0] != NULL)                                                             \
-            fc_ndplane_##SUF(pg[0] + off, bs, wg, K, L, acc, 1, R, NV);                \
+            fc_ndplane_##SUF(pg[0] + off, bs, wg, K, L, acc, 1, R, NV, sh);            \
         for (p = 1; p < Az; p++)                                                       \
             if (pg[p] != NULL)                                                         \
                 fc_ndplane_##SUF(pg[p] + off, bs, wg + p * KL, K, L, acc,              \
-                                 Z == 2 ? 3 : 1, R, NV);                               \
+                                 Z == 2 ? 3 : 1, R, NV, sh);                           \
         if (Z == 2 && pg[Az] != NULL)                                                  \
-            fc_ndplane_##SUF(pg[Az] + off, bs, wg + Az * KL, K, L, acc, 2, R, NV);     \
+            fc_ndplane_##SUF(pg[Az] + off, bs, wg + Az * KL, K, L, acc, 2, R, NV, sh); \
     }                                                                                  \
     for (k = 0; k < 4; k++) {                                                          \
         T* ok;                                                                         \
@@ -185,26 +219,32 @@ FC_ALWAYS_INLINE void fc_ndblk_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t 
 FC_ALWAYS_INLINE void fc_ndblk_any_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G, \
         ptrdiff_t Az, ptrdiff_t off, ptrdiff_t bs, const T* w, ptrdiff_t K,            \
         ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t nst, int Z, int R,  \
-        const int NV, int st) {                                                        \
+        const int NV, int st, const int sh) {                                          \
     if (Z == 2 && R == 2)                                                              \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 2, NV, st); \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 2, NV, st,  \
+                       sh);                                                            \
     else if (Z == 2)                                                                   \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 1, NV, st); \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 2, 1, NV, st,  \
+                       sh);                                                            \
     else if (R == 2)                                                                   \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 2, NV, st); \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 2, NV, st,  \
+                       sh);                                                            \
     else                                                                               \
-        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 1, NV, st); \
+        fc_ndblk_##SUF(pl, P, G, Az, off, bs, w, K, L, o, ozs, ors, nst, 1, 1, NV, st,  \
+                       sh);                                                            \
 }                                                                                      \
                                                                                        \
 /* Output planes 0..nz-1 x rows 0..nr-1 (wo samples each) of a tile: plane z, row  \
    r at o + z * ozs + r * ors; its input plane p (of group g) at pl[g * P + p],      \
-   rows bs apart, each at least wo + L - 1 + one vector long (zero slack). st: the   \
-   whole-vector stores are streamed past the caches where aligned (the caller      \
-   fences). */                                                                     \
-static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,             \
-        ptrdiff_t Az, ptrdiff_t nz, ptrdiff_t nr, ptrdiff_t bs, const T* w,            \
-        ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo,    \
-        int st) {                                                                      \
+   rows bs apart, each at least wo + L - 1 + one vector long (zero slack), planes    \
+   and rows on cache lines. st: the whole-vector stores are streamed past the       \
+   caches where aligned (the caller fences). sh (a literal): 3-tap rows take their  \
+   column taps from shifts (fc_ndrow) in the chunks that start on a vector.         \
+   Lanes of the last aligned load past a row's last tap are never used. */          \
+FC_ALWAYS_INLINE void fc_nd_tile_body_##SUF(const T* const* pl, ptrdiff_t P,            \
+        ptrdiff_t G, ptrdiff_t Az, ptrdiff_t nz, ptrdiff_t nr, ptrdiff_t bs,           \
+        const T* w, ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors,      \
+        ptrdiff_t wo, int st, const int sh) {                                          \
     const ptrdiff_t cw = FC_ND_NV * FC_NDL_##SUF, vl = FC_NDL_##SUF;                  \
     ptrdiff_t z, r, c, Z, R;                                                           \
     for (z = 0; z < nz; z += Z) {                                                      \
@@ -215,21 +255,38 @@ static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,      
             R = r + 1 < nr ? 2 : 1;                                                    \
             if (wo < vl) {                                                             \
                 fc_ndblk_any_##SUF(pl + z, P, G, Az, off, bs, w, K, L, orow, ozs, ors, \
-                                   wo, Z, R, 1, 0);                                    \
+                                   wo, Z, R, 1, 0, sh);                                \
                 continue;                                                              \
             }                                                                          \
             /* wide chunks, then one-vector chunks, the last shifted back to end at   \
                the row's end (its overlap recomputed by the same operations) */        \
             for (c = 0; c + cw <= wo; c += cw)                                         \
                 fc_ndblk_any_##SUF(pl + z, P, G, Az, off + c, bs, w, K, L, orow + c,   \
-                                   ozs, ors, cw, Z, R, FC_ND_NV, st);                  \
+                                   ozs, ors, cw, Z, R, FC_ND_NV, st, sh);              \
             for (; c < wo; c += vl) {                                                  \
-                ptrdiff_t cc = c + vl <= wo ? c : wo - vl;                             \
-                fc_ndblk_any_##SUF(pl + z, P, G, Az, off + cc, bs, w, K, L, orow + cc, \
-                                   ozs, ors, vl, Z, R, 1, st);                         \
+                if (c + vl <= wo)                                                      \
+                    fc_ndblk_any_##SUF(pl + z, P, G, Az, off + c, bs, w, K, L,         \
+                                       orow + c, ozs, ors, vl, Z, R, 1, st, sh);       \
+                else                                                                   \
+                    fc_ndblk_any_##SUF(pl + z, P, G, Az, off + wo - vl, bs, w, K, L,   \
+                                       orow + wo - vl, ozs, ors, vl, Z, R, 1, st, 0);  \
             }                                                                          \
         }                                                                              \
     }                                                                                  \
+}                                                                                      \
+                                                                                       \
+/* sh: the caller's choice of shifted column taps (fc_cpu_prefers_shifts), taken   \
+   for 3-tap rows of the types that have them. */                                  \
+static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,             \
+        ptrdiff_t Az, ptrdiff_t nz, ptrdiff_t nr, ptrdiff_t bs, const T* w,            \
+        ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo,    \
+        int st, int sh) {                                                              \
+    if (FC_NDSH_##SUF && sh && L == 3)                                                 \
+        fc_nd_tile_body_##SUF(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st,  \
+                              1);                                                      \
+    else                                                                               \
+        fc_nd_tile_body_##SUF(pl, P, G, Az, nz, nr, bs, w, K, L, o, ozs, ors, wo, st,  \
+                              0);                                                      \
 }                                                                                      \
                                                                                        \
 /* 1-D: out[r * os + c] = sum_b w[b] * x[r * xs + c + b] (c < C), rows of a long    \
@@ -304,9 +361,9 @@ static int fc_fold_rows_##SUF(const T* x, ptrdiff_t xs, const T* w, ptrdiff_t L,
 static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,             \
         ptrdiff_t Az, ptrdiff_t nz, ptrdiff_t nr, ptrdiff_t bs, const T* w,            \
         ptrdiff_t K, ptrdiff_t L, T* o, ptrdiff_t ozs, ptrdiff_t ors, ptrdiff_t wo,    \
-        int st) {                                                                      \
+        int st, int sh) {                                                              \
     T acc[FC_ND_SCALAR_CHUNK];                                                         \
-    (void)st;                                                                          \
+    (void)st; (void)sh;                                                                \
     ptrdiff_t z, r, c0, n, c, g, az, k, l;                                             \
     for (z = 0; z < nz; z++)                                                           \
         for (r = 0; r < nr; r++)                                                       \
@@ -333,11 +390,11 @@ static void fc_nd_tile_##SUF(const T* const* pl, ptrdiff_t P, ptrdiff_t G,      
 }
 
 #if FC_HAVE_VEC
-FC_DEF_ND(f, float)
-FC_DEF_ND(d, double)
-FC_DEF_ND(i, int32_t)
-FC_DEF_ND(l, int64_t)
-FC_DEF_ND(h, uint16_t)   /* 8- and 16-bit results: exact modulo 2^16 */
+FC_DEF_ND(f, float, 4)
+FC_DEF_ND(d, double, 8)
+FC_DEF_ND(i, int32_t, 0)
+FC_DEF_ND(l, int64_t, 0)
+FC_DEF_ND(h, uint16_t, 0)   /* 8- and 16-bit results: exact modulo 2^16 */
 #else
 /* no vector extensions: the folded 1-D rows take the 2-D kernel's one-row loop */
 static int fc_fold_rows_f(const float* x, ptrdiff_t xs, const float* w, ptrdiff_t L,
