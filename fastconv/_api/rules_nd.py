@@ -19,7 +19,8 @@ SCIPY_METHODS = ("auto", "direct", "fft", "separable")
 def engine_dtype(dt: np.dtype) -> bool:
     """True when fastconv's kernels compute this result type (else the reference
     library's own code runs: bool, float16, object and other non-numeric types)."""
-    return dt.kind in "iufc" and dt != np.float16
+    # dt.char, not dt != np.float16: a dtype comparison costs ~0.15 us of a small call
+    return dt.kind in "iufc" and dt.char != "e"
 
 
 def check_scipy_method(method: Any) -> None:
@@ -47,7 +48,22 @@ def nd_out_shape_and_origin(mode: int, in_shape: Sequence[int],
 
     'same' is centred at (k-1)//2 for both convolve AND correlate: scipy's N-d
     correlate is convolve with the reversed kernel (unlike correlate2d's k//2).
+    Remembered per (mode, shapes): the loop cost ~0.9 us of a ~7 us call front.
     """
+    key = (mode, tuple(in_shape), tuple(k_shape))
+    got = _windows.get(key)
+    if got is None:
+        if len(_windows) >= 256:
+            _windows.clear()
+        got = _windows[key] = _out_shape_and_origin(mode, in_shape, k_shape)
+    return got
+
+
+_windows: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+
+def _out_shape_and_origin(mode: int, in_shape: Sequence[int],
+                          k_shape: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     shape, origin = [], []
     for n, k in zip(in_shape, k_shape):
         if mode == 2:

@@ -136,3 +136,83 @@ def test_specialisation_is_the_fused_choice(ct):
     kernels.direct_fn(ct)(x, w, got, -1, -1, 2, ct.type(0), 1)
     kernels.build().correlate_valid(x, w, ref, -1, -1, 2, ct.type(0), 1)
     np.testing.assert_array_equal(got, ref)
+
+
+ND_DTYPES = ["f4", "f8", "g", ">f8", "i2", "c8", "e"]
+ND_METHODS = ["direct", "auto", "fft", "separable", "bad"]
+
+
+def _view(a: np.ndarray, layout: str) -> np.ndarray:
+    """``a``'s values in another memory layout: a copy, reversed strides, or a
+    transposed copy seen back through a transpose (Fortran order)."""
+    if layout == "reversed":
+        return np.ascontiguousarray(a[::-1, ::-1, ::-1])[::-1, ::-1, ::-1]
+    if layout == "fortran":
+        return np.asfortranarray(a)
+    return a.copy()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=st.tuples(*[st.integers(1, 9)] * 3), kshape=st.tuples(*[st.integers(1, 4)] * 3),
+       d1=st.sampled_from(ND_DTYPES), d2=st.sampled_from(ND_DTYPES),
+       mode=st.sampled_from(MODES + ["bad"]), method=st.sampled_from(ND_METHODS),
+       func=st.sampled_from(["convolve", "correlate"]), swap=st.booleans(),
+       layout=st.sampled_from(["copy", "reversed", "fortran"]), seed=st.integers(0, 2**16))
+def test_planned_nd_calls_are_the_first_call(shape, kshape, d1, d2, mode, method, func, swap,
+                                             layout, seed):
+    """A repeated N-d call (same types, shapes, mode and method) may skip the checks
+    and routing (``scipy_nd._plans``): the repeat, and a call with the same values in
+    another memory layout, give the first call's bits, type and exception, and
+    scipy's result; the caller's arrays are untouched."""
+    from fastconv._api import scipy_nd
+
+    rng = np.random.default_rng(seed)
+    a, b = rand(rng, shape, d1), rand(rng, kshape, d2)
+    if swap:
+        a, b = b, a
+    f = getattr(fastconv, func)
+    scipy_nd._plans.clear()
+    first, err = _run(f, a, b, mode, method)
+    keep = (a.copy(), b.copy())
+    for x, y in ((a, b), (_view(a, layout), _view(b, layout))):
+        got, err2 = _run(f, x, y, mode, method)
+        assert type(err2) is type(err)
+        if err is None:
+            assert got.dtype == first.dtype and got.shape == first.shape
+            np.testing.assert_array_equal(got, first)
+    np.testing.assert_array_equal(a, keep[0])
+    np.testing.assert_array_equal(b, keep[1])
+    if err is None and d1 != "e" and d2 != "e":
+        sm = "direct" if method == "separable" else method
+        close(first, getattr(ss, func)(a, b, mode, sm), a, b)
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["volume-first", "kernel-first"])
+@pytest.mark.parametrize("func", ["convolve", "correlate"])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_repeated_nd_call_takes_its_plan(monkeypatch, func, mode, swap):
+    """The second float32 3-D 'direct' call with the same types and shapes runs from
+    its plan: the routing (correlate_nd) is not called again, and the result holds
+    the first call's bits, also where scipy swaps the inputs ('full' and 'valid' with
+    the kernel first). A correlation that swaps (its result reversed) is not
+    planned."""
+    from fastconv._api import scipy_nd
+
+    rng = np.random.default_rng(3)
+    a, b = rand(rng, (6, 9, 20), "f4"), rand(rng, (3, 3, 4), "f4")
+    if swap:
+        a, b = b, a
+    f = getattr(fastconv, func)
+    scipy_nd._plans.clear()
+    first = f(a, b, mode, method="direct")
+    close(first, getattr(ss, func)(a, b, mode, "direct"), a, b)
+    planned = not (swap and mode != "same" and func == "correlate")
+    assert len(scipy_nd._plans) == planned
+
+    def routed(*args):
+        raise AssertionError("a planned call was routed again")
+    monkeypatch.setattr(scipy_nd, "correlate_nd", routed)
+    if planned:
+        np.testing.assert_array_equal(f(a, b, mode, method="direct"), first)
+    with pytest.raises(AssertionError):     # another shape: no plan yet
+        f(*((a, b[:, :-1]) if swap else (a[:, :-1], b)), mode, method="direct")
