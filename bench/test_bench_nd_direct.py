@@ -10,7 +10,9 @@ in one run, each peer timed alternately with fastconv.
 * a stack through the N-d entry point, ``convolve(stack, k[None], 'same')``, against
   ``convolve2d_batch(stack, k, 'same')`` (target >= 0.9x), and that against a loop
   of cv2.filter2D at cv2's better thread count, 1 or 2 (target >= 2x);
-* a 10**6-sample float32 signal, 31 taps, against numpy.convolve (target >= 20x).
+* a 10**6-sample float32 signal, 31 taps, against numpy.convolve (target >= 20x);
+* two A/Bs of the kernel's own choices, 3^3: results streamed past the caches or not
+  (with the result then read), and 3-tap rows' column taps shifted or loaded.
 """
 from __future__ import annotations
 
