@@ -15,6 +15,26 @@ from fastconv.bench._limits import measure_limits
 
 ROWS: list[dict] = []
 
+# Seconds of calls each callable gets a turn (at least ``calls`` of them): on the
+# shared 2-core hosts a 0.1-0.2 ms call took 1x-2x its best time from one call to
+# the next (neighbours' memory traffic, a worker woken late), so the best of six
+# calls said more about the neighbours than about the kernel. Every side, the FMA
+# loop and the copy included, gets the same budget and the same statistic.
+TURN_BUDGET_S = 0.03
+
+
+def alternate(fns: dict, rounds: int = 3, calls: int = 2) -> dict:
+    """Best time of each callable, measured in turns (drifts hit all alike), the
+    order reversed every other round: the first calls after another library's work
+    run slower here (caches and the idle worker), so no side always follows the same
+    one (A B C, C B A, ...)."""
+    best = {name: float("inf") for name in fns}
+    order = list(fns)
+    for r in range(rounds):
+        for name in (order if r % 2 == 0 else order[::-1]):
+            best[name] = min(best[name], best_time(fns[name], calls, TURN_BUDGET_S))
+    return best
+
 
 @pytest.fixture(scope="session")
 def limits() -> dict:

@@ -24,31 +24,10 @@ import scipy.ndimage as ndi
 import scipy.signal as ss
 
 import fastconv
-from conftest import ROWS, best_time
+from conftest import ROWS, alternate as _alternate, best_time
 from fastconv.bench._limits import fma_peak_call
 
 VOLUMES = [(64, 64, 64), (128, 128, 128), (32, 64, 64)]
-
-
-# Seconds of calls each callable gets a turn (at least ``calls`` of them): on the
-# shared 2-core hosts a 0.1-0.2 ms call took 1x-2x its best time from one call to
-# the next (neighbours' memory traffic, a worker woken late), so the best of six
-# calls said more about the neighbours than about the kernel. Every side, the FMA
-# loop and the copy included, gets the same budget and the same statistic.
-TURN_BUDGET_S = 0.03
-
-
-def _alternate(fns: dict, rounds: int = 3, calls: int = 2) -> dict:
-    """Best time of each callable, measured in turns (drifts hit all alike), the
-    order reversed every other round: the first calls after another library's work
-    run slower here (caches and the idle worker), so no side always follows the same
-    one (A B C, C B A, ...)."""
-    best = {name: float("inf") for name in fns}
-    order = list(fns)
-    for r in range(rounds):
-        for name in (order if r % 2 == 0 else order[::-1]):
-            best[name] = min(best[name], best_time(fns[name], calls, TURN_BUDGET_S))
-    return best
 
 
 def _copy_call(x: np.ndarray, pool: ThreadPoolExecutor, threads: int):
@@ -191,7 +170,7 @@ def test_results_stored_past_the_caches(benchmark, shape):
 @pytest.mark.parametrize("shape", VOLUMES, ids=lambda s: "x".join(map(str, s)))
 def test_column_taps_shifted(benchmark, shape, dtype):
     """3-tap rows' column taps shifted out of aligned vectors against loaded
-    (``set_nd_shifted_taps``; the default where ``fc_cpu_prefers_shifts``, Zen 5 and
+    (``set_shifted_taps``; the default where ``fc_cpu_prefers_shifts``, Zen 5 and
     later), 3^3 'same', whole calls timed in turns. Elsewhere the row shows what
     shifting would gain or cost on this CPU."""
     from fastconv._engine import kernels
@@ -203,15 +182,15 @@ def test_column_taps_shifted(benchmark, shape, dtype):
 
     def call(shifted: bool):
         def run():
-            old = mod.set_nd_shifted_taps(shifted)
+            old = mod.set_shifted_taps(shifted)
             try:
                 fastconv.convolve(x, h, "same", method="direct")
             finally:
-                mod.set_nd_shifted_taps(old)
+                mod.set_shifted_taps(old)
         return run
 
-    old = mod.set_nd_shifted_taps(False)
-    mod.set_nd_shifted_taps(old)
+    default = mod.set_shifted_taps(False)
+    mod.set_shifted_taps(default)
     benchmark.pedantic(lambda: fastconv.convolve(x, h, "same", method="direct"), rounds=3,
                        iterations=1, warmup_rounds=1)
     t = _alternate({"shifted": call(True), "loaded": call(False)}, rounds=6)
@@ -219,6 +198,6 @@ def test_column_taps_shifted(benchmark, shape, dtype):
            "shifted ms": f"{t['shifted'] * 1e3:.3f}",
            "loaded ms": f"{t['loaded'] * 1e3:.3f}",
            "loaded / shifted": f"{t['loaded'] / t['shifted']:.2f}",
-           "default": "shifted" if old else "loaded"}
+           "default": "shifted" if default else "loaded"}
     benchmark.extra_info.update(row)
     ROWS.append(row)

@@ -68,7 +68,7 @@ ctypedef struct _NdTiles:
     int src        # x's element type (_SRC_*, converted as rows are copied), or -1
     int narrow     # out holds 8-bit integers (computed in 16-bit lanes)
     int stream     # results stored past the caches (_nd_stream_bytes)
-    int shift      # 3-tap rows' column taps from shifts (_nd_shift_taps)
+    int shift      # 3-tap rows' column taps from shifts (_shift_taps, _direct.pxi)
 
 
 cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize_t Az,
@@ -270,27 +270,6 @@ def set_nd_stream_bytes(Py_ssize_t n):
     return old
 
 
-cdef extern from "_portable.h":
-    int fc_cpu_prefers_shifts() noexcept nogil
-
-# The compute loop's 3-tap rows take column taps 1 and 2 from cross-lane shifts of
-# aligned vectors instead of loads that split a cache line, on CPUs where shifts are
-# the cheaper (fc_cpu_prefers_shifts: Zen 5 and later; AVX-512 builds, 32- and 64-bit
-# lanes). One core, a 16 x 64 x 64 float32 tile in L2, 3^3: 221-223 GFLOP/s (92% of
-# the core's FMA peak) against 166-170 with the loads. The same values are loaded
-# either way, so the same bits.
-cdef int _nd_shift_taps = fc_cpu_prefers_shifts()
-
-
-def set_nd_shifted_taps(bint on):
-    """Take 3-tap rows' column taps from shifts (where the build has them) or from
-    loads (tests and benchmarks compare); returns the previous setting."""
-    global _nd_shift_taps
-    old = bool(_nd_shift_taps)
-    _nd_shift_taps = on
-    return old
-
-
 def set_nd_tasks_per_thread(Py_ssize_t n):
     """Set the fewest tiles per thread of a multi-threaded N-d call (benchmarks try
     others); returns the previous value."""
@@ -465,7 +444,7 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     j.out = outp
     j.narrow = narrow
     j.stream = not narrow and U * Oz * Ho * Wo * <Py_ssize_t>sizeof(num_t) >= _nd_stream_bytes
-    j.shift = _nd_shift_taps
+    j.shift = _shift_taps
     j.bufs = <char*>bufs
     j.ptabs = <char*>ptabs
     j.xzs, j.xrs, j.xcs, j.xitem, j.src = xzs, xrs, xcs, xitem, src

@@ -205,6 +205,41 @@ static inline void fc_sfence(void) { }
 #define FC_CAN_STREAM(p) 0
 #endif
 
+/* A row's column taps 1..4 from aligned vectors instead of loads that split a cache
+ * line, where the build and the CPU make that cheaper (fc_cpu_prefers_shifts; the
+ * N-d and 2-D loops, _rowsnd.h and _rows2.h). W: the lane width in bytes (4, 8; 0 for
+ * a type that always loads); VT: the loop's vector type.
+ * FC_SHIFT_W(lo, hi, l): lanes l.. of lo:hi (l a literal after inlining).
+ * FC_HEAD_W(p, n, VT): the first n lanes at p, the rest zero; the lanes past n are
+ * not read (a masked load: no fault past the end of an array read in place). */
+#if FC_X86 && FC_HAVE_VEC && defined(FC_VEC_BYTES) && FC_VEC_BYTES >= 64 \
+    && defined(__AVX512F__)
+#define FC_ALIGNR_W4(lo, hi, n) _mm512_alignr_epi32((__m512i)(hi), (__m512i)(lo), n)
+#define FC_ALIGNR_W8(lo, hi, n) _mm512_alignr_epi64((__m512i)(hi), (__m512i)(lo), n)
+#define FC_SHIFT_W4(lo, hi, l) ((l) == 1 ? FC_ALIGNR_W4(lo, hi, 1)                        \
+    : (l) == 2 ? FC_ALIGNR_W4(lo, hi, 2) : (l) == 3 ? FC_ALIGNR_W4(lo, hi, 3)              \
+    : FC_ALIGNR_W4(lo, hi, 4))
+#define FC_SHIFT_W8(lo, hi, l) ((l) == 1 ? FC_ALIGNR_W8(lo, hi, 1)                        \
+    : (l) == 2 ? FC_ALIGNR_W8(lo, hi, 2) : (l) == 3 ? FC_ALIGNR_W8(lo, hi, 3)              \
+    : FC_ALIGNR_W8(lo, hi, 4))
+#define FC_HEAD_W4(p, n, VT) \
+    ((VT)_mm512_maskz_loadu_epi32((__mmask16)((1u << (n)) - 1), (const void*)(p)))
+#define FC_HEAD_W8(p, n, VT) \
+    ((VT)_mm512_maskz_loadu_epi64((__mmask8)((1u << (n)) - 1), (const void*)(p)))
+#define FC_CAN_SHIFT_W4 1
+#define FC_CAN_SHIFT_W8 1
+#else
+#define FC_SHIFT_W4(lo, hi, l) (lo)
+#define FC_SHIFT_W8(lo, hi, l) (lo)
+#define FC_HEAD_W4(p, n, VT) ((VT){0})
+#define FC_HEAD_W8(p, n, VT) ((VT){0})
+#define FC_CAN_SHIFT_W4 0
+#define FC_CAN_SHIFT_W8 0
+#endif
+#define FC_SHIFT_W0(lo, hi, l) (lo)
+#define FC_HEAD_W0(p, n, VT) ((VT){0})
+#define FC_CAN_SHIFT_W0 0
+
 /* Hot per-chunk helpers are inlined into their row loops whatever the caller's size:
  * once the kernels' tile loops became task functions (one per dtype, called by the
  * pool), gcc stopped inlining the float64 pair chunk and a 1024^2 3x3 call ran 17%

@@ -81,10 +81,11 @@ static inline fc_vec_##SUF fc_load_##SUF(const T* p) {                          
     return v;                                                                          \
 }
 
-#define FC_DEF_ROWS2(SUF, T, IT)                                                      \
+/* W: the lane width of the shifted column taps (FC_SHIFT_W, _portable.h). */
+#define FC_DEF_ROWS2(SUF, T, IT, W)                                                   \
 typedef T fc_vec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                     \
 typedef IT fc_ivec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                   \
-enum { FC_VL_##SUF = FC_VEC_BYTES / sizeof(T) };                                       \
+enum { FC_VL_##SUF = FC_VEC_BYTES / sizeof(T), FC_R2SH_##SUF = FC_CAN_SHIFT_W##W };    \
                                                                                        \
 /* Lanes (a0, b0, a1, b1, ...) from the low (zlo) or high (zhi) halves of a and b:    \
    (re, im) pairs for a streamed complex store. */                                     \
@@ -99,23 +100,47 @@ static inline fc_vec_##SUF fc_swap_##SUF(fc_vec_##SUF v) {                      
                                                                                        \
 FC_DEF_LOAD(SUF, T)                                                                    \
                                                                                        \
+/* sh (a literal; L <= 5, a literal too): an input row's column taps 1..L-1 are      \
+   shifted out of its FC_NV vectors and the head of the next (fc_taps) instead of    \
+   loaded, most of those loads splitting a cache line. The same values either way. */ \
+FC_ALWAYS_INLINE void fc_taps_##SUF(const T* s, ptrdiff_t L, fc_vec_##SUF* t,          \
+                                    const int sh) {                                    \
+    int j;                                                                             \
+    (void)L;                                                                           \
+    if (!(FC_R2SH_##SUF && sh))                                                        \
+        return;                                                                        \
+    for (j = 0; j < FC_NV; j++)                                                        \
+        t[j] = fc_load_##SUF(s + j * FC_VL_##SUF);                                     \
+    t[FC_NV] = FC_HEAD_W##W(s + FC_NV * FC_VL_##SUF, L - 1, fc_vec_##SUF);              \
+}                                                                                      \
+                                                                                       \
+/* Column tap b of the chunk's vector j in input row s. */                             \
+FC_ALWAYS_INLINE fc_vec_##SUF fc_tap_##SUF(const T* s, const fc_vec_##SUF* t,          \
+                                           ptrdiff_t b, int j, const int sh) {         \
+    if (FC_R2SH_##SUF && sh)                                                           \
+        return b == 0 ? t[j] : (fc_vec_##SUF)FC_SHIFT_W##W(t[j], t[j + 1], b);         \
+    return fc_load_##SUF(s + b + j * FC_VL_##SUF);                                     \
+}                                                                                      \
+                                                                                       \
 /* FC_NV vectors of outputs of rows o0 and o1 (K >= 2). */                             \
 FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,          \
-                                   ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream) {\
-    fc_vec_##SUF a0[FC_NV], a1[FC_NV] = {{0}}, v[FC_NV];                               \
+                                   ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, int stream,  \
+                                   const int sh) {                                     \
+    fc_vec_##SUF a0[FC_NV], a1[FC_NV] = {{0}}, v[FC_NV], t[FC_NV + 1];                 \
     const T* s = src;                                                                  \
     const T* wa;                                                                       \
     const T* wb;                                                                       \
     ptrdiff_t a, b;                                                                    \
     int j;                                                                             \
     /* input row 0: row 0's first tap row */                                           \
+    fc_taps_##SUF(s, L, t, sh);                                                        \
     for (j = 0; j < FC_NV; j++) {                                                      \
-        v[j] = fc_load_##SUF(s + j * FC_VL_##SUF);                                     \
+        v[j] = fc_tap_##SUF(s, t, 0, j, sh);                                           \
         a0[j] = w[0] * v[j] + (T)0;                                                    \
     }                                                                                  \
     for (b = 1; b < L; b++)                                                            \
         for (j = 0; j < FC_NV; j++) {                                                  \
-            v[j] = fc_load_##SUF(s + b + j * FC_VL_##SUF);                             \
+            v[j] = fc_tap_##SUF(s, t, b, j, sh);                                       \
             a0[j] += w[b] * v[j];                                                      \
         }                                                                              \
     /* input rows 1..K-1: tap row a of row 0, tap row a-1 of row 1 */                  \
@@ -123,8 +148,9 @@ FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,   
         s = src + a * bs;                                                              \
         wa = w + a * L;                                                                \
         wb = wa - L;                                                                   \
+        fc_taps_##SUF(s, L, t, sh);                                                    \
         for (j = 0; j < FC_NV; j++) {                                                  \
-            v[j] = fc_load_##SUF(s + j * FC_VL_##SUF);                                 \
+            v[j] = fc_tap_##SUF(s, t, 0, j, sh);                                       \
             a0[j] += wa[0] * v[j];                                                     \
         }                                                                              \
         /* from zero, not "wb[0] * v + 0" at a == 1: clang merged both branches'   \
@@ -132,7 +158,7 @@ FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,   
         for (j = 0; j < FC_NV; j++) a1[j] += wb[0] * v[j];                             \
         for (b = 1; b < L; b++) {                                                      \
             for (j = 0; j < FC_NV; j++)                                                \
-                v[j] = fc_load_##SUF(s + b + j * FC_VL_##SUF);                         \
+                v[j] = fc_tap_##SUF(s, t, b, j, sh);                                   \
             for (j = 0; j < FC_NV; j++) {                                              \
                 a0[j] += wa[b] * v[j];                                                 \
                 a1[j] += wb[b] * v[j];                                                 \
@@ -142,9 +168,10 @@ FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,   
     /* input row K: row 1's last tap row */                                            \
     s = src + K * bs;                                                                  \
     wb = w + (K - 1) * L;                                                              \
+    fc_taps_##SUF(s, L, t, sh);                                                        \
     for (b = 0; b < L; b++)                                                            \
         for (j = 0; j < FC_NV; j++) {                                                  \
-            v[j] = fc_load_##SUF(s + b + j * FC_VL_##SUF);                             \
+            v[j] = fc_tap_##SUF(s, t, b, j, sh);                                       \
             a1[j] += wb[b] * v[j];                                                     \
         }                                                                              \
     if (stream && FC_CAN_STREAM(o0) && FC_CAN_STREAM(o1)) {                            \
@@ -163,22 +190,25 @@ FC_ALWAYS_INLINE void fc_chunk2_##SUF(const T* src, ptrdiff_t bs, const T* w,   
 /* One row's FC_NV vectors: row 0 of fc_chunk2, the same operations in the same     \
    order, so a tile's odd last row matches the pairs bit for bit. */                   \
 FC_ALWAYS_INLINE void fc_chunk1_##SUF(const T* src, ptrdiff_t bs, const T* w,          \
-                                   ptrdiff_t K, ptrdiff_t L, T* o0) {                  \
-    fc_vec_##SUF a0[FC_NV], v[FC_NV];                                                  \
+                                   ptrdiff_t K, ptrdiff_t L, T* o0, const int sh) {    \
+    fc_vec_##SUF a0[FC_NV], v[FC_NV], t[FC_NV + 1];                                    \
     const T* s;                                                                        \
     const T* wa;                                                                       \
     ptrdiff_t a, b;                                                                    \
     int j;                                                                             \
+    fc_taps_##SUF(src, L, t, sh);                                                      \
     for (j = 0; j < FC_NV; j++) {                                                      \
-        v[j] = fc_load_##SUF(src + j * FC_VL_##SUF);                                   \
+        v[j] = fc_tap_##SUF(src, t, 0, j, sh);                                         \
         a0[j] = w[0] * v[j] + (T)0;                                                    \
     }                                                                                  \
     for (a = 0; a < K; a++) {                                                          \
         s = src + a * bs;                                                              \
         wa = w + a * L;                                                                \
+        if (a > 0)                                                                     \
+            fc_taps_##SUF(s, L, t, sh);                                                \
         for (b = (a == 0); b < L; b++)                                                 \
             for (j = 0; j < FC_NV; j++) {                                              \
-                v[j] = fc_load_##SUF(s + b + j * FC_VL_##SUF);                         \
+                v[j] = fc_tap_##SUF(s, t, b, j, sh);                                   \
                 a0[j] += wa[b] * v[j];                                                 \
             }                                                                          \
     }                                                                                  \
@@ -187,37 +217,60 @@ FC_ALWAYS_INLINE void fc_chunk1_##SUF(const T* src, ptrdiff_t bs, const T* w,   
 }                                                                                      \
                                                                                        \
 /* One row of wo outputs as fc_row2 computes each of its rows; 0 where it would not. */\
-static int fc_row1_##SUF(const T* src, ptrdiff_t bs, const T* w, ptrdiff_t K,          \
-                         ptrdiff_t L, T* o0, ptrdiff_t wo) {                            \
+FC_ALWAYS_INLINE void fc_row1_at_##SUF(const T* src, ptrdiff_t bs, const T* w,         \
+        ptrdiff_t K, ptrdiff_t L, T* o0, ptrdiff_t wo, const int sh) {                 \
     const ptrdiff_t cw = FC_NV * FC_VL_##SUF;                                           \
     ptrdiff_t c0;                                                                       \
-    if (wo < cw || K < 2)                                                               \
-        return 0;                                                                       \
     for (c0 = 0; c0 + cw <= wo; c0 += cw)                                               \
-        fc_chunk1_##SUF(src + c0, bs, w, K, L, o0 + c0);                                \
+        fc_chunk1_##SUF(src + c0, bs, w, K, L, o0 + c0, sh);                            \
     if (c0 < wo)                                                                        \
-        fc_chunk1_##SUF(src + wo - cw, bs, w, K, L, o0 + wo - cw);                      \
+        fc_chunk1_##SUF(src + wo - cw, bs, w, K, L, o0 + wo - cw, sh);                  \
+}                                                                                      \
+                                                                                       \
+/* sh: the caller's choice of shifted column taps (fc_cpu_prefers_shifts), taken   \
+   for rows of 3 and 5 taps (literals, so the taps' loops unroll). */                 \
+static int fc_row1_##SUF(const T* src, ptrdiff_t bs, const T* w, ptrdiff_t K,          \
+                         ptrdiff_t L, T* o0, ptrdiff_t wo, int sh) {                    \
+    if (wo < FC_NV * FC_VL_##SUF || K < 2)                                              \
+        return 0;                                                                       \
+    if (FC_R2SH_##SUF && sh && L == 3)                                                  \
+        fc_row1_at_##SUF(src, bs, w, K, 3, o0, wo, 1);                                  \
+    else if (FC_R2SH_##SUF && sh && L == 5)                                             \
+        fc_row1_at_##SUF(src, bs, w, K, 5, o0, wo, 1);                                  \
+    else                                                                                \
+        fc_row1_at_##SUF(src, bs, w, K, L, o0, wo, 0);                                  \
     return 1;                                                                           \
 }                                                                                      \
                                                                                        \
 /* Rows o0 and o1 (wo outputs each) from padded input rows src, src + bs, ...        \
    with streaming stores where aligned if ``stream``. Returns 0, computing nothing,   \
    when a row is narrower than one chunk or K < 2. */                                  \
-static int fc_row2_##SUF(const T* src, ptrdiff_t bs, const T* w, ptrdiff_t K,          \
-                         ptrdiff_t L, T* o0, T* o1, ptrdiff_t wo, int stream) {         \
+FC_ALWAYS_INLINE void fc_row2_at_##SUF(const T* src, ptrdiff_t bs, const T* w,         \
+        ptrdiff_t K, ptrdiff_t L, T* o0, T* o1, ptrdiff_t wo, int stream, const int sh) { \
     const ptrdiff_t cw = FC_NV * FC_VL_##SUF;                                           \
     ptrdiff_t c0;                                                                       \
-    if (wo < cw || K < 2)                                                               \
-        return 0;                                                                       \
     for (c0 = 0; c0 + cw <= wo; c0 += cw)                                               \
-        fc_chunk2_##SUF(src + c0, bs, w, K, L, o0 + c0, o1 + c0, stream);               \
+        fc_chunk2_##SUF(src + c0, bs, w, K, L, o0 + c0, o1 + c0, stream, sh);           \
     if (c0 < wo) /* the last chunk shifted back to end at the row's end */              \
-        fc_chunk2_##SUF(src + wo - cw, bs, w, K, L, o0 + wo - cw, o1 + wo - cw, 0);     \
+        fc_chunk2_##SUF(src + wo - cw, bs, w, K, L, o0 + wo - cw, o1 + wo - cw, 0, sh); \
+}                                                                                      \
+                                                                                       \
+/* sh: as for fc_row1. */                                                              \
+static int fc_row2_##SUF(const T* src, ptrdiff_t bs, const T* w, ptrdiff_t K,          \
+                         ptrdiff_t L, T* o0, T* o1, ptrdiff_t wo, int stream, int sh) { \
+    if (wo < FC_NV * FC_VL_##SUF || K < 2)                                              \
+        return 0;                                                                       \
+    if (FC_R2SH_##SUF && sh && L == 3)                                                  \
+        fc_row2_at_##SUF(src, bs, w, K, 3, o0, o1, wo, stream, 1);                      \
+    else if (FC_R2SH_##SUF && sh && L == 5)                                             \
+        fc_row2_at_##SUF(src, bs, w, K, 5, o0, o1, wo, stream, 1);                      \
+    else                                                                                \
+        fc_row2_at_##SUF(src, bs, w, K, L, o0, o1, wo, stream, 0);                      \
     return 1;                                                                           \
 }
 
-FC_DEF_ROWS2(f, float, int)
-FC_DEF_ROWS2(d, double, long long)
+FC_DEF_ROWS2(f, float, int, 4)
+FC_DEF_ROWS2(d, double, long long, 8)
 
 /* Complex data as split planes, by Gauss's three multiplications: with
  * x = a + ib and w = c + id,
@@ -681,25 +734,25 @@ static int fc_irows_w(const uint32_t* src, ptrdiff_t bs, const uint32_t* w, ptrd
 }
 
 static int fc_row1_f(const float* src, ptrdiff_t bs, const float* w, ptrdiff_t K,
-                     ptrdiff_t L, float* o0, ptrdiff_t wo) {
-    (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)wo;
+                     ptrdiff_t L, float* o0, ptrdiff_t wo, int sh) {
+    (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)wo; (void)sh;
     return 0;
 }
 static int fc_row2_f(const float* src, ptrdiff_t bs, const float* w, ptrdiff_t K,
-                     ptrdiff_t L, float* o0, float* o1, ptrdiff_t wo, int stream) {
+                     ptrdiff_t L, float* o0, float* o1, ptrdiff_t wo, int stream, int sh) {
     (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)o1; (void)wo;
-    (void)stream;
+    (void)stream; (void)sh;
     return 0;
 }
 static int fc_row1_d(const double* src, ptrdiff_t bs, const double* w, ptrdiff_t K,
-                     ptrdiff_t L, double* o0, ptrdiff_t wo) {
-    (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)wo;
+                     ptrdiff_t L, double* o0, ptrdiff_t wo, int sh) {
+    (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)wo; (void)sh;
     return 0;
 }
 static int fc_row2_d(const double* src, ptrdiff_t bs, const double* w, ptrdiff_t K,
-                     ptrdiff_t L, double* o0, double* o1, ptrdiff_t wo, int stream) {
+                     ptrdiff_t L, double* o0, double* o1, ptrdiff_t wo, int stream, int sh) {
     (void)src; (void)bs; (void)w; (void)K; (void)L; (void)o0; (void)o1; (void)wo;
-    (void)stream;
+    (void)stream; (void)sh;
     return 0;
 }
 

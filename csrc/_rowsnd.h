@@ -87,31 +87,11 @@ FC_ALWAYS_INLINE void fc_nd_put(void* p, fc_ndbytes v, const int st) {
         memcpy(p, &v, sizeof v);
 }
 
-/* A 3-tap row's column taps 1 and 2 from two aligned vectors (lanes l.. of lo:hi,
- * l a literal), where the build and the CPU make that cheaper than the loads that
- * split a cache line (fc_cpu_prefers_shifts); W: the lane width in bytes, 0 for a
- * type that always loads. The same values either way, so the same sums. */
-#if FC_X86 && FC_VEC_BYTES >= 64 && defined(__AVX512F__)
-#define FC_ND_SHIFT_W4(lo, hi, l) ((l) == 1                                             \
-    ? _mm512_alignr_epi32((__m512i)(hi), (__m512i)(lo), 1)                             \
-    : _mm512_alignr_epi32((__m512i)(hi), (__m512i)(lo), 2))
-#define FC_ND_SHIFT_W8(lo, hi, l) ((l) == 1                                             \
-    ? _mm512_alignr_epi64((__m512i)(hi), (__m512i)(lo), 1)                             \
-    : _mm512_alignr_epi64((__m512i)(hi), (__m512i)(lo), 2))
-#define FC_ND_CAN_SHIFT_W4 1
-#define FC_ND_CAN_SHIFT_W8 1
-#else
-#define FC_ND_SHIFT_W4(lo, hi, l) (lo)
-#define FC_ND_SHIFT_W8(lo, hi, l) (lo)
-#define FC_ND_CAN_SHIFT_W4 0
-#define FC_ND_CAN_SHIFT_W8 0
-#endif
-#define FC_ND_SHIFT_W0(lo, hi, l) (lo)
-#define FC_ND_CAN_SHIFT_W0 0
-
+/* W: the lane width of the shifted column taps (FC_SHIFT_W, _portable.h), 0 for a
+ * type that always loads. */
 #define FC_DEF_ND(SUF, T, W)                                                           \
 typedef T fc_ndvec_##SUF __attribute__((vector_size(FC_VEC_BYTES)));                   \
-enum { FC_NDL_##SUF = FC_VEC_BYTES / sizeof(T), FC_NDSH_##SUF = FC_ND_CAN_SHIFT_W##W };  \
+enum { FC_NDL_##SUF = FC_VEC_BYTES / sizeof(T), FC_NDSH_##SUF = FC_CAN_SHIFT_W##W };  \
                                                                                        \
 static inline fc_ndvec_##SUF fc_ndload_##SUF(const T* p) {                             \
     fc_ndvec_##SUF v;                                                                  \
@@ -124,7 +104,7 @@ static inline fc_ndvec_##SUF fc_ndload_##SUF(const T* p) {                      
 static inline fc_ndvec_##SUF fc_ndshift_##SUF(fc_ndvec_##SUF lo, fc_ndvec_##SUF hi,      \
                                               const int l) {                           \
     (void)hi; (void)l;                                                                 \
-    return (fc_ndvec_##SUF)FC_ND_SHIFT_W##W(lo, hi, l);                                \
+    return (fc_ndvec_##SUF)FC_SHIFT_W##W(lo, hi, l);                                \
 }                                                                                      \
                                                                                        \
 /* One input row's L taps into the accumulator sets in mask m (bit 2 dz + dr; a    \

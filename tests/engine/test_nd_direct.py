@@ -239,13 +239,13 @@ def test_shifted_column_taps_are_the_same_bits(isa, dtype):
         for mode in ("full", "same", "valid"):
             runs = []
             for shifted in (False, True):
-                old = mod.set_nd_shifted_taps(shifted)
+                old = mod.set_shifted_taps(shifted)
                 try:
                     for nt in (1, 2, 3):
                         with fastconv.threads(nt):
                             runs.append(fastconv.convolve(x, w, mode, method="direct"))
                 finally:
-                    mod.set_nd_shifted_taps(old)
+                    mod.set_shifted_taps(old)
             for r in runs:
                 np.testing.assert_array_equal(r, runs[0])
             close(runs[0], _ref("convolve", x, w, mode), x, w)
