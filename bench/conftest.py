@@ -36,6 +36,27 @@ def alternate(fns: dict, rounds: int = 3, calls: int = 2) -> dict:
     return best
 
 
+def shifted_and_loaded(run) -> tuple[dict, bool]:
+    """``run`` timed in turns with the row loops' column taps shifted and loaded
+    (``set_shifted_taps``), and whether this build shifts by default here."""
+    from fastconv._engine import kernels
+
+    mod = kernels.build()
+
+    def side(shifted: bool):
+        def go():
+            old = mod.set_shifted_taps(shifted)
+            try:
+                run()
+            finally:
+                mod.set_shifted_taps(old)
+        return go
+
+    default = mod.set_shifted_taps(False)
+    mod.set_shifted_taps(default)
+    return alternate({"shifted": side(True), "loaded": side(False)}, rounds=6), default
+
+
 @pytest.fixture(scope="session")
 def limits() -> dict:
     """Matrix-multiply GFLOP/s (np.matmul) and copy bandwidth at fastconv's thread count."""

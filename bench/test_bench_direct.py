@@ -16,7 +16,7 @@ import fastconv
 from fastconv._engine import kernels
 from fastconv.bench._grid import make_inputs
 from fastconv.bench._peers import available_peers
-from conftest import ROWS, alternate, best_time
+from conftest import ROWS, best_time, shifted_and_loaded
 
 SIZES = [1024, 4096]
 KS = [3, 5, 7, 11, 15]
@@ -97,23 +97,10 @@ def test_column_taps_shifted(benchmark, n, k, dtype):
     (``set_shifted_taps``; the default where ``fc_cpu_prefers_shifts``, Zen 5 and
     later), ``convolve2d(x, h, 'same')``, whole calls timed in turns. Elsewhere the
     row shows what shifting would gain or cost on this CPU."""
-    mod = kernels.build()
     x, h = _data(n, k, dtype)
-
-    def call(shifted: bool):
-        def run():
-            old = mod.set_shifted_taps(shifted)
-            try:
-                fastconv.convolve2d(x, h, "same", method="direct")
-            finally:
-                mod.set_shifted_taps(old)
-        return run
-
-    default = mod.set_shifted_taps(False)
-    mod.set_shifted_taps(default)
-    benchmark.pedantic(lambda: fastconv.convolve2d(x, h, "same", method="direct"), rounds=3,
-                       iterations=1, warmup_rounds=1)
-    t = alternate({"shifted": call(True), "loaded": call(False)}, rounds=6)
+    run = lambda: fastconv.convolve2d(x, h, "same", method="direct")  # noqa: E731
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    t, default = shifted_and_loaded(run)
     row = {"image": f"{n}^2", "k": k, "dtype": np.dtype(dtype).name,
            "shifted ms": f"{t['shifted'] * 1e3:.3f}", "loaded ms": f"{t['loaded'] * 1e3:.3f}",
            "loaded / shifted": f"{t['loaded'] / t['shifted']:.2f}",

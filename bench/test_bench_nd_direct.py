@@ -24,7 +24,7 @@ import scipy.ndimage as ndi
 import scipy.signal as ss
 
 import fastconv
-from conftest import ROWS, alternate as _alternate, best_time
+from conftest import ROWS, alternate as _alternate, best_time, shifted_and_loaded
 from fastconv.bench._limits import fma_peak_call
 
 VOLUMES = [(64, 64, 64), (128, 128, 128), (32, 64, 64)]
@@ -173,27 +173,12 @@ def test_column_taps_shifted(benchmark, shape, dtype):
     (``set_shifted_taps``; the default where ``fc_cpu_prefers_shifts``, Zen 5 and
     later), 3^3 'same', whole calls timed in turns. Elsewhere the row shows what
     shifting would gain or cost on this CPU."""
-    from fastconv._engine import kernels
-
-    mod = kernels.build()
     rng = np.random.default_rng(16)
     x = rng.standard_normal(shape).astype(dtype)
     h = rng.standard_normal((3, 3, 3)).astype(dtype)
-
-    def call(shifted: bool):
-        def run():
-            old = mod.set_shifted_taps(shifted)
-            try:
-                fastconv.convolve(x, h, "same", method="direct")
-            finally:
-                mod.set_shifted_taps(old)
-        return run
-
-    default = mod.set_shifted_taps(False)
-    mod.set_shifted_taps(default)
-    benchmark.pedantic(lambda: fastconv.convolve(x, h, "same", method="direct"), rounds=3,
-                       iterations=1, warmup_rounds=1)
-    t = _alternate({"shifted": call(True), "loaded": call(False)}, rounds=6)
+    run = lambda: fastconv.convolve(x, h, "same", method="direct")  # noqa: E731
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    t, default = shifted_and_loaded(run)
     row = {"case": f"3-D {shape}, 3^3, column taps", "dtype": np.dtype(dtype).name,
            "shifted ms": f"{t['shifted'] * 1e3:.3f}",
            "loaded ms": f"{t['loaded'] * 1e3:.3f}",
