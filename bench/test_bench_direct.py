@@ -90,13 +90,14 @@ def test_boundaries_cost_the_same(benchmark, boundary):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("k", [3, 5, 7])
 @pytest.mark.parametrize("n", [512, 1024, 4096])
 def test_column_taps_shifted(benchmark, n, k, dtype):
     """The pair loop's column taps shifted out of the row's vectors against loaded
     (``set_shifted_taps``; the default where ``fc_cpu_prefers_shifts``, Zen 5 and
     later), ``convolve2d(x, h, 'same')``, whole calls timed in turns. Elsewhere the
-    row shows what shifting would gain or cost on this CPU."""
+    row shows what shifting would gain or cost on this CPU; 7x7 always loads (the
+    rows' control: 1.00 but for noise)."""
     x, h = _data(n, k, dtype)
     run = lambda: fastconv.convolve2d(x, h, "same", method="direct")  # noqa: E731
     benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)

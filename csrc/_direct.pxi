@@ -160,8 +160,8 @@ def set_stream_bytes(Py_ssize_t nbytes):
     return prev
 
 
-# Rows of 3 taps (the N-d loop, csrc/_rowsnd.h) and of 3 or 5 (the 2-D pair loop,
-# csrc/_rows2.h) take their column taps from cross-lane shifts of the row's vectors
+# Rows of 3 taps (the N-d loop, csrc/_rowsnd.h) and 3x3 and 5x5 kernels (the 2-D pair
+# loop, csrc/_rows2.h) take their column taps from cross-lane shifts of the row's vectors
 # instead of loads that split a cache line, on CPUs where shifts are the cheaper
 # (fc_cpu_prefers_shifts: Zen 5 and later; AVX-512 builds, float and double). One
 # core, 3^3 float32 tile in L2: 221-223 GFLOP/s (92% of the core's FMA peak) against

@@ -209,7 +209,9 @@ static inline void fc_sfence(void) { }
  * line, where the build and the CPU make that cheaper (fc_cpu_prefers_shifts; the
  * N-d and 2-D loops, _rowsnd.h and _rows2.h). W: the lane width in bytes (4, 8; 0 for
  * a type that always loads); VT: the loop's vector type.
- * FC_SHIFT_W(lo, hi, l): lanes l.. of lo:hi (l a literal after inlining).
+ * FC_SHIFT_W(lo, hi, l): lanes l.. of lo:hi (l a literal after inlining; a longer
+ * chain of alternatives, for 7-tap rows, made gcc stop unrolling the tap loops that
+ * pass l, and the shifted loops ran at half speed).
  * FC_HEAD_W(p, n, VT): the first n lanes at p, the rest zero; the lanes past n are
  * not read (a masked load: no fault past the end of an array read in place). */
 #if FC_X86 && FC_HAVE_VEC && defined(FC_VEC_BYTES) && FC_VEC_BYTES >= 64 \
@@ -239,6 +241,17 @@ static inline void fc_sfence(void) { }
 #define FC_SHIFT_W0(lo, hi, l) (lo)
 #define FC_HEAD_W0(p, n, VT) ((VT){0})
 #define FC_CAN_SHIFT_W0 0
+
+/* A row loop kept out of its callers: inlined into a tile function with its other
+ * live values, gcc kept the shifted taps' arrays in memory (rep movsq around every
+ * chunk) and a 4096^2 3x3 float64 call ran 2.7x slower than the loads. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define FC_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#  define FC_NOINLINE __declspec(noinline)
+#else
+#  define FC_NOINLINE
+#endif
 
 /* Hot per-chunk helpers are inlined into their row loops whatever the caller's size:
  * once the kernels' tile loops became task functions (one per dtype, called by the

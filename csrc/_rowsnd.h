@@ -101,36 +101,62 @@ static inline fc_ndvec_##SUF fc_ndload_##SUF(const T* p) {                      
     return v;                                                                          \
 }                                                                                      \
                                                                                        \
-static inline fc_ndvec_##SUF fc_ndshift_##SUF(fc_ndvec_##SUF lo, fc_ndvec_##SUF hi,      \
-                                              const int l) {                           \
+/* inlined always: l must reach FC_SHIFT_W as a literal */                             \
+FC_ALWAYS_INLINE fc_ndvec_##SUF fc_ndshift_##SUF(fc_ndvec_##SUF lo, fc_ndvec_##SUF hi,   \
+                                                 const int l) {                        \
     (void)hi; (void)l;                                                                 \
     return (fc_ndvec_##SUF)FC_SHIFT_W##W(lo, hi, l);                                \
 }                                                                                      \
                                                                                        \
-/* One input row's L taps into the accumulator sets in mask m (bit 2 dz + dr; a    \
-   literal after inlining, so the sets not fed cost nothing). wq: the weights row  \
-   of set 0 (dz = dr = 0); set (dz, dr) uses the row dz planes and dr rows before. \
-   sh (a literal; L = 3 and s aligned): taps 1 and 2 shifted from NV + 1 aligned   \
-   loads, where two of every three loads would split a cache line. */              \
+/* Tap l of one input row (its vectors v) into the accumulator sets in mask m (bit  \
+   2 dz + dr; a literal after inlining, so the sets not fed cost nothing). wq: the  \
+   weights row of set 0 (dz = dr = 0); set (dz, dr) uses the row dz planes and dr   \
+   rows before. */                                                                 \
+FC_ALWAYS_INLINE void fc_ndtap_##SUF(const fc_ndvec_##SUF* v, ptrdiff_t l, ptrdiff_t L, \
+        const T* wq, ptrdiff_t KL, fc_ndvec_##SUF acc[4][FC_ND_NV], const int m,      \
+        const int NV) {                                                                \
+    int j, k;                                                                          \
+    for (k = 0; k < 4; k++)                                                            \
+        if (m & (1 << k)) {                                                            \
+            const T wk = wq[l - (k >> 1) * KL - (k & 1) * L];                          \
+            for (j = 0; j < NV; j++)                                                   \
+                acc[k][j] += wk * v[j];                                                \
+        }                                                                              \
+}                                                                                      \
+                                                                                       \
+/* Tap l (a literal: each call is inlined) of a row's vectors, shifted out of a[]. */ \
+FC_ALWAYS_INLINE void fc_ndshifted_##SUF(const fc_ndvec_##SUF* a, fc_ndvec_##SUF* v,    \
+                                         const int l, const int NV) {                  \
+    int j;                                                                             \
+    for (j = 0; j < NV; j++)                                                           \
+        v[j] = l == 0 ? a[j] : fc_ndshift_##SUF(a[j], a[j + 1], l);                    \
+}                                                                                      \
+                                                                                       \
+/* One input row's L taps into the sets in mask m. sh (a literal; L = 3 and s       \
+   aligned): taps 1 and 2 shifted from NV + 1 aligned loads, where two of every     \
+   three loads would split a cache line; each tap a call of its own, so the shifts' \
+   counts are literals whatever gcc unrolls. */                                    \
 FC_ALWAYS_INLINE void fc_ndrow_##SUF(const T* s, ptrdiff_t L, const T* wq,            \
                                      ptrdiff_t KL, fc_ndvec_##SUF acc[4][FC_ND_NV],    \
                                      const int m, const int NV, const int sh) {        \
     fc_ndvec_##SUF v[FC_ND_NV], a[FC_ND_NV + 1];                                       \
     ptrdiff_t l;                                                                       \
-    int j, k;                                                                          \
-    if (FC_NDSH_##SUF && sh)                                                           \
+    int j;                                                                             \
+    if (FC_NDSH_##SUF && sh) {                                                         \
         for (j = 0; j <= NV; j++)                                                      \
             a[j] = fc_ndload_##SUF(s + j * FC_NDL_##SUF);                              \
-    for (l = 0; l < (FC_NDSH_##SUF && sh ? 3 : L); l++) {                              \
+        fc_ndshifted_##SUF(a, v, 0, NV);                                               \
+        fc_ndtap_##SUF(v, 0, L, wq, KL, acc, m, NV);                                   \
+        fc_ndshifted_##SUF(a, v, 1, NV);                                               \
+        fc_ndtap_##SUF(v, 1, L, wq, KL, acc, m, NV);                                   \
+        fc_ndshifted_##SUF(a, v, 2, NV);                                               \
+        fc_ndtap_##SUF(v, 2, L, wq, KL, acc, m, NV);                                   \
+        return;                                                                        \
+    }                                                                                  \
+    for (l = 0; l < L; l++) {                                                          \
         for (j = 0; j < NV; j++)                                                       \
-            v[j] = !(FC_NDSH_##SUF && sh) ? fc_ndload_##SUF(s + l + j * FC_NDL_##SUF)   \
-                   : l == 0 ? a[j] : fc_ndshift_##SUF(a[j], a[j + 1], (int)l);         \
-        for (k = 0; k < 4; k++)                                                        \
-            if (m & (1 << k)) {                                                        \
-                const T wk = wq[l - (k >> 1) * KL - (k & 1) * L];                      \
-                for (j = 0; j < NV; j++)                                               \
-                    acc[k][j] += wk * v[j];                                            \
-            }                                                                          \
+            v[j] = fc_ndload_##SUF(s + l + j * FC_NDL_##SUF);                          \
+        fc_ndtap_##SUF(v, l, L, wq, KL, acc, m, NV);                                   \
     }                                                                                  \
 }                                                                                      \
                                                                                        \

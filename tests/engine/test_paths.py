@@ -238,15 +238,16 @@ def test_row_pairs_bit_identical_to_single_rows(isa, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_shifted_column_taps_are_the_same_bits(isa, dtype):
     """The 2-D pair and one-row loops with their column taps shifted out of the row's
-    vectors (rows of 3 and 5 taps, the default on Zen 5) hold the same bits as with
-    the taps loaded, on every ISA build: kernels 3 and 5 wide (and 4, which always
-    loads) of several heights, rows of under a chunk, one chunk, a chunk and a
+    vectors (3x3 and 5x5 kernels, the default on Zen 5) hold the same bits as with the
+    taps loaded, on every ISA build: those kernels and others that always load (3, 4,
+    5 and 7 wide, of other heights), rows of under a chunk, one chunk, a chunk and a
     remainder, and long rows read in place; every boundary, a misaligned input, 1-3
     threads, streamed stores, a batch; and scipy's result."""
     mod = kernels.build(isa)
     rng = np.random.default_rng(21)
     cases = [((3, 3), (40, 70)), ((5, 5), (33, 129)), ((2, 3), (9, 300)), ((7, 5), (20, 64)),
-             ((3, 4), (11, 90)), ((3, 3), (6, 5000)), ((5, 5), (5, 17))]
+             ((3, 4), (11, 90)), ((3, 3), (6, 5000)), ((5, 5), (5, 17)), ((7, 7), (30, 150)),
+             ((2, 7), (9, 2500))]
     for (K, L), shape in cases:
         raw = rng.standard_normal(shape[0] * shape[1] + 1).astype(dtype)
         x = raw[1:].reshape(shape)              # a sample off the allocation's alignment
