@@ -101,13 +101,6 @@ static inline fc_ndvec_##SUF fc_ndload_##SUF(const T* p) {                      
     return v;                                                                          \
 }                                                                                      \
                                                                                        \
-/* inlined always: l must reach FC_SHIFT_W as a literal */                             \
-FC_ALWAYS_INLINE fc_ndvec_##SUF fc_ndshift_##SUF(fc_ndvec_##SUF lo, fc_ndvec_##SUF hi,   \
-                                                 const int l) {                        \
-    (void)hi; (void)l;                                                                 \
-    return (fc_ndvec_##SUF)FC_SHIFT_W##W(lo, hi, l);                                \
-}                                                                                      \
-                                                                                       \
 /* Tap l of one input row (its vectors v) into the accumulator sets in mask m (bit  \
    2 dz + dr; a literal after inlining, so the sets not fed cost nothing). wq: the  \
    weights row of set 0 (dz = dr = 0); set (dz, dr) uses the row dz planes and dr   \
@@ -129,7 +122,7 @@ FC_ALWAYS_INLINE void fc_ndshifted_##SUF(const fc_ndvec_##SUF* a, fc_ndvec_##SUF
                                          const int l, const int NV) {                  \
     int j;                                                                             \
     for (j = 0; j < NV; j++)                                                           \
-        v[j] = l == 0 ? a[j] : fc_ndshift_##SUF(a[j], a[j + 1], l);                    \
+        v[j] = l == 0 ? a[j] : (fc_ndvec_##SUF)FC_SHIFT_W##W(a[j], a[j + 1], l);       \
 }                                                                                      \
                                                                                        \
 /* One input row's L taps into the sets in mask m. sh (a literal; L = 3 and s       \

@@ -15,7 +15,8 @@ from numpy.typing import ArrayLike
 
 from .._engine.boundary import FILL
 from .._engine.dispatch import correlate_plane_method
-from .._engine.nd import correlate_nd, direct_nd_applies, direct_nd_planned
+from .._engine.nd import (correlate_direct_nd, correlate_nd, direct_nd_applies,
+                          routes_to_direct_nd)
 from .._engine.oned import correlate_1d
 from .._runtime.threads import get_num_threads
 from . import rules, rules_nd
@@ -230,8 +231,8 @@ def _reverse(a: np.ndarray) -> np.ndarray:
 # in2's dtype, their shapes, mode, method, flip): (swap, out_shape, origin, dt). A
 # repeated call skips the checks and the routing, ~3 us of a ~7 us front (a 32 x 64 x
 # 64 x 3^3 call is ~40 us on 2 cores). Only what the key decides goes in: real
-# floating types equal to the result's, 3-D, 'direct' or a kernel of at most 27 taps
-# under 'auto' (correlate_nd's rule, which looks at no values).
+# floating types equal to the result's, 3-D, and a route correlate_nd takes without
+# looking at values (nd.routes_to_direct_nd).
 _plans: dict[tuple, tuple[bool, tuple[int, ...], tuple[int, ...], np.dtype]] = {}
 
 
@@ -244,7 +245,8 @@ def _conv_nd(in1: Any, in2: Any, mode: Any, method: Any, flip: bool) -> Any:
         if planned is not None and direct_nd_applies(planned[3]):
             swap, out_shape, origin, dt = planned
             a1, a2 = (in2, in1) if swap else (in1, in2)
-            return direct_nd_planned(a1, _reverse(a2) if flip else a2, out_shape, origin, dt)
+            return correlate_direct_nd(a1, _reverse(a2) if flip else a2, out_shape, origin,
+                                       dt)
     else:
         key = None
     rules_nd.check_scipy_method(method)
@@ -264,8 +266,8 @@ def _conv_nd(in1: Any, in2: Any, mode: Any, method: Any, flip: bool) -> Any:
     w = _reverse(a2) if flip else a2.conj()
     out_shape, origin = rules_nd.nd_out_shape_and_origin(m, a1.shape, a2.shape)
     if key is not None and a1.ndim == 3 and dt.kind == "f" and a1.dtype == dt == a2.dtype \
-            and (method == "direct" or (method == "auto" and a2.size <= 27)) \
-            and a2.shape[0] > 1 and not (swap and not flip) and 0 not in out_shape:
+            and routes_to_direct_nd(a2.shape, method) and not (swap and not flip) \
+            and 0 not in out_shape:
         if len(_plans) >= 256:
             _plans.clear()
         _plans[key] = (swap, out_shape, origin, dt)

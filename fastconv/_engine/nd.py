@@ -52,6 +52,19 @@ def correlate_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     return _direct_nd(x, w, out_shape, origin, dt)
 
 
+# Kernels of at most this many taps run direct under 'auto' without the cost model.
+AUTO_DIRECT_TAPS = 27
+
+
+def routes_to_direct_nd(w_shape: Sequence[int], method: str) -> bool:
+    """Whether correlate_nd sends a 3-D call of a real type whose ``direct_nd_applies``
+    with a kernel of this shape to the N-d direct kernel, whatever the values (the N-d
+    front plans such calls): not a stack's one-deep kernel, and 'direct', or 'auto'
+    with a kernel small enough to skip the cost model."""
+    return math.prod(w_shape[:-2]) != 1 and (
+        method == "direct" or (method == "auto" and math.prod(w_shape) <= AUTO_DIRECT_TAPS))
+
+
 def direct_nd_applies(dt: np.dtype) -> bool:
     """Whether the N-d direct kernel computes ``dt`` here: real types, Cython
     kernels (the Numba backend has 2-D kernels only)."""
@@ -104,14 +117,6 @@ def correlate_direct_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int],
     out_shape = tuple(map(int, out_shape))
     if x.size == 0 or w.size == 0 or 0 in out_shape:
         return np.zeros(out_shape, dt)
-    return _direct_nd(x, w, out_shape, origin, dt)
-
-
-def direct_nd_planned(x: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...],
-                      origin: Sequence[int], dt: np.dtype) -> np.ndarray:
-    """correlate_nd of a call the caller has validated and routed to the N-d direct
-    kernel before (the N-d front's plans, _api.scipy_nd): non-empty, 3-D or more,
-    ``out_shape`` a tuple of ints."""
     return _direct_nd(x, w, out_shape, origin, dt)
 
 
@@ -180,7 +185,7 @@ _SLICES_OVERHEAD = 5.0
 
 def _choose_nd(x: np.ndarray, w: np.ndarray, out_shape: Sequence[int], dt: np.dtype) -> str:
     """'direct' or 'fft' by the cost model's constants, applied to N-d counts."""
-    if w.size <= 27:
+    if w.size <= AUTO_DIRECT_TAPS:
         return "direct"
     if direct_nd_applies(dt):
         direct = plan.direct_nd_cost(tuple(out_shape), w.shape, dt)
