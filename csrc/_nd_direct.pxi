@@ -6,17 +6,19 @@
 # sub-volume of x that output index u meets with kernel index g, or _ND_NONE
 # where that sub-volume is padding).
 #
-# A task is a tile of output planes x rows of one u. It copies the padded input
-# planes it needs, once each, into its thread's buffer (zero padding: the padding
-# columns of a buffer's rows are zeroed once per call, by the first tile that
-# uses it, and a tile copies only
-# each row's span of x, or zeros for a row of padding), and the compute loop
-# (csrc/_rowsnd.h) reads every kernel plane's rows from there through a table of
-# plane pointers: the accumulators stay in registers across all taps. Tiles are
-# sized so the buffer stays in L2 and the halo planes and rows copied twice stay
-# few; with the old one-2-D-call-per-kernel-plane road every output was written
-# and re-read once per kernel plane. A result larger than the caches is stored past
-# them (_nd_stream_bytes).
+# A task is a tile of output planes x rows of one u. It walks its planes two at a
+# time, copying each padded input plane it needs once into a ring of Az + 1 plane
+# slots (per kernel index g) in its thread's buffer: a new plane takes the slot of
+# one no output plane left to compute reads (zero padding: the padding columns of
+# a buffer's rows are zeroed once per call, by the first tile that uses it, and a
+# tile copies only each row's span of x, or zeros for a row of padding). The
+# compute loop (csrc/_rowsnd.h) reads every kernel plane's rows from there through
+# a table of plane pointers: the accumulators stay in registers across all taps.
+# The ring's size does not grow with the tile's depth, so a tile takes whole
+# planes' rows where they fit L2 and halo rows copied twice are few; with the old
+# one-2-D-call-per-kernel-plane road every output was written and re-read once per
+# kernel plane. A result larger than the caches is stored past them
+# (_nd_stream_bytes).
 
 from libc.stdlib cimport calloc
 
@@ -63,6 +65,7 @@ ctypedef struct _NdTiles:
     char* ready
     Py_ssize_t xzs, xrs, xcs, Mz, M, N, ous, ozs, ors
     Py_ssize_t per_bytes, bs, ps, P, G, Az, K, L, Tz, T, Oz, Ho, Wo, oz, oy, ox
+    Py_ssize_t ring     # plane slots per kernel index g (_nd_ring)
     Py_ssize_t qa, qb, wp, re, nzt, nrt, xitem
     int skip, kind
     int src        # x's element type (_SRC_*, converted as rows are copied), or -1
@@ -92,8 +95,8 @@ cdef inline void _nd_rows(const num_t** pl, Py_ssize_t P, Py_ssize_t G, Py_ssize
 cdef void _nd_fill_plane(num_t* tag, _NdTiles* j, const num_t** pl, num_t* buf,
                          Py_ssize_t u, Py_ssize_t z0, Py_ssize_t r0, Py_ssize_t nr,
                          Py_ssize_t p) noexcept nogil:
-    """The tile's input plane ``p`` (every group g) into the buffer, and its entry in
-    the plane table (NULL: a plane of padding that adds nothing)."""
+    """The tile's input plane ``p`` (every group g) into its ring slot of the buffer,
+    and its entry in the plane table (NULL: a plane of padding that adds nothing)."""
     cdef Py_ssize_t g, q, ri, goff
     cdef Py_ssize_t zi = j.oz + z0 + p
     cdef Py_ssize_t n = j.qb - j.qa
@@ -104,7 +107,7 @@ cdef void _nd_fill_plane(num_t* tag, _NdTiles* j, const num_t** pl, num_t* buf,
     cdef const char* src
     for g in range(j.G):
         goff = j.grp[u * j.G + g]
-        pb = buf + (g * j.P + p) * j.ps
+        pb = buf + (g * j.ring + p % j.ring) * j.ps
         pl[g * j.P + p] = pb
         # a row's padding columns were zeroed once, for the whole call (_nd_zero_pads):
         # only its columns [qa, qb) of x are written
@@ -152,7 +155,8 @@ cdef void _nd_prefetch_plane(_NdTiles* j, Py_ssize_t u, Py_ssize_t z0, Py_ssize_
 
 cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nogil:
     """Tile ``t``: its output planes two at a time, each pair after the input planes
-    it needs are in the slot's buffer. The loads of the next pair's two new planes
+    it needs are in the slot's ring (a plane's slot frees once the pair before has
+    been computed: pair z reads planes z .. z + Az, at most Az + 1 of them). The loads of the next pair's two new planes
     are started before the pair's sums, so the copy of a volume that is not in
     cache overlaps the multiply-adds instead of taking turns with them."""
     cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
@@ -167,12 +171,12 @@ cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nog
     cdef Py_ssize_t ors = j.ors // <Py_ssize_t>sizeof(num_t)
     cdef num_t* o = <num_t*>(j.out + u * j.ous + z0 * j.ozs + r0 * j.ors)
     # a narrow store's two planes of lanes, after the planes of input (a line apart)
-    cdef num_t* scratch = buf + j.G * j.P * j.ps + 64 // <Py_ssize_t>sizeof(num_t)
+    cdef num_t* scratch = buf + j.G * j.ring * j.ps + 64 // <Py_ssize_t>sizeof(num_t)
     cdef Py_ssize_t dz, r
     cdef Py_ssize_t z = 0, Z, filled = 0, p
     if not j.ready[slot]:
         # the slot's first tile of the call: its buffer's padding, once
-        _nd_zero_pads(buf, j.G * j.P * (j.T + j.K - 1), j.bs, j.qa, j.qb, j.re)
+        _nd_zero_pads(buf, j.G * j.ring * (j.T + j.K - 1), j.bs, j.qa, j.qb, j.re)
         j.ready[slot] = 1
     while z < nz:
         Z = 2 if z + 1 < nz else 1
@@ -288,17 +292,23 @@ cdef inline double _halo_cost(Py_ssize_t n, Py_ssize_t parts, Py_ssize_t k) noex
     return <double>(t + k - 1) / <double>t
 
 
+cdef inline Py_ssize_t _nd_ring(Py_ssize_t Tz, Py_ssize_t Az) noexcept nogil:
+    """Plane slots a tile of ``Tz`` planes keeps per kernel index g: its Tz + Az - 1
+    input planes, or a ring of the Az + 1 that one pair of output planes reads."""
+    return min(Tz + Az - 1, Az + 1)
+
+
 cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az,
                      Py_ssize_t K, Py_ssize_t Oz, Py_ssize_t Ho, int nthreads,
                      Py_ssize_t* Tz_out, Py_ssize_t* T_out) noexcept nogil:
-    """Tile planes x rows: the padded rows a tile copies, G * (Tz + Az - 1) *
-    (T + K - 1), fit ``budget_rows`` (L2), with the fewest copied per output row
-    (halo planes and rows are copied by both tiles that need them); then cut so
+    """Tile planes x rows: the ring of padded rows a tile keeps, G * ring *
+    (T + K - 1), fits ``budget_rows`` (L2), with the fewest rows copied per output
+    row (halo planes and rows are copied by both tiles that need them); then cut so
     that every thread gets tiles and the counts even out."""
     cdef Py_ssize_t Tz, T, best_tz = 1, best_t = 1, nzt, nrt, tasks
     cdef double cost, best = 1e300
     for Tz in range(1, Oz + 1):
-        T = budget_rows // (G * (Tz + Az - 1)) - K + 1
+        T = budget_rows // (G * _nd_ring(Tz, Az)) - K + 1
         if T < 1:
             if Tz == 1:
                 best_tz, best_t = 1, 1      # nothing fits: the smallest tile
@@ -424,10 +434,10 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     cdef Py_ssize_t nzt = (Oz + Tz - 1) // Tz, nrt = (Ho + T - 1) // T
     cdef Py_ssize_t ntasks = U * nzt * nrt
     cdef int nt = max(1, min(nthreads, <int>min(ntasks, 1 << 20)))
-    cdef Py_ssize_t P = Tz + Az - 1
+    cdef Py_ssize_t P = Tz + Az - 1, ring = _nd_ring(Tz, Az)
     cdef Py_ssize_t ps = (T + K - 1) * bs
     # + two planes of T rows of lanes for a narrow store (kept a cache line apart)
-    cdef Py_ssize_t per = G * P * ps + (2 * T * bs + line if narrow else 0)
+    cdef Py_ssize_t per = G * ring * ps + (2 * T * bs + line if narrow else 0)
     cdef void* raw = malloc(per * nt * sizeof(num_t) + 64)
     cdef void* ptabs = malloc(G * P * nt * sizeof(void*))
     cdef char* ready = <char*>calloc(nt, 1)
@@ -454,6 +464,7 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
     j.ous, j.ozs, j.ors = ous, ozs, ors
     j.per_bytes = per * sizeof(num_t)
     j.bs, j.ps, j.P, j.G, j.Az, j.K, j.L = bs, ps, P, G, Az, K, L
+    j.ring = ring
     j.Tz, j.T, j.Oz, j.Ho, j.Wo, j.oz, j.oy, j.ox = Tz, T, Oz, Ho, Wo, oz, oy, ox
     j.wp = wp
     # the columns the compute loop reads: [0, wp), or a vector (+ L - 1) from 0 when a

@@ -2,9 +2,10 @@
  *
  * A tile is a block of output planes (along the last leading axis, "z") and rows,
  * for one index of the axes before it. Its padded input planes sit in a per-thread
- * buffer: for each index g of the kernel's axes before z, the tile's nz + Az - 1
- * input planes, each nr + K - 1 rows of bs samples. A table of plane pointers
- * (pl[g * P + p], NULL for a plane of zeros that is skipped) ties them together,
+ * buffer: for each index g of the kernel's axes before z, a ring of the Az + 1
+ * planes one pair of output planes reads, each nr + K - 1 rows of bs samples. A
+ * table of plane pointers (pl[g * P + p] for the tile's plane p, NULL for a plane
+ * of zeros that is skipped) ties them together,
  * so every kernel plane's rows are read straight from the buffer: the whole N-d
  * sum is one pass, its accumulators in registers from the first tap to the store.
  *

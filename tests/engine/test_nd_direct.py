@@ -143,7 +143,8 @@ def test_tiles_fit_the_cache_and_share_out(nthreads):
         tasks = U * math.ceil(Oz / Tz) * math.ceil(Ho / T)
         assert tasks >= min(nthreads, U * Oz * Ho)
         if T > 1 or Tz > 1:   # the smallest tile may exceed the budget; others not
-            rows = G * (Tz + Az - 1) * (T + K - 1)
+            # the tile's ring: Az + 1 planes (one pair of output planes' inputs)
+            rows = G * min(Tz + Az - 1, Az + 1) * (T + K - 1)
             assert rows * (Wo + L - 1) * 4 <= 512 * 1024
 
 
@@ -157,7 +158,8 @@ def test_small_volumes_get_several_tiles_a_thread(nthreads):
         Tz, T = mod.nd_tiling(4, 1, 1, 3, 3, 3, Oz, Ho, 64, nthreads)
         tasks = math.ceil(Oz / Tz) * math.ceil(Ho / T)
         assert tasks >= min(2 * nthreads, Oz * Ho), (Oz, Ho)
-    assert mod.nd_tiling(4, 1, 1, 3, 3, 3, 32, 64, 64, 1) == (32, 32)
+    # one thread: the whole volume is one tile (its ring of 4 planes fits L2)
+    assert mod.nd_tiling(4, 1, 1, 3, 3, 3, 32, 64, 64, 1) == (32, 64)
     # planes of 3 taps along a long axis, rows of 9: the planes are cut
     Tz, T = mod.nd_tiling(4, 1, 1, 3, 9, 9, 64, 12, 64, nthreads)
     assert T == 12 and Tz < 64
