@@ -303,20 +303,23 @@ cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssiz
                      Py_ssize_t* Tz_out, Py_ssize_t* T_out) noexcept nogil:
     """Tile planes x rows: the ring of padded rows a tile keeps, G * ring *
     (T + K - 1), fits ``budget_rows`` (L2), with the fewest rows copied per output
-    row (halo planes and rows are copied by both tiles that need them); then cut so
-    that every thread gets tiles and the counts even out."""
+    row (halo planes and rows are copied by both tiles that need them; nothing fits:
+    tiles of one plane and row); then cut so that every thread gets tiles and the
+    counts even out."""
     cdef Py_ssize_t Tz, T, best_tz = 1, best_t = 1, nzt, nrt, tasks
     cdef double cost, best = 1e300
-    for Tz in range(1, Oz + 1):
+    # by the number of plane tiles, each tile's depth what that count gives (a
+    # depth compared alone picked 47 planes of 48, which made tiles of 24)
+    for nzt in range(1, Oz + 1):
+        Tz = (Oz + nzt - 1) // nzt
         T = budget_rows // (G * _nd_ring(Tz, Az)) - K + 1
         if T < 1:
-            if Tz == 1:
-                best_tz, best_t = 1, 1      # nothing fits: the smallest tile
-            break
-        T = min(T, Ho)
-        cost = <double>(G * (Tz + Az - 1) * (T + K - 1)) / <double>(Tz * T)
-        if cost < best * 0.999:
-            best, best_tz, best_t = cost, Tz, T
+            continue        # a shallower ring may fit
+        nrt = (Ho + min(T, Ho) - 1) // min(T, Ho)
+        # input rows copied per output row; the fewest tiles among equals
+        cost = <double>(G * (Oz + nzt * (Az - 1)) * (Ho + nrt * (K - 1))) / <double>(Oz * Ho)
+        if cost < best:
+            best, best_tz, best_t = cost, Tz, (Ho + nrt - 1) // nrt
     nzt = (Oz + best_tz - 1) // best_tz
     nrt = (Ho + best_t - 1) // best_t
     # Several threads: at least _nd_tasks_per_thread tiles each, cutting planes or

@@ -158,8 +158,10 @@ def test_small_volumes_get_several_tiles_a_thread(nthreads):
         Tz, T = mod.nd_tiling(4, 1, 1, 3, 3, 3, Oz, Ho, 64, nthreads)
         tasks = math.ceil(Oz / Tz) * math.ceil(Ho / T)
         assert tasks >= min(2 * nthreads, Oz * Ho), (Oz, Ho)
-    # one thread: the whole volume is one tile (its ring of 4 planes fits L2)
-    assert mod.nd_tiling(4, 1, 1, 3, 3, 3, 32, 64, 64, 1) == (32, 64)
+    # one thread: the whole volume is one tile (its ring of 4 planes fits L2), at
+    # any depth (tiles of 47 planes were once picked for 48, making two of 24)
+    for Oz in (32, 48, 63, 64, 65, 100):
+        assert mod.nd_tiling(4, 1, 1, 3, 3, 3, Oz, 64, 64, 1) == (Oz, 64)
     # planes of 3 taps along a long axis, rows of 9: the planes are cut
     Tz, T = mod.nd_tiling(4, 1, 1, 3, 9, 9, 64, 12, 64, nthreads)
     assert T == 12 and Tz < 64
