@@ -308,10 +308,15 @@ cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssiz
     counts even out."""
     cdef Py_ssize_t Tz, T, best_tz = 1, best_t = 1, nzt, nrt, tasks
     cdef double cost, best = 1e300
-    # by the number of plane tiles, each tile's depth what that count gives (a
-    # depth compared alone picked 47 planes of 48, which made tiles of 24)
-    for nzt in range(1, Oz + 1):
-        Tz = (Oz + nzt - 1) // nzt
+    cdef int i
+    # Two depths to weigh: the ring is the same for every depth from 2 planes, so of
+    # those the whole depth copies the fewest halo planes; one plane has a ring a
+    # plane smaller, which may hold more rows. (Comparing each depth with the best so
+    # far, with a tie rule, had stalled at 32 planes of 64 and picked 47 of 48, which
+    # made two tiles of 24.)
+    for i in range(2):
+        Tz = Oz if i == 0 else 1
+        nzt = Oz // Tz
         T = budget_rows // (G * _nd_ring(Tz, Az)) - K + 1
         if T < 1:
             continue        # a shallower ring may fit
