@@ -250,6 +250,15 @@ cdef void _nd_task(void* ctx, Py_ssize_t t, int slot) noexcept nogil:
 # at 1 / 2 / 4 / 8 a thread. 2: the 32 x 64 x 64 call is no longer one tile a thread.
 cdef Py_ssize_t _nd_tasks_per_thread = 2
 
+# What a cut of the rows costs beyond its halo, against a cut of the planes: tiles of
+# whole planes read x and write the result in runs of whole planes. Kernel calls, 2
+# threads, 3^3 float32, tiles forced, in turns (best / median us): 64^3 in 16 x 64 or
+# 32 x 64 tiles 51.5 / 83.2 and 51.3 / 79.9, in 22 x 32 or 32 x 32 (the same halo
+# rows) 54.4 / 98.6 and 54.7 / 100.2; 32 x 64 x 64 in 16 x 64 tiles 36.3 / 42.9, in
+# 32 x 16 44.1 / 53.1. Where cutting planes copies far more halo, rows still win:
+# 8 x 128 x 128 in 8 x 32 tiles 21.3 / 22.9, in 4 x 128 23.1 / 25.2.
+cdef double _nd_row_cut_cost = 1.15
+
 # Results of at least this many bytes are stored past the caches (non-temporal
 # stores, x86): a store to a line not in cache first reads it, so a result larger
 # than the caches cost its size in DRAM reads on top of the writes, a third of a
@@ -328,13 +337,15 @@ cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssiz
     nzt = (Oz + best_tz - 1) // best_tz
     nrt = (Ho + best_t - 1) // best_t
     # Several threads: at least _nd_tasks_per_thread tiles each, cutting planes or
-    # rows, whichever copies fewer halo rows. Tiles are claimed as threads come free,
-    # so on a shared machine a thread that is descheduled for a while delays the call
-    # by one small tile instead of its share (32 x 64 x 64 x 3^3 made one a thread).
+    # rows, whichever copies fewer halo rows (a row cut weighed _nd_row_cut_cost
+    # more). Tiles are claimed as threads come free, so on a shared machine a thread
+    # that is descheduled for a while delays the call by one small tile instead of
+    # its share (32 x 64 x 64 x 3^3 made one a thread).
     while U * nzt * nrt < (_nd_tasks_per_thread * nthreads if nthreads > 1 else 1) \
             and (nzt < Oz or nrt < Ho):
         if nzt < Oz and (nrt >= Ho or _halo_cost(Oz, nzt + 1, Az) * _halo_cost(Ho, nrt, K)
-                         <= _halo_cost(Oz, nzt, Az) * _halo_cost(Ho, nrt + 1, K)):
+                         <= _halo_cost(Oz, nzt, Az) * _halo_cost(Ho, nrt + 1, K)
+                         * _nd_row_cut_cost):
             nzt += 1
         else:
             nrt += 1
