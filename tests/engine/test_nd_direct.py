@@ -148,6 +148,25 @@ def test_tiles_fit_the_cache_and_share_out(nthreads):
             assert rows * (Wo + L - 1) * 4 <= 512 * 1024
 
 
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_wide_planes_with_no_ring_that_fits(isa, nthreads):
+    """Planes so wide that no ring of a tile fits the L2 budget take tiles of the
+    whole depth and 2 (K - 1) rows (tiles of one plane and one row copied Az x K rows
+    per output row); the results are scipy's, the same bits on 1 and 2 threads."""
+    mod = kernels.build()
+    assert mod.nd_tiling(4, 1, 1, 3, 3, 3, 5, 10, 20000, 1) == (5, 4)
+    Tz, T = mod.nd_tiling(4, 1, 1, 9, 9, 9, 8, 2048, 2048, 2)
+    assert T >= 8 and Tz * T > 1
+    rng = np.random.default_rng(15)
+    a, b = rand(rng, (5, 10, 20000), np.float32), rand(rng, (3, 3, 3), np.float32)
+    with fastconv.threads(nthreads):
+        got = fastconv.convolve(a, b, "same", method="direct")
+    with fastconv.threads(1):
+        one = fastconv.convolve(a, b, "same", method="direct")
+    np.testing.assert_array_equal(got, one)
+    close(got, _ref("convolve", a, b, "same"), a, b)
+
+
 @pytest.mark.parametrize("nthreads", [2, 3])
 def test_small_volumes_get_several_tiles_a_thread(nthreads):
     """A multi-threaded call is cut into at least two tiles a thread where the
