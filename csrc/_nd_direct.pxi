@@ -155,10 +155,11 @@ cdef void _nd_prefetch_plane(_NdTiles* j, Py_ssize_t u, Py_ssize_t z0, Py_ssize_
 
 cdef void _nd_tile(num_t* tag, _NdTiles* j, Py_ssize_t t, int slot) noexcept nogil:
     """Tile ``t``: its output planes two at a time, each pair after the input planes
-    it needs are in the slot's ring (a plane's slot frees once the pair before has
-    been computed: pair z reads planes z .. z + Az, at most Az + 1 of them). The loads of the next pair's two new planes
-    are started before the pair's sums, so the copy of a volume that is not in
-    cache overlaps the multiply-adds instead of taking turns with them."""
+    it needs are in the slot's ring (pair z reads planes z .. z + Az, at most Az + 1
+    of them, so a plane's slot is free once the pair before has been computed). The
+    loads of the next pair's two new planes are started before the pair's sums, so
+    the copy of a volume that is not in cache overlaps the multiply-adds instead of
+    taking turns with them."""
     cdef num_t* buf = <num_t*>(j.bufs + slot * j.per_bytes)
     cdef const num_t** pl = <const num_t**>(j.ptabs + slot * j.G * j.P * sizeof(void*))
     cdef Py_ssize_t per_u = j.nzt * j.nrt
@@ -314,7 +315,7 @@ cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssiz
     (T + K - 1), fits ``budget_rows`` (L2), with the fewest rows copied per output
     row (halo planes and rows are copied by both tiles that need them); then cut so
     that every thread gets tiles and the counts even out."""
-    cdef Py_ssize_t Tz, T, best_tz = 1, best_t = 1, nzt, nrt, tasks
+    cdef Py_ssize_t Tz, T, best_tz = 0, best_t = 1, nzt, nrt, tasks
     cdef double cost, best = 1e300
     cdef int i
     # Two depths to weigh: the ring is the same for every depth from 2 planes, so of
@@ -333,7 +334,7 @@ cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssiz
         cost = <double>(G * (Oz + nzt * (Az - 1)) * (Ho + nrt * (K - 1))) / <double>(Oz * Ho)
         if cost < best:
             best, best_tz, best_t = cost, Tz, (Ho + nrt - 1) // nrt
-    if best == 1e300:
+    if best_tz == 0:
         # No ring fits (wide planes, a deep kernel): the whole depth and 2 (K - 1) rows,
         # a tile copying at most 1.5x its rows. Tiles of one plane and row, as this
         # once took, copied Az x K rows per output row: 8 x 2048^2 x 9^3 took 0.29 s
