@@ -308,6 +308,18 @@ cdef inline Py_ssize_t _nd_ring(Py_ssize_t Tz, Py_ssize_t Az) noexcept nogil:
     return min(Tz + Az - 1, Az + 1)
 
 
+cdef inline Py_ssize_t _nd_row_stride(Py_ssize_t wp, Py_ssize_t itemsize) noexcept nogil:
+    """Samples between a tile buffer's rows of ``wp`` padded samples: one vector of
+    zeroed slack (a narrow row's loads), rows on cache lines."""
+    cdef Py_ssize_t line = max(1, 64 // itemsize)
+    return (wp + fc_nd_lanes(itemsize) + line - 1) // line * line
+
+
+cdef inline Py_ssize_t _nd_budget_rows(Py_ssize_t bs, Py_ssize_t itemsize) noexcept nogil:
+    """Buffer rows of ``bs`` samples that fit the L2 budget (at least one)."""
+    return max(1, FC_L2_BYTES // (bs * itemsize))
+
+
 cdef void _nd_tiling(Py_ssize_t budget_rows, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az,
                      Py_ssize_t K, Py_ssize_t Oz, Py_ssize_t Ho, int nthreads,
                      Py_ssize_t* Tz_out, Py_ssize_t* T_out) noexcept nogil:
@@ -451,12 +463,11 @@ cdef int _nd_call(const char* xp, Py_ssize_t Mz, Py_ssize_t M, Py_ssize_t N,
         raise ValueError("fastconv: the sub-volume table does not match out and w")
     cdef Py_ssize_t vl = fc_nd_lanes(sizeof(num_t))
     cdef Py_ssize_t wp = Wo + L - 1
-    # one vector of zeroed slack (a narrow row's loads), rows on cache lines
     cdef Py_ssize_t line = max(1, 64 // <Py_ssize_t>sizeof(num_t))
-    cdef Py_ssize_t bs = (wp + vl + line - 1) // line * line
+    cdef Py_ssize_t bs = _nd_row_stride(wp, sizeof(num_t))
     cdef Py_ssize_t Tz, T
-    _nd_tiling(max(1, FC_L2_BYTES // (bs * <Py_ssize_t>sizeof(num_t))), U, G, Az, K, Oz, Ho,
-               max(1, nthreads), &Tz, &T)
+    _nd_tiling(_nd_budget_rows(bs, sizeof(num_t)), U, G, Az, K, Oz, Ho, max(1, nthreads),
+               &Tz, &T)
     cdef Py_ssize_t nzt = (Oz + Tz - 1) // Tz, nrt = (Ho + T - 1) // T
     cdef Py_ssize_t ntasks = U * nzt * nrt
     cdef int nt = max(1, min(nthreads, <int>min(ntasks, 1 << 20)))
@@ -515,12 +526,9 @@ def nd_tiling(Py_ssize_t itemsize, Py_ssize_t U, Py_ssize_t G, Py_ssize_t Az, Py
               Py_ssize_t L, Py_ssize_t Oz, Py_ssize_t Ho, Py_ssize_t Wo, int nthreads):
     """(Tz, T): the planes and rows of correlate_valid_nd's tiles for such a call
     (tests and the cost model read it)."""
-    cdef Py_ssize_t vl = fc_nd_lanes(itemsize)
-    cdef Py_ssize_t line = max(1, 64 // itemsize)
-    cdef Py_ssize_t bs = (Wo + L - 1 + vl + line - 1) // line * line
     cdef Py_ssize_t Tz, T
-    _nd_tiling(max(1, FC_L2_BYTES // (bs * itemsize)), U, G, Az, K, Oz, Ho, max(1, nthreads),
-               &Tz, &T)
+    _nd_tiling(_nd_budget_rows(_nd_row_stride(Wo + L - 1, itemsize), itemsize), U, G, Az, K,
+               Oz, Ho, max(1, nthreads), &Tz, &T)
     return Tz, T
 
 
